@@ -1,0 +1,175 @@
+"""A Terrafind project: what the user opened, showed, labelled and found, saved as ``*.terrafind`` JSON.
+
+Chips are stored by **id**, not by row: rows depend on the region and the reader, ids survive both. Files
+are written atomically (a temporary file in the same folder, fsync, then ``os.replace``) so a crash while
+saving leaves the previous version intact, never half a file.
+
+Besides the files the user saves, the app keeps two files under ``data_dir()``:
+
+- ``recovery.terrafind``: rewritten on every change while the app runs, deleted on a clean exit. If it is
+  there when the app starts, the last session ended badly and :func:`recovery_pending` returns it.
+- ``last-session.terrafind``: written on a clean exit; ``terrafind`` with no arguments reopens it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from core.paths import data_dir
+
+__all__ = [
+    "Project",
+    "save_project",
+    "load_project",
+    "write_atomic",
+    "recovery_path",
+    "last_session_path",
+    "write_recovery",
+    "recovery_pending",
+    "clear_recovery",
+    "finish_session",
+    "SUFFIX",
+]
+
+SUFFIX = ".terrafind"
+FORMAT = "terrafind-project"
+VERSION = 1
+
+
+@dataclass
+class Project:
+    """Everything needed to bring a session back.
+
+    ``examples`` are ``{"id": chip id, "kind": "positive"|"negative"}`` (clicked on the map);
+    ``labels`` are ``{"id": chip id, "label": "positive"|"negative"}`` (given to results);
+    ``results`` is ``{"ids": [...], "scores": [...], "mode", "k", "method", "elapsed_ms"}`` or None;
+    ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`core.types.Region.to_dict` or None.
+    """
+
+    sources: list[str] = field(default_factory=list)
+    region: dict[str, Any] | None = None
+    examples: list[dict[str, str]] = field(default_factory=list)
+    labels: list[dict[str, str]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] | None = None
+    view: dict[str, float] | None = None
+    saved_from: str | None = None  # the *.terrafind path this session last saved to or opened from
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["format"] = FORMAT
+        data["version"] = VERSION
+        data["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, name: str = "project") -> Project:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{name} is not a Terrafind project file.")
+        if int(data.get("version", 0)) > VERSION:
+            raise InputError(f"{name} was saved by a newer Terrafind; update Terrafind to open it.")
+        try:
+            return cls(
+                sources=[str(s) for s in data.get("sources") or []],
+                region=data.get("region"),
+                examples=[{"id": str(e["id"]), "kind": _kind(e["kind"])} for e in data.get("examples") or []],
+                labels=[{"id": str(e["id"]), "label": _kind(e["label"])} for e in data.get("labels") or []],
+                params=dict(data.get("params") or {}),
+                results=data.get("results"),
+                view=data.get("view"),
+                saved_from=data.get("saved_from"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc
+
+    def is_empty(self) -> bool:
+        return not (self.sources or self.examples or self.labels)
+
+
+def _kind(value: Any) -> str:
+    if value not in ("positive", "negative"):
+        raise ValueError(f"unknown kind {value!r}")
+    return str(value)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them the file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_project(project: Project, path: str | Path) -> Path:
+    """Write ``project`` to ``path`` (``.terrafind`` added when missing), atomically."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_name(path.name + SUFFIX)
+    try:
+        write_atomic(path, json.dumps(project.to_dict(), indent=1))
+    except OSError as exc:
+        raise InputError(f"Could not save the project to {path}: {exc.strerror or exc}.") from exc
+    return path
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a ``*.terrafind`` file; a missing, unreadable or damaged file raises :class:`InputError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"The project file {path} does not exist.") from exc
+    except OSError as exc:
+        raise InputError(f"Could not read the project file {path}: {exc.strerror or exc}.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"The project file {path.name} is damaged (not valid JSON).", detail=str(exc)
+        ) from exc
+    return Project.from_dict(data, name=f"The file {path.name}")
+
+
+def recovery_path() -> Path:
+    return data_dir() / f"recovery{SUFFIX}"
+
+
+def last_session_path() -> Path:
+    return data_dir() / f"last-session{SUFFIX}"
+
+
+def write_recovery(project: Project) -> Path:
+    """Autosave: called on every change while the app runs."""
+    return save_project(project, recovery_path())
+
+
+def recovery_pending() -> Path | None:
+    """The recovery file of a session that did not end cleanly, or None."""
+    path = recovery_path()
+    return path if path.exists() else None
+
+
+def clear_recovery() -> None:
+    recovery_path().unlink(missing_ok=True)
+
+
+def finish_session(project: Project | None) -> None:
+    """A clean exit: keep the session as the last one (reopened by ``terrafind``) and drop the recovery file."""
+    if project is not None and not project.is_empty():
+        save_project(project, last_session_path())
+    clear_recovery()
