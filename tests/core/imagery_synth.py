@@ -1,0 +1,151 @@
+"""Small imagery for thumbnail, basemap and pack tests: COGs written in tmp_path, a Range-capable HTTP
+server on 127.0.0.1, and a socket guard that refuses every non-loopback connection."""
+
+from __future__ import annotations
+
+import http.server
+import ipaddress
+import os
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.transform import from_origin
+from rasterio.warp import transform_bounds
+
+
+def write_cog(
+    path: Path,
+    lonlat_bbox: tuple[float, float, float, float],
+    *,
+    res: float = 40.0,
+    crs: str = "EPSG:32618",
+    dtype: str = "uint16",
+    descriptions: tuple[str, ...] | None = ("B02 blue", "B03 green", "B04 red", "B08 nir"),
+    nodata: float | None = None,
+    seed: int = 0,
+) -> Path:
+    """A tiled, overviewed COG covering ``lonlat_bbox`` with smooth random texture per band.
+
+    The default band order is blue, green, red, NIR on purpose: picking the first three would be wrong."""
+    w, s, e, n = transform_bounds("EPSG:4326", crs, *lonlat_bbox, densify_pts=21)
+    width, height = int((e - w) / res) + 1, int((n - s) / res) + 1
+    count = len(descriptions) if descriptions else 3
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    bands = []
+    for b in range(count):
+        base = 1000 + 600 * np.sin(xx / (37 + 11 * b)) * np.cos(yy / (29 + 7 * b))
+        bands.append(base + rng.normal(0, 80, (height, width)) + 400 * b)
+    data = np.stack(bands)
+    if dtype == "uint8":
+        data = np.clip((data - 200) / 12, 1, 255)
+    data = data.astype(dtype)
+    tmp = path.with_suffix(".tmp.tif")
+    profile = dict(
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=count,
+        dtype=dtype,
+        crs=crs,
+        transform=from_origin(w, n, res, res),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        nodata=nodata,
+    )
+    with rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(data)
+        if descriptions:
+            for i, d in enumerate(descriptions, 1):
+                ds.set_band_description(i, d)
+    rasterio.shutil.copy(tmp, path, driver="COG", compress="deflate", overview_resampling="average")
+    os.remove(tmp)
+    return path
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files with HTTP Range support, as GDAL's /vsicurl/ needs; counts requests."""
+
+    requests: list[str] = []
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def send_head(self):  # noqa: D401
+        path = self.translate_path(self.path)
+        if not os.path.isfile(path):
+            self.send_error(404)
+            return None
+        type(self).requests.append(self.path)
+        size = os.path.getsize(path)
+        start, end = 0, size - 1
+        rng = self.headers.get("Range")
+        f = open(path, "rb")  # noqa: SIM115 - closed by the base class after copyfile
+        if rng and rng.startswith("bytes="):
+            a, _, b = rng[6:].split(",")[0].partition("-")
+            start = int(a) if a else max(0, size - int(b))
+            end = min(int(b), size - 1) if (a and b) else end
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Type", "image/tiff")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        f.seek(start)
+        data = f.read(end - start + 1)
+        f.close()
+        import io
+
+        return io.BytesIO(data)
+
+
+def serve_dir(folder: Path):
+    """Start a threaded Range HTTP server for ``folder`` on 127.0.0.1; returns (base_url, server)."""
+    handler = lambda *a, **k: RangeHandler(*a, directory=str(folder), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def block_outside_network(monkeypatch) -> list:
+    """Make every socket connection to a non-loopback address fail (and record the attempts)."""
+    attempts: list = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def allowed(address) -> bool:
+        if isinstance(address, tuple) and address:
+            try:
+                return ipaddress.ip_address(address[0]).is_loopback
+            except ValueError:
+                return address[0] == "localhost"
+        return True  # unix sockets
+
+    def connect(self, address):
+        if not allowed(address):
+            attempts.append(address)
+            raise OSError(101, "Network is unreachable (blocked by test)")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if not allowed(address):
+            attempts.append(address)
+            return 101
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    return attempts
