@@ -1,0 +1,162 @@
+"""Exact (brute-force) top-k by cosine: a blocked matrix product over the whole catalog.
+
+Why brute force at all: on the 2-core reference machine one query over 1M x 384 float32 runs at memory
+bandwidth (~55-60 ms, docs/performance.md), needs no build step and has recall 1.0. So it serves small
+regions outright and answers every search while the hnswlib index is still being built.
+
+Why blocks: ``X @ Q.T`` for many queries (mode "max" with many positives) would otherwise allocate an
+(N, q) float32 score matrix; a block of rows keeps it in cache-sized pieces, and ``argpartition`` per block
+keeps only k candidates per query. The product itself goes to BLAS (OpenBLAS uses all cores and releases
+the GIL), so a search in a worker thread does not freeze the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from core.progress import CancelToken, check
+
+__all__ = ["EXACT_MAX_ROWS", "DEFAULT_BLOCK_ROWS", "exact_topk", "exact_scored_topk", "top_sorted"]
+
+# The switch point between exact search and the hnswlib index, measured with bench/core.py (see
+# docs/performance.md, "Core engine"): exact top-100 over 100k x 384 takes ~4-8 ms and over 300k x 384
+# ~20 ms on 2 cores, which no user notices, and it needs no index build (minutes at 1M). Above ~300k rows
+# (~0.5 GB of float32 at 384-d) a query costs > 20 ms and grows linearly, while hnswlib stays ~0.3-2 ms,
+# so the index pays off once it is built.
+EXACT_MAX_ROWS = 300_000
+
+# 64k rows x 384-d float32 = 96 MB per block is large enough for BLAS to run at full bandwidth and
+# small enough that the (block, q) score matrix of a multi-positive query stays modest.
+DEFAULT_BLOCK_ROWS = 65_536
+
+ScoreBlockFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+
+def _exclude_array(exclude: Iterable[int] | None, n: int) -> np.ndarray:
+    """Unique in-range rows to leave out, sorted (so each block can slice its own with searchsorted)."""
+    if exclude is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.unique(np.fromiter((int(r) for r in exclude), dtype=np.int64))
+    return arr[(arr >= 0) & (arr < n)]
+
+
+def top_sorted(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``k`` of (rows, scores), best first; equal scores ordered by row so results are deterministic."""
+    if len(rows) > k:
+        # argpartition first: sorting all candidates would cost O(n log n) for nothing.
+        part = np.argpartition(-scores, k - 1)[:k]
+        # Ties at the cut would be chosen arbitrarily by argpartition: take every candidate that ties
+        # the k-th score and let the row order decide.
+        kth = scores[part].min()
+        part = np.flatnonzero(scores >= kth)
+        rows, scores = rows[part], scores[part]
+    order = np.lexsort((rows, -scores))[:k]
+    return rows[order], scores[order]
+
+
+def exact_topk(
+    matrix: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    *,
+    exclude: Iterable[int] | None = None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` rows of ``matrix`` by inner product with each query.
+
+    Parameters
+    ----------
+    matrix : (N, d) float32, rows of unit length (inner product = cosine).
+    queries : (q, d) or (d,) float32.
+    k : how many rows per query; fewer come back when fewer than ``k`` rows are not excluded.
+    exclude : rows never returned (the user's labelled chips).
+
+    Returns
+    -------
+    rows : (q, k') int64, best first, ties ordered by row.
+    sims : (q, k') float32.
+    """
+    q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    n = int(matrix.shape[0])
+    excl = _exclude_array(exclude, n)
+    k_eff = max(0, min(int(k), n - len(excl)))
+    if k_eff == 0 or q.shape[0] == 0:
+        return np.zeros((q.shape[0], 0), np.int64), np.zeros((q.shape[0], 0), np.float32)
+    qt = np.ascontiguousarray(q.T)
+    cand_rows: list[list[np.ndarray]] = [[] for _ in range(q.shape[0])]
+    cand_sims: list[list[np.ndarray]] = [[] for _ in range(q.shape[0])]
+    for start in range(0, n, block_rows):
+        check(cancel)
+        stop = min(n, start + block_rows)
+        sims = matrix[start:stop] @ qt  # (b, q): BLAS, all cores, GIL released
+        lo, hi = np.searchsorted(excl, [start, stop])
+        if hi > lo:
+            sims[excl[lo:hi] - start, :] = -np.inf
+        for j in range(q.shape[0]):
+            col = sims[:, j]
+            if len(col) > k_eff:
+                idx = np.argpartition(-col, k_eff - 1)[:k_eff]
+                # Keep rows that tie the k-th score too, so the final cut can order ties by row.
+                idx = np.flatnonzero(col >= col[idx].min())
+            else:
+                idx = np.arange(len(col))
+            cand_rows[j].append(idx.astype(np.int64) + start)
+            cand_sims[j].append(col[idx])
+    out_rows = np.empty((q.shape[0], k_eff), np.int64)
+    out_sims = np.empty((q.shape[0], k_eff), np.float32)
+    for j in range(q.shape[0]):
+        r, s = top_sorted(np.concatenate(cand_rows[j]), np.concatenate(cand_sims[j]), k_eff)
+        out_rows[j], out_sims[j] = r, s
+    return out_rows, out_sims
+
+
+def exact_scored_topk(
+    matrix: np.ndarray,
+    score_block: ScoreBlockFn,
+    k: int,
+    *,
+    exclude: Iterable[int] | None = None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact top-``k`` rows under any per-row score computed block by block.
+
+    ``score_block(block)`` gets a (b, d) slice of ``matrix`` and returns (scores (b,), aux (b,) int64 or
+    None); ``aux`` travels with each row (mode "max" uses it for the index of the matched positive).
+    Returns (rows (k',) int64, scores (k',) float32, aux (k',) int64 (-1 without aux)), best first.
+    """
+    n = int(matrix.shape[0])
+    excl = _exclude_array(exclude, n)
+    k_eff = max(0, min(int(k), n - len(excl)))
+    empty = np.zeros(0, np.int64)
+    if k_eff == 0:
+        return empty, np.zeros(0, np.float32), empty
+    rows_parts, score_parts, aux_parts = [], [], []
+    for start in range(0, n, block_rows):
+        check(cancel)
+        stop = min(n, start + block_rows)
+        scores, aux = score_block(matrix[start:stop])
+        # A copy: score_block may hand back a view of the matrix, and excluded rows are overwritten below.
+        scores = np.array(scores, dtype=np.float32, copy=True)
+        lo, hi = np.searchsorted(excl, [start, stop])
+        if hi > lo:
+            scores[excl[lo:hi] - start] = -np.inf
+        if len(scores) > k_eff:
+            idx = np.argpartition(-scores, k_eff - 1)[:k_eff]
+            idx = np.flatnonzero(scores >= scores[idx].min())
+        else:
+            idx = np.arange(len(scores))
+        rows_parts.append(idx.astype(np.int64) + start)
+        score_parts.append(scores[idx])
+        aux_parts.append(np.full(len(idx), -1, np.int64) if aux is None else np.asarray(aux, np.int64)[idx])
+    rows = np.concatenate(rows_parts)
+    scores = np.concatenate(score_parts)
+    aux_all = np.concatenate(aux_parts)
+    best_rows, best_scores = top_sorted(rows, scores, k_eff)
+    # Map the chosen rows back to their aux values (rows are unique across blocks).
+    order = np.argsort(rows)
+    aux_best = aux_all[order[np.searchsorted(rows[order], best_rows)]]
+    return best_rows, best_scores, aux_best
