@@ -77,7 +77,7 @@ def exact_topk(
     Returns
     -------
     rows : (q, k') int64, best first, ties ordered by row.
-    sims : (q, k') float32.
+    sims : (q, k') float32 in [-1, 1].
     """
     q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     n = int(matrix.shape[0])
@@ -92,6 +92,9 @@ def exact_topk(
         check(cancel)
         stop = min(n, start + block_rows)
         sims = matrix[start:stop] @ qt  # (b, q): BLAS, all cores, GIL released
+        # Cosines of unit vectors; rounding can put a near-duplicate a whisker over 1. Clipping before
+        # the cut lets such ties be ordered by row like any other.
+        np.clip(sims, -1.0, 1.0, out=sims)
         lo, hi = np.searchsorted(excl, [start, stop])
         if hi > lo:
             sims[excl[lo:hi] - start, :] = -np.inf
