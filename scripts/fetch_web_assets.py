@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 PINS = Path(__file__).with_name("web_assets.json")
 DEST = ROOT / "resources" / "web" / "vendor"
-DECODER_VERSION = 1  # bump when the TopoJSON conversion changes, so set-up redoes the GeoJSON
+DECODER_VERSION = 2  # bump when the TopoJSON conversion changes, so set-up redoes the GeoJSON
 
 
 class FetchError(Exception):
@@ -203,11 +203,41 @@ def _ring(indices: list[int], arcs: list, decimals: int) -> list[list[float]] | 
     return out if len(out) >= 4 else None
 
 
-def _polygon(rings: list[list[int]], arcs: list, decimals: int) -> list | None:
+def _unwrap(ring: list[list[float]]) -> list[list[float]]:
+    """Make a ring cut at the antimeridian continuous (a jump of more than 180 degrees becomes +-360).
+
+    world-atlas rings are cut on the sphere: Russia or Fiji step from +180 to -180. Drawn on a flat map
+    that step is a stripe across the whole world, so the ring continues past 180 instead.
+    """
+    out = [ring[0]]
+    shift = 0.0
+    for (x0, _), (x1, y1) in zip(ring, ring[1:], strict=False):
+        if x1 - x0 > 180:
+            shift -= 360
+        elif x0 - x1 > 180:
+            shift += 360
+        out.append([x1 + shift, y1] if shift else [x1, y1])
+    return out
+
+
+def _shifted(polygon: list, dx: float) -> list:
+    return [[[x + dx, y] for x, y in ring] for ring in polygon]
+
+
+def _polygons(rings: list[list[int]], arcs: list, decimals: int) -> list[list]:
+    """A TopoJSON polygon as GeoJSON polygon coordinates: one, or two when it crosses the antimeridian
+    (the second copy shifted by 360 degrees so both sides of the map show it)."""
     decoded = [_ring(r, arcs, decimals) for r in rings]
     if not decoded or decoded[0] is None:
-        return None
-    return [r for r in decoded if r is not None]
+        return []
+    polygon = [_unwrap(r) for r in decoded if r is not None]
+    xs = [x for x, _ in polygon[0]]
+    out = [polygon]
+    if max(xs) > 180:
+        out.append(_shifted(polygon, -360))
+    elif min(xs) < -180:
+        out.append(_shifted(polygon, 360))
+    return out
 
 
 def topology_to_geojson(topology: dict, object_name: str, decimals: int = 4) -> dict:
@@ -218,15 +248,18 @@ def topology_to_geojson(topology: dict, object_name: str, decimals: int = 4) -> 
     features = []
     for geom in geometries:
         if geom["type"] == "Polygon":
-            poly = _polygon(geom["arcs"], arcs, decimals)
-            geometry = {"type": "Polygon", "coordinates": poly} if poly else None
+            polys = _polygons(geom["arcs"], arcs, decimals)
         elif geom["type"] == "MultiPolygon":
-            polys = [p for p in (_polygon(rings, arcs, decimals) for rings in geom["arcs"]) if p]
-            geometry = {"type": "MultiPolygon", "coordinates": polys} if polys else None
+            polys = [p for rings in geom["arcs"] for p in _polygons(rings, arcs, decimals)]
         else:
             continue  # no points or lines in world-atlas; a null geometry has type None
-        if geometry is None:
+        if not polys:
             continue
+        geometry = (
+            {"type": "Polygon", "coordinates": polys[0]}
+            if len(polys) == 1
+            else {"type": "MultiPolygon", "coordinates": polys}
+        )
         feature = {"type": "Feature", "properties": dict(geom.get("properties") or {}), "geometry": geometry}
         if "id" in geom:
             feature["id"] = geom["id"]
