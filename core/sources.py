@@ -1,0 +1,178 @@
+"""Finding and opening the input files: paths and folders, filesystems, footers, and what identifies a file.
+
+Everything goes through :mod:`pyarrow.fs`, so a URI (``s3://``, ``gs://``, ...) takes the same path as a local
+file once remote reading is wanted; for now only local paths are tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from core.adapters import Layout, detect
+from core.errors import InputError
+
+__all__ = ["SUFFIXES", "ParquetSource", "resolve_paths", "open_source", "iter_batches", "prefetch"]
+
+SUFFIXES = (".parquet", ".gpq", ".geoparquet")
+_MAGIC = b"PAR1"
+
+
+@dataclass
+class ParquetSource:
+    """One opened input file: its filesystem handle, footer, identity and layout."""
+
+    fs: Any
+    path: str
+    label: str  # the file name, for messages
+    size: int
+    mtime_ns: int
+    footer_hash: str
+    parquet: pq.ParquetFile
+    layout: Layout
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.path).name.split(".")[0]
+
+    @property
+    def rows_total(self) -> int:
+        return int(self.parquet.metadata.num_rows)
+
+
+def _filesystem(item: str | Path) -> tuple[Any, str]:
+    text = str(item)
+    if "://" in text and not text.startswith("file://"):
+        return pafs.FileSystem.from_uri(text)
+    if text.startswith("file://"):
+        return pafs.FileSystem.from_uri(text)
+    return pafs.LocalFileSystem(), str(Path(text).expanduser().absolute())
+
+
+def resolve_paths(paths: str | Path | Sequence[str | Path]) -> list[tuple[Any, str]]:
+    """(filesystem, path) of every file to open: files as given, folders expanded to their GeoParquet files."""
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not items:
+        raise InputError("No file was given: choose one or more GeoParquet files or a folder of them.")
+    out: list[tuple[Any, str]] = []
+    for item in items:
+        fs, path = _filesystem(item)
+        info = fs.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise InputError(f"{item} does not exist: check the path.")
+        if info.type == pafs.FileType.Directory:
+            found = sorted(
+                f.path
+                for f in fs.get_file_info(pafs.FileSelector(path, recursive=False))
+                if f.type == pafs.FileType.File and f.path.lower().endswith(SUFFIXES)
+            )
+            if not found:
+                raise InputError(
+                    f"The folder {item} holds no GeoParquet files (*.parquet, *.gpq, *.geoparquet)."
+                )
+            out.extend((fs, p) for p in found)
+        else:
+            out.append((fs, path))
+    seen: set[str] = set()
+    return [(fs, p) for fs, p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _footer(fs: Any, path: str, label: str, size: int) -> bytes:
+    """The footer bytes (metadata + length + magic), after checking the file really is Parquet."""
+    with fs.open_input_file(path) as f:
+        head = f.read(4) if size >= 4 else b""
+        if head != _MAGIC:
+            raise InputError(f"{label} is not a Parquet file: choose a GeoParquet (.parquet / .gpq) file.")
+        if size < 12:
+            raise InputError(f"{label} is truncated (only {size} bytes): download or copy it again.")
+        f.seek(size - 8)
+        tail = f.read(8)
+        footer_len = int.from_bytes(tail[:4], "little")
+        if tail[4:] != _MAGIC or footer_len + 12 > size:
+            raise InputError(
+                f"{label} is truncated or damaged (its end is missing): download or copy it again."
+            )
+        f.seek(size - 8 - footer_len)
+        return f.read(footer_len) + tail
+
+
+def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> ParquetSource:
+    """Open one file's footer and choose its adapter; bad files raise :class:`InputError` naming the file."""
+    label = PurePosixPath(path).name
+    info = fs.get_file_info(path)
+    size = int(info.size or 0)
+    footer = _footer(fs, path, label, size)
+    try:
+        handle = fs.open_input_file(path)
+        parquet = pq.ParquetFile(handle)
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"{label} is damaged and cannot be read as Parquet: download or copy it again.", detail=str(exc)
+        ) from None
+    layout = detect(schema, path, embedding_column=embedding_column)
+    return ParquetSource(
+        fs=fs,
+        path=path,
+        label=label,
+        size=size,
+        mtime_ns=int(info.mtime_ns or 0),
+        footer_hash=hashlib.sha256(footer).hexdigest(),
+        parquet=parquet,
+        layout=layout,
+    )
+
+
+def iter_batches(
+    sources: Sequence[ParquetSource], groups: Sequence[Sequence[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    """(source index, row number of the batch's first row in its file, batch) over the chosen row groups.
+
+    Only the columns the layout uses are read; a decoding failure raises :class:`InputError` naming the file.
+    """
+    for i, (src, chosen) in enumerate(zip(sources, groups, strict=True)):
+        lay = src.layout
+        wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *lay.attributes]
+        columns = list(dict.fromkeys(c for c in wanted if c))
+        meta = src.parquet.metadata
+        starts = [0]
+        for g in range(meta.num_row_groups):
+            starts.append(starts[-1] + meta.row_group(g).num_rows)
+        for g in chosen:
+            row0 = starts[g]
+            try:
+                for batch in src.parquet.iter_batches(batch_size=batch_rows, row_groups=[g], columns=columns):
+                    yield i, row0, batch
+                    row0 += batch.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(
+                    f"{src.label} is damaged: part of its data cannot be read; download or copy it again.",
+                    detail=str(exc),
+                ) from None
+
+
+_END = object()
+
+
+def prefetch(items: Iterator[Any]) -> Iterator[Any]:
+    """Yield from ``items`` while a worker thread already fetches the next one.
+
+    Parquet decoding releases the GIL, so on 2 cores the next batch decodes while this one is parsed
+    (shapely) and normalised (numpy): the open then costs about the decode time alone.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="terrafind-read") as pool:
+        pending = pool.submit(next, items, _END)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(next, items, _END)
+            yield item
