@@ -1,13 +1,18 @@
-"""A guard against a reference-counting bug of PySide6 6.12 on Python 3.11.
+"""A guard against two reference-counting bugs of PySide6 6.12 on Python 3.11.
 
-Measured here (PySide6 6.12.0, CPython 3.11.7): every ``SignalInstance.emit(...)`` called from Python
-returns ``True`` without taking a reference to it, so each emit lowers ``True``'s reference count by one.
-A bare interpreter holds ~150 references to ``True``; after that many emits (from any thread) the process
-aborts with "Fatal Python error: bool_dealloc: deallocating True or False".
+Measured here (PySide6 6.12.0, CPython 3.11.7):
 
-``True`` and ``False`` are singletons that are never freed, so giving them a huge extra reference count is
-harmless and makes the lost references irrelevant (Python 3.12 made these objects immortal for the same
-reason, and is not affected). Called from ``gui/__init__.py`` so that every importer of ``gui`` is guarded.
+- every ``SignalInstance.emit(...)`` called from Python returns ``True`` without taking a reference to it,
+  so each emit lowers ``True``'s reference count by one;
+- every Python ``QRunnable.run`` (or callable) that a ``QThreadPool`` runs loses one reference to ``None``
+  (its return value).
+
+A bare interpreter holds ~150 references to ``True``; after that many emits (or a few thousand pooled
+jobs) the process aborts with "Fatal Python error: bool_dealloc / none_dealloc".
+
+``True``, ``False`` and ``None`` are singletons that are never freed, so giving them a huge extra reference
+count is harmless and makes the lost references irrelevant (Python 3.12 made these objects immortal for
+the same reason, and is not affected). Called from ``gui/__init__.py`` so that every importer of ``gui`` is guarded.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ def guard_bool_refcounts() -> None:
     global _done
     if _done or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return
-    for obj in (True, False):
+    for obj in (True, False, None):
         # ob_refcnt is the first field of every CPython object (a Py_ssize_t at the object's address).
         ctypes.c_ssize_t.from_address(id(obj)).value += _EXTRA
     _done = True
