@@ -219,7 +219,7 @@
   function resultStyle(it, shape) {
     const colour = rampColour(it.norm);
     return shape
-      ? { color: colour, weight: 2, opacity: 0.95, fillColor: colour, fillOpacity: 0.3 }
+      ? { color: colour, weight: 2, opacity: 0.95, fillColor: colour, fillOpacity: 0.45 }
       : { color: "#1b1b1b", weight: 0.6, opacity: 0.9, fillColor: colour, fillOpacity: 0.9 };
   }
   const KIND = { positive: "#2ecc40", negative: "#ff4136" };
@@ -317,7 +317,7 @@
 
     footprints = new ChipLayer({
       pane: "tf-footprints", points: false, viewOnly: true, shapePixels: 6,
-      shapeStyle: function () { return { color: "#ffffff", weight: 0.8, opacity: 0.55, fill: false }; },
+      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.45, fill: false }; // faint on land and imagery },
       pointStyle: function () { return {}; },
     });
     examples = new ChipLayer({

@@ -1,0 +1,228 @@
+"""The map page in a real QtWebEngine view: offline, clicks, 5,000 results, threshold, popups, drawing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from mapkit import CHIP, chip_fc, counts, js, map_view  # noqa: F401  (map_view is a fixture)
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
+
+from gui import map_page
+
+pytestmark = pytest.mark.webengine
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def png_bytes(colour: str, size: int = 64, fmt: str = "PNG") -> bytes:
+    image = QImage(size, size, QImage.Format.Format_ARGB32)
+    image.fill(QColor(colour))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, fmt)
+    return bytes(buffer.data().data())
+
+
+def test_rendered_page_has_no_outside_links():
+    html = map_page.page_html()
+    assert "http://" not in html and "https://" not in html
+    assert "/vendor/leaflet/leaflet.js" in html and "/app.js" in html and "TF.boot(" in html
+
+
+def test_offline_page_loads_everything_locally(qtbot, map_view):
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["basemap_loaded"] == 2, timeout=15_000)
+    served = set(map_view.scheme_handler.served)
+    assert {"/index.html", "/vendor/leaflet/leaflet.js", "/qwebchannel.js", "/app.js"} <= served
+    assert {"/basemap/land.geojson", "/basemap/countries.geojson"} <= served
+    assert map_view.external_requests == []
+    errors = [m for level, m in map_view.console if level >= 2]
+    assert errors == []
+    assert js(qtbot, map_view, "typeof L.Control.Draw") == "function"
+
+
+def test_outside_requests_are_recorded_and_blocked_offline(qtbot, map_view):
+    map_view.run_js("L.tileLayer('https://tiles.example.invalid/{z}/{x}/{y}.png').addTo(TF.map)")
+    qtbot.waitUntil(lambda: len(map_view.external_requests) > 0, timeout=10_000)
+    assert all(u.startswith("https://tiles.example.invalid/") for u in map_view.external_requests)
+    assert map_view.interceptor.block
+
+
+def test_real_mouse_click_gives_lon_lat_of_that_pixel(qtbot, map_view):
+    map_view.set_view(36.5, -0.5, 9)
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.map.getZoom()") == 9, timeout=5_000)
+    expected = js(qtbot, map_view, "(p => [p.lng, p.lat])(TF.map.containerPointToLatLng([300, 200]))")
+    target = map_view.view.focusProxy()
+    QTest.mouseMove(target, QPoint(300, 200))
+    with qtbot.waitSignal(map_view.point_clicked, timeout=10_000) as blocker:
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 200))
+    lon, lat, modifier = blocker.args
+    assert (lon, lat) == pytest.approx(expected, abs=1e-9)
+    assert 30 < lon < 43 and -6 < lat < 5  # lon/lat, not lat/lng
+    assert modifier == ""
+    with qtbot.waitSignal(map_view.point_clicked, timeout=10_000) as blocker:
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(310, 210))
+    assert blocker.args[2] == "shift"
+
+
+def test_5000_results_threshold_and_select(qtbot, map_view):
+    fc = chip_fc(5000)
+    start = time.perf_counter()
+    map_view.set_results(fc)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 5000, timeout=20_000)
+    elapsed = time.perf_counter() - start
+    print(f"5000 results on the map in {elapsed * 1000:.0f} ms")
+    assert elapsed < 10
+
+    scores = [f["properties"]["score"] for f in fc["features"]]
+    map_view.set_threshold(0.75)
+    want = sum(s >= 0.75 for s in scores)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == want, timeout=5_000)
+    assert counts(qtbot, map_view)["results_total"] == 5000  # filtered, not rebuilt
+    map_view.set_threshold(0.0)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 5000, timeout=5_000)
+
+    row = 4321
+    map_view.select(row, zoom=True)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["selected"] == row, timeout=5_000)
+    ring = fc["features"][row]["geometry"]["coordinates"][0]
+    cx, cy = (ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[2][1]) / 2
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.map.getZoom()") >= 12, timeout=5_000)
+    centre = js(qtbot, map_view, "(c => [c.lng, c.lat])(TF.map.getCenter())")
+    assert centre == pytest.approx([cx, cy], abs=CHIP / 4)
+    assert counts(qtbot, map_view)["results_mode"] == "shapes"  # zoomed in: footprint polygons
+
+
+def test_clicking_a_result_selects_it_and_is_not_a_map_click(qtbot, map_view):
+    fc = chip_fc(9, cols=3)
+    map_view.set_results(fc)
+    map_view.set_view(36.0 + 1.5 * CHIP, -1.0 + 1.5 * CHIP, 13)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 9, timeout=5_000)
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.map.getZoom()") == 13, timeout=5_000)
+    x, y = js(qtbot, map_view, f"(p => [p.x, p.y])(TF.map.latLngToContainerPoint([{-1.0 + 0.5 * CHIP}, {36.0 + 0.5 * CHIP}]))")
+    clicks: list = []
+    map_view.point_clicked.connect(lambda *a: clicks.append(a))
+    target = map_view.view.focusProxy()
+    QTest.mouseMove(target, QPoint(round(x), round(y)))
+    with qtbot.waitSignal(map_view.result_clicked, timeout=10_000) as blocker:
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(round(x), round(y)))
+    assert blocker.args == [0]
+    qtbot.wait(200)
+    assert clicks == []
+    assert counts(qtbot, map_view)["selected"] == 0
+    assert js(qtbot, map_view, "document.querySelectorAll('.tf-popup').length") == 1
+
+
+def test_popup_escapes_dataset_text_serves_thumbnail_and_labels(qtbot, map_view):
+    served_rows: list[int] = []
+    thumb = png_bytes("#3366cc", 48)
+
+    def provide(row: int) -> bytes | None:
+        served_rows.append(row)
+        return thumb if row == 7 else None
+
+    map_view.set_thumbnail_provider(provide)
+    fc = chip_fc(10)
+    evil = '<img src=x onerror="bridge.labelRequested(7, \'positive\')">'
+    fc["features"][7]["properties"]["id"] = evil
+    map_view.set_results(fc)
+    map_view.open_popup(7)
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup').length") == 1, timeout=5_000)
+    assert js(qtbot, map_view, "document.querySelector('.tf-popup .tf-id').textContent") == evil
+    assert js(qtbot, map_view, "document.querySelectorAll('.tf-popup img').length") == 1  # only the thumbnail
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelector('.tf-popup img').naturalWidth") == 48, timeout=10_000)
+    assert served_rows == [7]
+    with qtbot.waitSignal(map_view.label_requested, timeout=5_000) as blocker:
+        map_view.run_js("document.querySelector('.tf-popup .tf-yes').click()")
+    assert blocker.args == [7, "positive"]
+    map_view.open_popup(3)  # its provider says None: a note instead of a broken image
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup .tf-nothumb').length") == 1)
+    with qtbot.waitSignal(map_view.label_requested, timeout=5_000) as blocker:
+        map_view.run_js("document.querySelector('.tf-popup .tf-no').click()")
+    assert blocker.args == [3, "negative"]
+
+
+def test_drawn_region_and_view_changes_reach_python(qtbot, map_view):
+    with qtbot.waitSignal(map_view.region_drawn, timeout=5_000) as blocker:
+        map_view.run_js("TF.map.fire('draw:created', {layer: L.rectangle([[0, 10], [1, 11]]), layerType: 'rectangle'})")
+    geometry = blocker.args[0]
+    assert geometry["type"] == "Polygon"
+    assert sorted({tuple(p) for p in geometry["coordinates"][0]}) == [(10, 0), (10, 1), (11, 0), (11, 1)]
+    map_view.set_draw_mode("polygon")
+    assert js(qtbot, map_view, "document.querySelectorAll('.leaflet-draw-tooltip').length") >= 0
+    map_view.set_draw_mode(None)
+    with qtbot.waitSignal(map_view.view_changed, timeout=5_000) as blocker:
+        map_view.set_view(10.0, 20.0, 6)
+    west, south, east, north, zoom = blocker.args
+    assert west < 10 < east and south < 20 < north and zoom == 6
+
+
+def test_footprints_examples_and_imagery_basemap(qtbot, map_view):
+    map_view.set_footprints(chip_fc(3000))
+    map_view.set_examples(chip_fc(2, kind="positive"))
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["footprints"] == 3000, timeout=10_000)
+    assert counts(qtbot, map_view)["footprints_drawn"] == 0  # zoomed out: chips too small to outline
+    map_view.set_view(36.0 + 5 * CHIP, -1.0 + 5 * CHIP, 13)
+    qtbot.waitUntil(lambda: 0 < counts(qtbot, map_view)["footprints_drawn"] < 3000, timeout=10_000)
+    assert counts(qtbot, map_view)["examples"] == 2
+
+    asked: list[tuple[int, int, int]] = []
+    tile = png_bytes("#556b2f", 256, "WEBP")
+
+    def tile_fn(z, x, y):
+        asked.append((z, x, y))
+        return tile
+
+    map_view.set_imagery_basemap(tile_fn, max_zoom=12, bounds=(35.5, -1.5, 37.0, 0.5), attribution="<b>Sentinel-2</b>")
+    qtbot.waitUntil(lambda: len(asked) > 0, timeout=10_000)
+    assert all(z <= 12 for z, _, _ in asked)  # over-zoomed beyond the pyramid, never asked for z13
+    assert counts(qtbot, map_view)["base"] == "Imagery (offline)"
+    attribution = js(qtbot, map_view, "document.querySelector('.leaflet-control-attribution').textContent")
+    assert "<b>Sentinel-2</b>" in attribution  # shown as text, not HTML
+    map_view.set_imagery_basemap(None)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["base"] == "Outlines only", timeout=5_000)
+    assert map_view.external_requests == []
+
+
+def test_online_layers_only_when_online(qtbot, map_view):
+    layers = "Array.from(new Set(Array.from(document.querySelectorAll('.leaflet-control-layers-base label')).map(s => s.textContent.trim())))"
+    assert not any("online" in n for n in js(qtbot, map_view, layers))
+    map_view.set_online(True)
+    qtbot.waitUntil(lambda: sum("online" in n for n in js(qtbot, map_view, layers)) == 2, timeout=5_000)
+    assert not map_view.interceptor.block
+    map_view.set_online(False)
+    qtbot.waitUntil(lambda: not any("online" in n for n in js(qtbot, map_view, layers)), timeout=5_000)
+    assert map_view.interceptor.block
+    assert map_view.external_requests == []  # listed, never shown: nothing was fetched
+
+
+def test_screenshot(qtbot, map_view):
+    thumb = png_bytes("#6b8e23", 96)
+    map_view.set_thumbnail_provider(lambda row: thumb)
+    map_view.set_footprints(chip_fc(400, cols=20))
+    map_view.set_results(chip_fc(300, cols=20, seed=3))
+    map_view.set_examples(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {**f, "properties": {"row": 1000 + i, "kind": "positive" if i == 0 else "negative", "id": "x"}}
+                for i, f in enumerate(chip_fc(2, lon0=36.0 + 21 * CHIP)["features"])
+            ],
+        }
+    )
+    w, s, e, n = 36.0 - CHIP, -1.0 - CHIP, 36.0 + 23 * CHIP, -1.0 + 16 * CHIP
+    map_view.set_region({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
+    map_view.fit_bounds(w, s, e, n)
+    map_view.set_threshold(0.3)
+    map_view.select(45)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["selected"] == 45, timeout=5_000)
+    map_view.open_popup(45)
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelector('.tf-popup img') && document.querySelector('.tf-popup img').naturalWidth") == 96, timeout=10_000)
+    qtbot.wait(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    image = map_view.view.grab().toImage()
+    image.save(str(ARTIFACTS / "map.png"))
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 20
