@@ -1,0 +1,209 @@
+"""Export for phones: GPX and KML waypoints of hits or sites, which OsmAnd, Organic Maps and QField open.
+
+One waypoint per hit (or per site, at a point inside it). The name is what a phone shows in a list, so it
+is short and sortable ("#03 0.87"); the description carries what someone in the field needs to report
+back: the chip id, date, coordinates and which example the hit matched. KML also carries these as
+ExtendedData fields (plus an empty ``status`` to fill in), so the file can come back through
+:func:`core.fieldio_read.read_places` as labels.
+
+Both files are written with the standard library / gpxpy and saved atomically (a temporary file renamed
+into place), so a phone sync never picks up half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.catalog import Catalog
+from core.errors import InputError
+from core.types import SearchResult
+
+__all__ = [
+    "Waypoint",
+    "hit_waypoints",
+    "site_waypoints",
+    "write_gpx",
+    "write_kml",
+    "write_hits_gpx",
+    "write_hits_kml",
+    "KML_NS",
+]
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+@dataclass
+class Waypoint:
+    """One place for a phone: (lon, lat), a short name, a longer description and named fields."""
+
+    lon: float
+    lat: float
+    name: str
+    description: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.2f}"
+
+
+def hit_waypoints(
+    catalog: Catalog, result: SearchResult, *, threshold: float | None = None
+) -> list[Waypoint]:
+    """A waypoint at the centre of each hit, in rank order (hits below ``threshold`` left out; compared
+    with the probability when the result has one, else with the score)."""
+    probs = result.probabilities
+    out: list[Waypoint] = []
+    width = len(str(len(result)))
+    for i, row in enumerate(np.asarray(result.rows).tolist()):
+        score = float(result.scores[i])
+        prob = None if probs is None else float(probs[i])
+        if threshold is not None and (prob if prob is not None else score) < threshold:
+            continue
+        lon, lat = (float(v) for v in catalog.centroids[row])
+        rank = i + 1
+        matched = int(result.matched[i]) if len(result.matched) > i else -1
+        name = f"#{rank:0{width}d} {_fmt(prob if prob is not None else score)}"
+        fields: dict[str, Any] = {
+            "rank": rank,
+            "id": str(catalog.ids[row]),
+            "score": round(score, 4),
+            "probability": None if prob is None else round(prob, 4),
+            "date": catalog.date(row),
+            "matched": None if matched < 0 else matched + 1,
+            "status": "",
+        }
+        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
+    return out
+
+
+def site_waypoints(catalog: Catalog, sites: Sequence[Any]) -> list[Waypoint]:
+    """A waypoint inside each site (:class:`core.sites.Site`), best site first."""
+    out: list[Waypoint] = []
+    width = len(str(len(sites)))
+    for i, site in enumerate(sites):
+        lon, lat = site.centroid
+        rank = i + 1
+        prob = site.best_probability
+        fields: dict[str, Any] = {
+            "rank": rank,
+            "id": str(catalog.ids[site.best_row]),
+            "score": round(float(site.best_score), 4),
+            "probability": None if prob is None else round(float(prob), 4),
+            "date": catalog.date(site.best_row),
+            "matched": None if site.matched < 0 else site.matched + 1,
+            "chips": site.chip_count,
+            "area_ha": round(float(site.area_ha), 2),
+            "status": "",
+        }
+        name = f"Site #{rank:0{width}d} {_fmt(prob if prob is not None else site.best_score)}"
+        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
+    return out
+
+
+def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
+    parts = [f"id {fields['id']}"]
+    if fields.get("date"):
+        parts.append(f"date {fields['date']}")
+    # Phones and people read "lat, lon"; the label says which is which.
+    parts.append(f"lat {lat:.6f}, lon {lon:.6f}")
+    parts.append(f"score {fields['score']:.3f}")
+    if fields.get("probability") is not None:
+        parts.append(f"probability {fields['probability']:.2f}")
+    if fields.get("chips"):
+        parts.append(f"{fields['chips']} chips, {fields['area_ha']} ha")
+    if fields.get("matched"):
+        parts.append(f"matched example {fields['matched']}")
+    return "; ".join(parts)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"Could not write {path}: {exc.strerror or exc}.", detail=str(exc)) from exc
+
+
+def write_gpx(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as GPX 1.1 (name, desc, and the chip id as comment). Returns the path."""
+    import gpxpy.gpx
+
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = title or "Terrafind"
+    gpx.creator = "Terrafind"
+    for wp in waypoints:
+        point = gpxpy.gpx.GPXWaypoint(
+            latitude=wp.lat, longitude=wp.lon, name=wp.name, description=wp.description
+        )
+        point.comment = wp.fields.get("id")
+        gpx.waypoints.append(point)
+    _write_atomic(Path(path), gpx.to_xml(version="1.1").encode("utf-8"))
+    return Path(path)
+
+
+def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as KML 2.2 Placemarks with ExtendedData fields. Returns the path."""
+    ET.register_namespace("", KML_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            el.text = text
+        return el
+
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = sub(root, "Document")
+    sub(doc, "name", title or "Terrafind")
+    for wp in waypoints:
+        pm = sub(doc, "Placemark")
+        sub(pm, "name", wp.name)
+        sub(pm, "description", wp.description)
+        ext = sub(pm, "ExtendedData")
+        for key, value in wp.fields.items():
+            data = sub(ext, "Data")
+            data.set("name", key)
+            sub(data, "value", "" if value is None else str(value))
+        point = sub(pm, "Point")
+        sub(point, "coordinates", f"{wp.lon:.7f},{wp.lat:.7f}")  # KML speaks lon,lat
+    ET.indent(root)
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    _write_atomic(Path(path), data)
+    return Path(path)
+
+
+def write_hits_gpx(
+    catalog: Catalog,
+    result: SearchResult,
+    path: str | Path,
+    *,
+    threshold: float | None = None,
+    title: str | None = None,
+    **_: Any,
+) -> Path:
+    """The hits of ``result`` as a GPX file (signature of an export writer; extra keywords are ignored)."""
+    return write_gpx(path, hit_waypoints(catalog, result, threshold=threshold), title=title)
+
+
+def write_hits_kml(
+    catalog: Catalog,
+    result: SearchResult,
+    path: str | Path,
+    *,
+    threshold: float | None = None,
+    title: str | None = None,
+    **_: Any,
+) -> Path:
+    """The hits of ``result`` as a KML file (signature of an export writer; extra keywords are ignored)."""
+    return write_kml(path, hit_waypoints(catalog, result, threshold=threshold), title=title)
