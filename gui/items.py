@@ -1,0 +1,34 @@
+"""Plain rows the shell fills from core results for the side panels (no Qt, so they are easy to test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ResultItem", "ExampleItem", "POSITIVE", "NEGATIVE"]
+
+POSITIVE = "positive"
+NEGATIVE = "negative"
+
+
+@dataclass
+class ResultItem:
+    """One search hit as the gallery shows it. ``row`` is the catalog row (the key everywhere)."""
+
+    row: int
+    rank: int
+    score: float
+    chip_id: str
+    date: str | None
+    lon: float
+    lat: float
+    probability: float | None = None
+    label: str | None = None  # POSITIVE, NEGATIVE or None
+
+
+@dataclass
+class ExampleItem:
+    """One example chip the user showed. ``kind`` is POSITIVE or NEGATIVE."""
+
+    row: int
+    kind: str
+    chip_id: str
