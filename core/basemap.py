@@ -29,7 +29,15 @@ import numpy as np
 from core.errors import ImageryError
 from core.progress import CancelToken, ProgressFn, check, report
 
-__all__ = ["build_mbtiles", "MBTiles", "basemap_path", "imagery_fingerprint", "tile_count", "default_zooms"]
+__all__ = [
+    "build_mbtiles",
+    "plan_basemap",
+    "MBTiles",
+    "basemap_path",
+    "imagery_fingerprint",
+    "tile_count",
+    "default_zooms",
+]
 
 ORIGIN = 20037508.342789244
 TILE = 256
@@ -41,13 +49,15 @@ def _paths(cog: Path | str | Sequence[Path | str]) -> list[Path]:
     return [Path(p) for p in items]
 
 
-def imagery_fingerprint(cogs: Sequence[Path], min_zoom: int | None, max_zoom: int | None) -> str:
-    """What a basemap was made from: files (path, size, mtime), zooms and the renderer version."""
+def imagery_fingerprint(
+    cogs: Sequence[Path], min_zoom: int | None, max_zoom: int | None, bounds: Sequence[float] | None = None
+) -> str:
+    """What a basemap was made from: files (path, size, mtime), zooms, clip bounds, renderer version."""
     parts = []
     for p in cogs:
         st = p.stat()
         parts.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
-    text = json.dumps([parts, min_zoom, max_zoom, RENDER_VERSION])
+    text = json.dumps([parts, min_zoom, max_zoom, list(bounds) if bounds else None, RENDER_VERSION])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -241,37 +251,63 @@ def build_mbtiles(
     *,
     min_zoom: int | None = None,
     max_zoom: int | None = None,
+    bounds: Sequence[float] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
     """Render the imagery COG(s) into an MBTiles file at ``out`` and return ``out``.
 
+    ``bounds`` (west, south, east, north lon/lat) limits the tiles to a region (a field pack's area).
     Made once: when ``out`` already holds a basemap of the same inputs it is returned at once. A build
     that was cancelled or killed leaves ``out.partial``; the next call continues it tile by tile."""
     cogs = _paths(cog)
     if not cogs:
         raise ImageryError("No imagery was given for the basemap.")
     out = Path(out)
-    key = imagery_fingerprint(cogs, min_zoom, max_zoom)
+    key = imagery_fingerprint(cogs, min_zoom, max_zoom, bounds)
     if out.exists() and _existing_key(out) == key:
         report(progress, 1, 1, "Basemap ready")
         return out
     sources = [_open_source(p) for p in cogs]
     try:
-        bounds = (
-            min(s.bounds_3857[0] for s in sources),
-            min(s.bounds_3857[1] for s in sources),
-            max(s.bounds_3857[2] for s in sources),
-            max(s.bounds_3857[3] for s in sources),
-        )
-        zmin, zmax = default_zooms(bounds, min(s.res_m for s in sources))
-        zmin = zmin if min_zoom is None else int(min_zoom)
-        zmax = zmax if max_zoom is None else int(max_zoom)
-        zmin = min(zmin, zmax)
-        return _build(sources, bounds, zmin, zmax, cogs, out, key, progress, cancel)
+        full, zmin, zmax = _extent(sources, bounds, min_zoom, max_zoom)
+        return _build(sources, full, zmin, zmax, cogs, out, key, progress, cancel)
     finally:
         for s in sources:
             s.ds.close()
+
+
+def _extent(
+    sources: list[_Source], bounds: Sequence[float] | None, min_zoom: int | None, max_zoom: int | None
+) -> tuple[tuple[float, float, float, float], int, int]:
+    full = (
+        min(s.bounds_3857[0] for s in sources),
+        min(s.bounds_3857[1] for s in sources),
+        max(s.bounds_3857[2] for s in sources),
+        max(s.bounds_3857[3] for s in sources),
+    )
+    if bounds is not None:
+        from rasterio.warp import transform_bounds
+
+        cb = transform_bounds("EPSG:4326", "EPSG:3857", *bounds)
+        full = (max(full[0], cb[0]), max(full[1], cb[1]), min(full[2], cb[2]), min(full[3], cb[3]))
+        if full[0] >= full[2] or full[1] >= full[3]:
+            raise ImageryError("The imagery does not cover the chosen region, so no basemap was made.")
+    zmin, zmax = default_zooms(full, min(s.res_m for s in sources))
+    zmin = zmin if min_zoom is None else int(min_zoom)
+    zmax = zmax if max_zoom is None else int(max_zoom)
+    return full, min(zmin, zmax), zmax
+
+
+def plan_basemap(cog: Path | Sequence[Path], *, bounds: Sequence[float] | None = None) -> dict[str, Any]:
+    """What :func:`build_mbtiles` would make: zooms and tile count (for size estimates), no rendering."""
+    sources = [_open_source(p) for p in _paths(cog)]
+    try:
+        full, zmin, zmax = _extent(sources, bounds, None, None)
+    finally:
+        for s in sources:
+            s.ds.close()
+    return {"minzoom": zmin, "maxzoom": zmax, "tiles": tile_count(full, zmin, zmax)}
 
 
 def _build(sources, bounds, zmin, zmax, cogs, out, key, progress, cancel) -> Path:

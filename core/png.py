@@ -18,7 +18,9 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def encode_png(image: np.ndarray, *, level: int = 6) -> bytes:
@@ -120,7 +122,7 @@ def placeholder_png(size: int, lines: tuple[str, ...], mark: str) -> bytes:
         slash = (np.abs((xx - cx) - (yy - cy)) < lw * 1.2) & (dist < r)
         img[ring | slash] = (170, 60, 60)
     elif mark == "outside":  # a frame with a dot beside it: "the chip is off the image"
-        frame = (np.maximum(np.abs(xx - cx + r * 0.4), np.abs(yy - cy)) - r * 0.8)
+        frame = np.maximum(np.abs(xx - cx + r * 0.4), np.abs(yy - cy)) - r * 0.8
         img[np.abs(frame) < lw] = ink
         img[np.hypot(xx - (cx + r * 1.2), yy - (cy - r * 0.2)) < lw * 2.2] = (60, 110, 170)
     elif mark == "error":  # an exclamation mark in a ring

@@ -103,9 +103,12 @@ class ThumbnailService:
         if self._online and not was:
             self.breaker.reset()  # back online: try every host again, with GDAL's failures forgotten
 
-    def set_imagery(self, dataset_key: str, source: str | None) -> None:
+    def set_imagery(self, dataset_key: str, source: str | None, *, must_exist: bool = True) -> None:
         """Imagery for a dataset without ``source_url``: a local COG or VRT, a folder of COGs (mosaic),
-        a remote COG URL, or an XYZ template ``https://.../{z}/{x}/{y}.png``. None removes it."""
+        a remote COG URL, or an XYZ template ``https://.../{z}/{x}/{y}.png``. None removes it.
+
+        ``must_exist=False`` accepts a local path that is not there (a field pack whose thumbnails were
+        cut before leaving: they are found in the cache by this same source name)."""
         with self._lock:
             if not source:
                 self._imagery.pop(dataset_key, None)
@@ -113,7 +116,7 @@ class ThumbnailService:
             source = str(source)
             if not (is_remote(source) or is_template(source)):
                 path = Path(source).expanduser()
-                if not path.exists():
+                if must_exist and not path.exists():
                     raise InputError(f"The imagery {source} does not exist: choose a COG, a VRT or a folder.")
                 source = str(path.resolve())
             self._imagery[dataset_key] = source
@@ -167,7 +170,9 @@ class ThumbnailService:
         source = self.source_of(catalog, row)
         if source is None:
             return self.placeholder(
-                "no-imagery", "No imagery is set for this dataset: choose a COG, a folder or a tile URL.", size
+                "no-imagery",
+                "No imagery is set for this dataset: choose a COG, a folder or a tile URL.",
+                size,
             )
         footprint = catalog.footprints[row]
         key = thumbnail_key(source, footprint.bounds, size, self.pad)
@@ -262,9 +267,9 @@ class ThumbnailService:
         for i, row in enumerate(rows):
             check(cancel)
             key = self.key_of(catalog, int(row))
-            if key is not None and (self.cache.has(key) or self.thumbnail(catalog, int(row)).status in (
-                "ok", "outside"
-            )):
+            if key is not None and (
+                self.cache.has(key) or self.thumbnail(catalog, int(row)).status in ("ok", "outside")
+            ):
                 done += 1
             if i % 16 == 0 or i + 1 == total:
                 report(progress, i + 1, total, "Thumbnails")

@@ -59,8 +59,9 @@ def _decode(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return arr[:3], np.ones(arr.shape[1:], dtype=bool)
 
 
-def cut_xyz(template: str, footprint: Any, size: int, *, pad: float = 0.25, timeout: float = 10.0,
-            max_zoom: int = 19) -> Cut:
+def cut_xyz(
+    template: str, footprint: Any, size: int, *, pad: float = 0.25, timeout: float = 10.0, max_zoom: int = 19
+) -> Cut:
     """Cut ``footprint`` (lon/lat) from the tiles of ``template`` at the zoom that matches ``size``."""
     from rasterio.transform import from_origin
     from rasterio.warp import Resampling, reproject, transform, transform_bounds
@@ -100,8 +101,9 @@ def cut_xyz(template: str, footprint: Any, size: int, *, pad: float = 0.25, time
     dst_transform = from_origin(grid.cx - half, grid.cy + half, mpp, mpp)
     out = np.zeros((3, size, size), dtype=np.uint8)
     out_valid = np.zeros((size, size), dtype=np.uint8)
-    kw = dict(src_transform=src_transform, src_crs="EPSG:3857", dst_transform=dst_transform,
-              dst_crs="EPSG:3857")
+    kw = dict(
+        src_transform=src_transform, src_crs="EPSG:3857", dst_transform=dst_transform, dst_crs="EPSG:3857"
+    )
     reproject(mosaic, out, resampling=Resampling.bilinear, **kw)
     reproject(valid, out_valid, resampling=Resampling.nearest, **kw)
     ok = out_valid > 0

@@ -1,0 +1,431 @@
+"""Field packs: one folder with everything a region needs offline.
+
+Layout of a pack folder::
+
+    manifest.json          sizes + sha256 of every file, the region, the inputs (provenance), software
+    embeddings/*.parquet   the region's chips, same layout and metadata as the inputs
+    index/<fp>.hnsw/.json  the search index of those chips (core.index cache layout) + its sidecar
+    thumbnails.sqlite      a thumbnail for every chip (core.thumb_cache), 128 px unless told otherwise
+    basemap.mbtiles        the imagery basemap of the region (core.basemap), when there is local imagery
+    pack-state.json        which parts are finished (resume); removed when the pack is complete
+
+Building runs the parts in order and records each finished part in ``pack-state.json``; a second run with
+the same inputs skips finished parts, and the thumbnail and basemap parts continue chip by chip and tile
+by tile. Opening checks the manifest: a changed or missing file is named in ``problems`` and the parts
+that are intact still work. Nothing in a pack needs the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ImageryError, InputError
+from core.progress import CancelToken, ProgressFn, check, report
+from core.types import Region
+
+__all__ = ["PackInfo", "build_pack", "estimate_pack", "open_pack", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+STATE = "pack-state.json"
+PACK_FORMAT = 1
+THUMB_BYTES_EST = 30_000  # a 128 px RGB PNG of Sentinel-2 land cover (measured 20-40 KB)
+TILE_BYTES_EST = 9_000  # a 256 px WEBP tile (q85) of a Sentinel-2 scene (measured 5-12 KB)
+
+
+@dataclass
+class PackInfo:
+    """What an opened pack holds. Paths are None for parts the pack does not have (or that are broken)."""
+
+    root: Path
+    catalog_paths: list[Path]
+    index_path: Path | None
+    thumbnails_path: Path | None
+    mbtiles_path: Path | None
+    region: Region | None
+    imagery: str | None
+    thumbnail_size: int
+    manifest: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def index_dir(self) -> Path:
+        """The ``cache_dir`` to give :func:`core.index.load_or_build_index` (it adds ``index/``)."""
+        return self.root
+
+    def open_catalog(self, **kwargs: Any) -> Any:
+        """The pack's chips as a :class:`core.catalog.Catalog`."""
+        from core.reader import open_catalog
+
+        if not self.catalog_paths:
+            raise InputError(f"The field pack {self.root} has no readable embeddings left.")
+        return open_catalog(self.catalog_paths, **kwargs)
+
+    def load_index(
+        self, catalog: Any, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> Any:
+        """The pack's stored index for ``catalog`` (checked against its vectors), else one built anew.
+
+        The index cache is keyed by the files' paths, so a pack moved to another disk would not find its
+        index by name; the stored one is then loaded after the same checks (sidecar, checksum, vectors)."""
+        from core import index as ix
+
+        if self.index_path is not None:
+            sidecar = self.index_path.with_suffix(".json")
+            try:
+                meta = json.loads(sidecar.read_text())
+                params = ix.IndexParams(**meta["params"])
+                return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint
+                    catalog, params, meta["fingerprint"], self.index_path, sidecar, progress, cancel
+                )
+            except Exception:  # noqa: BLE001 - any problem: fall back to the ordinary cache / a rebuild
+                pass
+        return ix.load_or_build_index(catalog, progress=progress, cancel=cancel)
+
+    def thumbnail_service(self, catalog: Any | None = None, **kwargs: Any) -> Any:
+        """A :class:`core.thumbnails.ThumbnailService` over the pack's thumbnails (offline by default)."""
+        from core.thumbnails import ThumbnailService
+
+        path = self.thumbnails_path or (self.root / "thumbnails.sqlite")
+        kwargs.setdefault("size", self.thumbnail_size)
+        svc = ThumbnailService(path, max_cache_bytes=kwargs.pop("max_cache_bytes", 64 * 2**30), **kwargs)
+        svc.online = False
+        if catalog is not None and self.imagery:
+            svc.set_imagery(svc.dataset_key(catalog), self.imagery, must_exist=False)
+        return svc
+
+    def basemap(self) -> Any:
+        """The pack's :class:`core.basemap.MBTiles`, or None."""
+        from core.basemap import MBTiles
+
+        return MBTiles(self.mbtiles_path) if self.mbtiles_path else None
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _input_files(paths: Sequence[str | Path]) -> list[str]:
+    from core.sources import resolve_paths
+
+    return [p for _, p in resolve_paths([str(p) for p in paths])]
+
+
+def _local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
+    """Local COGs for the basemap: the configured imagery (file or folder) or the chips' local sources."""
+    from core.hosts import is_remote
+    from core.imagery import list_folder
+    from core.xyz import is_template
+
+    if imagery:
+        if is_remote(imagery) or is_template(imagery):
+            return []
+        p = Path(imagery)
+        return list_folder(p) if p.is_dir() else [p]
+    urls = catalog.column("source_url") or []
+    local = {u for u in urls if u and not is_remote(str(u))}
+    return sorted(Path(u) for u in local if Path(u).is_file())
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("terrafind", "rasterio", "pyarrow", "hnswlib"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    try:
+        import rasterio
+
+        out["gdal"] = rasterio.__gdal_version__
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+# --- estimate -------------------------------------------------------------------------------------
+def estimate_pack(paths: Sequence[str | Path], region: Region, imagery: str | None = None) -> dict[str, int]:
+    """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
+    ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
+    pixels and needs no network."""
+    from core.reader import open_catalog
+
+    files = _input_files(paths)
+    catalog = open_catalog(files, region=region)
+    n = len(catalog)
+    rows_total = sum(s.rows_total for s in catalog.sources) or 1
+    bytes_total = sum(s.size for s in catalog.sources)
+    est: dict[str, int] = {"rows": n}
+    est["embeddings"] = int(bytes_total * n / rows_total)
+    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
+    est["thumbnails"] = n * THUMB_BYTES_EST
+    tiles = 0
+    cogs = _local_imagery(imagery, catalog)
+    if cogs:
+        from core.basemap import plan_basemap
+
+        try:
+            tiles = plan_basemap(cogs, bounds=region.bbox)["tiles"]
+        except ImageryError:
+            tiles = 0
+    est["basemap"] = tiles * TILE_BYTES_EST
+    est["total"] = est["embeddings"] + est["index"] + est["thumbnails"] + est["basemap"]
+    return est
+
+
+# --- build ----------------------------------------------------------------------------------------
+def _input_key(files: list[str], region: Region, imagery: str | None, size: int) -> str:
+    ident = []
+    for f in files:
+        st = os.stat(f)
+        ident.append([f, st.st_size, st.st_mtime_ns])
+    text = json.dumps([ident, region.to_dict(), imagery, size, PACK_FORMAT], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _subset_names(files: list[str]) -> list[str]:
+    names, seen = [], set()
+    for f in files:
+        stem = Path(f).name.split(".")[0]
+        name, i = f"{stem}.parquet", 1
+        while name in seen:
+            i += 1
+            name = f"{stem}-{i}.parquet"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def build_pack(
+    paths: Sequence[str | Path],
+    region: Region,
+    out_dir: Path,
+    *,
+    imagery: str | None = None,
+    thumbnail_size: int = 128,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
+
+    ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
+    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
+    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    """
+    from core.index import index_paths, load_or_build_index
+    from core.pack_subset import write_region_subset
+    from core.reader import open_catalog
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _input_files(paths)
+    key = _input_key(files, region, imagery, thumbnail_size)
+    manifest_path, state_path = out / MANIFEST, out / STATE
+    if manifest_path.exists() and not state_path.exists():
+        try:
+            if json.loads(manifest_path.read_text()).get("input_key") == key:
+                report(progress, 1, 1, "Field pack ready")
+                return out
+        except ValueError:
+            pass
+    state: dict[str, Any] = {}
+    if state_path.exists():
+        try:
+            state = json.loads(state_path.read_text())
+        except ValueError:
+            state = {}
+    if state.get("key") != key:
+        state = {"key": key, "done": {}, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    done: dict[str, Any] = state["done"]
+    problems: list[str] = []
+
+    def finish(part: str, info: Any) -> None:
+        done[part] = info
+        _write_json(state_path, state)
+
+    # 1. the region's embeddings
+    emb_dir = out / "embeddings"
+    if "embeddings" not in done:
+        kept = {}
+        for i, (f, name) in enumerate(zip(files, _subset_names(files), strict=True)):
+            check(cancel)
+            report(progress, i, len(files), f"Copying the region's chips from {Path(f).name}")
+            n = write_region_subset(f, region, emb_dir / name, progress=progress, cancel=cancel)
+            if n:
+                kept[name] = n
+            else:
+                (emb_dir / name).unlink(missing_ok=True)
+        if not kept:
+            raise InputError(
+                "None of the chips in the chosen files lies inside the region, so there is nothing to pack."
+            )
+        finish("embeddings", kept)
+    pack_files = [emb_dir / name for name in done["embeddings"]]
+    catalog = open_catalog(pack_files, progress=progress, cancel=cancel)
+
+    # 2. the search index, saved in the pack in the index cache's own layout
+    if "index" not in done:
+        vi = load_or_build_index(catalog, cache_dir=out, progress=progress, cancel=cancel)
+        finish("index", index_paths(vi.fingerprint, out)[0].relative_to(out).as_posix())
+
+    # 3. thumbnails for every chip (from the user's cache where it has them, else cut now)
+    thumbs_path = out / "thumbnails.sqlite"
+    if "thumbnails" not in done or done["thumbnails"].get("missing"):
+        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel)
+        if info["missing"]:
+            problems.append(
+                f"{info['missing']} of {len(catalog)} thumbnails could not be made (imagery offline or absent)."
+            )
+        finish("thumbnails", info)
+
+    # 4. the imagery basemap of the region
+    if "basemap" not in done:
+        cogs = _local_imagery(imagery, catalog)
+        made = None
+        if cogs:
+            from core.basemap import build_mbtiles
+
+            try:
+                build_mbtiles(
+                    cogs, out / "basemap.mbtiles", bounds=region.bbox, progress=progress, cancel=cancel
+                )
+                made = "basemap.mbtiles"
+            except ImageryError as exc:
+                problems.append(exc.message)
+        else:
+            problems.append("No local imagery COG was given, so the pack has no imagery basemap.")
+        finish("basemap", made)
+
+    _write_manifest(
+        out, files, region, imagery, thumbnail_size, key, done, problems + state.get("problems", [])
+    )
+    state_path.unlink(missing_ok=True)
+    report(progress, 1, 1, "Field pack ready")
+    return out
+
+
+def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, int]:
+    from core.paths import cache_dir
+    from core.thumb_cache import ThumbCache
+    from core.thumbnails import ThumbnailService
+
+    svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
+    try:
+        if imagery:
+            svc.set_imagery(svc.dataset_key(catalog), imagery)
+        user_cache = cache_dir() / "thumbnails.sqlite"
+        if user_cache.exists() and user_cache.resolve() != path.resolve():
+            keys = [k for k in (svc.key_of(catalog, r) for r in range(len(catalog))) if k]
+            svc.cache.copy_from(ThumbCache(user_cache), keys)
+        cached = svc.prefetch(catalog, range(len(catalog)), progress=progress, cancel=cancel)
+        svc.cache.checkpoint()
+        return {"cached": cached, "missing": len(catalog) - cached}
+    finally:
+        svc.close()
+
+
+def _write_manifest(out, files, region, imagery, size, key, done, problems) -> None:
+    listed = {}
+    skip_suffixes = (".partial", ".tmp", "-wal", "-shm", "-journal")
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out).as_posix()
+        if not p.is_file() or rel in (MANIFEST, STATE) or rel.endswith(skip_suffixes):
+            continue
+        entry: dict[str, Any] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        if rel == "thumbnails.sqlite":
+            entry["mutable"] = True  # a cache: reading it may refresh access times
+        listed[rel] = entry
+    inputs = []
+    for f in files:
+        st = os.stat(f)
+        inputs.append({"path": f, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+    manifest = {
+        "format": "terrafind-field-pack",
+        "version": PACK_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "input_key": key,
+        "region": region.to_dict(),
+        "imagery": imagery,
+        "thumbnail_size": size,
+        "inputs": inputs,
+        "parts": {
+            "embeddings": sorted(f"embeddings/{n}" for n in done.get("embeddings", {})),
+            "rows": sum(done.get("embeddings", {}).values()),
+            "index": done.get("index"),
+            "thumbnails": "thumbnails.sqlite" if "thumbnails" in done else None,
+            "thumbnail_counts": done.get("thumbnails"),
+            "basemap": done.get("basemap"),
+        },
+        "files": listed,
+        "bytes_total": sum(e["bytes"] for e in listed.values()),
+        "software": _versions(),
+        "problems": problems,
+    }
+    _write_json(out / MANIFEST, manifest)
+
+
+# --- open -----------------------------------------------------------------------------------------
+def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
+    """Open a field pack folder and check it against its manifest (sizes, and sha256 when ``verify``).
+
+    A changed or missing file is named in ``problems`` and its part is left out; the rest works."""
+    root = Path(pack_dir)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{root} is not a Terrafind field pack: it has no {MANIFEST}.") from None
+    except ValueError as exc:
+        raise InputError(f"The {MANIFEST} of the field pack {root} is damaged.", detail=str(exc)) from None
+    problems: list[str] = []
+    bad: set[str] = set()
+    for rel, entry in (manifest.get("files") or {}).items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"{rel} is missing from the field pack.")
+            bad.add(rel)
+        elif entry.get("mutable"):
+            continue
+        elif p.stat().st_size != entry.get("bytes") or (verify and _sha256(p) != entry.get("sha256")):
+            problems.append(f"{rel} has changed since the field pack was made.")
+            bad.add(rel)
+    parts = manifest.get("parts") or {}
+
+    def usable(rel: str | None) -> Path | None:
+        return root / rel if rel and rel not in bad and (root / rel).is_file() else None
+
+    index_rel = parts.get("index")
+    index_path = usable(index_rel)
+    if index_path is not None and index_rel and str(Path(index_rel).with_suffix(".json").as_posix()) in bad:
+        index_path = None
+    region = Region.from_dict(manifest["region"]) if manifest.get("region") else None
+    return PackInfo(
+        root=root,
+        catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings", [])) if p is not None],
+        index_path=index_path,
+        thumbnails_path=usable(parts.get("thumbnails")),
+        mbtiles_path=usable(parts.get("basemap")),
+        region=region,
+        imagery=manifest.get("imagery"),
+        thumbnail_size=int(manifest.get("thumbnail_size") or 128),
+        manifest=manifest,
+        problems=problems + list(manifest.get("problems") or []),
+    )
