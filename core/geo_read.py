@@ -59,7 +59,8 @@ class CrsPlan:
         self.problem: str | None = None
         self.transformer: Any = None
         self.crs: Any = None
-        self.decided = True
+        self.decided = False
+        self.lonlat = True  # declared (or assumed) lon/lat: values are used as they are
         if crs is None:  # undefined CRS: GeoParquet readers assume lon/lat
             return
         import pyproj
@@ -74,16 +75,23 @@ class CrsPlan:
             )
             return
         if not _is_wgs84_lonlat(parsed):
-            self.crs, self.decided = parsed, False
+            self.crs, self.lonlat = parsed, False
 
     def decide(self, bounds: Iterable[float]) -> None:
-        """Settle the plan from some coordinates of the file (xmin, ymin, xmax, ymax in the file's CRS)."""
+        """Settle the plan from typical coordinates of the file (xmin, ymin, xmax, ymax in the file's CRS)."""
         if self.decided:
             return
         b = [float(v) for v in bounds]
         if not all(math.isfinite(v) for v in b):
             return
         self.decided = True
+        if self.lonlat:
+            if not _looks_lonlat(b):
+                raise InputError(
+                    f"The coordinates in {self.label} are not longitude/latitude degrees (e.g. {b[0]:.0f}, "
+                    f"{b[1]:.0f}) and the file names no other coordinate system; add its CRS to the file."
+                )
+            return
         name = self.crs.name
         if not self.crs.is_geographic and _looks_lonlat(b):
             self.problem = (
@@ -102,13 +110,13 @@ class CrsPlan:
             )
 
     def bounds_to_lonlat(self, b: Iterable[float]) -> tuple[float, float, float, float] | None:
-        """A bbox in the file's CRS as lon/lat, or None when the plan is not decided yet."""
-        if not self.decided:
-            return None
+        """A bbox in the file's CRS as lon/lat, or None while a projected CRS is not decided yet."""
         vals = tuple(float(v) for v in b)
-        if self.transformer is None:
+        if self.transformer is not None:
+            return tuple(self.transformer.transform_bounds(*vals))  # type: ignore[return-value]
+        if self.lonlat or self.decided:
             return vals  # type: ignore[return-value]
-        return tuple(self.transformer.transform_bounds(*vals))  # type: ignore[return-value]
+        return None
 
     def geoms_to_lonlat(self, geoms: np.ndarray) -> np.ndarray:
         if self.transformer is None:
@@ -189,6 +197,15 @@ def _decode(arr: pa.Array, encoding: str) -> np.ndarray:
     return shapely.from_wkb(values, on_invalid="ignore")
 
 
+def _typical_bounds(geoms: np.ndarray) -> np.ndarray:
+    """The median chip's bounds: a few rows with wild coordinates must not decide a whole file's CRS."""
+    b = shapely.bounds(geoms)
+    if not np.isfinite(b).any():
+        return np.full(4, np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.nanmedian(b, axis=0)
+
+
 def footprints(
     batch: pa.RecordBatch, layout: Layout, plan: CrsPlan, chip_size_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +219,7 @@ def footprints(
     if layout.geometry:
         geoms = _decode(_column(batch, layout.geometry), layout.geometry_encoding)
         if not plan.decided:
-            plan.decide(shapely.total_bounds(geoms))
+            plan.decide(_typical_bounds(geoms))
         geoms = plan.geoms_to_lonlat(geoms)
     if layout.lonlat:
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -211,7 +228,7 @@ def footprints(
             lat = _column(batch, layout.lonlat[1]).to_numpy(zero_copy_only=False).astype(float)
             pts = shapely.points(lon, lat)
             if not plan.decided:
-                plan.decide(shapely.total_bounds(pts))
+                plan.decide(_typical_bounds(pts))
             geoms[missing] = plan.geoms_to_lonlat(pts[missing])
     # Points -> chip squares (type id 0 = Point).
     is_point = shapely.get_type_id(geoms) == 0

@@ -52,10 +52,12 @@ def batch_matrix(arr: pa.Array, dim: int | None, label: str) -> tuple[np.ndarray
     lengths = np.diff(offsets)
     if n == 0:
         return np.zeros((0, dim or 0), np.float32), None, dim or 0
-    if dim is None:
-        nonzero = lengths[lengths > 0]
-        dim = int(nonzero[0]) if len(nonzero) else 0
-    d = dim
+    nonzero = lengths[lengths > 0]
+    if len(nonzero):
+        _check_dim(dim, int(nonzero[0]), label)  # this chunk against earlier files / batches
+        d = int(nonzero[0])
+    else:
+        d = dim or 0
     if n and lengths.min() == d and lengths.max() == d:  # the common case: every row complete
         child = arr.values.slice(int(offsets[0]), n * d)
         return (
