@@ -31,6 +31,7 @@ class ResultsModel(QAbstractListModel):
         self._scores = np.zeros(0, np.float32)
         self._order = np.zeros(0, np.int64)  # item positions sorted by the current key
         self._shown = np.zeros(0, np.int64)  # _order with the threshold applied
+        self._model_row = np.zeros(0, np.int64)  # item position -> model row, -1 when hidden
         self._pos_of_row: dict[int, int] = {}
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._threshold: float | None = None
@@ -71,7 +72,7 @@ class ResultsModel(QAbstractListModel):
         self._pixmaps.clear()
         ranks = np.array([it.rank for it in self._items], np.int64)
         self._order = np.argsort(ranks, kind="stable")
-        self._shown = self._filtered(self._order)
+        self._set_shown(self._filtered(self._order))
         self.endResetModel()
 
     def item_for_row(self, row: int) -> ResultItem | None:
@@ -81,17 +82,14 @@ class ResultsModel(QAbstractListModel):
     def model_row_of(self, row: int) -> int:
         """The display position of a catalog row, -1 when absent or filtered out."""
         pos = self._pos_of_row.get(row)
-        if pos is None:
-            return -1
-        hits = np.flatnonzero(self._shown == pos)
-        return int(hits[0]) if len(hits) else -1
+        return -1 if pos is None else int(self._model_row[pos])
 
     def shown_rows(self) -> list[int]:
         return [self._items[int(p)].row for p in self._shown]
 
     def set_label(self, row: int, label: str | None) -> None:
         item = self.item_for_row(row)
-        if item is not None:
+        if item is not None and item.label != label:
             item.label = label
             self._changed(row)
 
@@ -134,15 +132,15 @@ class ResultsModel(QAbstractListModel):
         if n_new <= n_old and np.array_equal(old[:n_new], new):
             if n_new < n_old:
                 self.beginRemoveRows(QModelIndex(), n_new, n_old - 1)
-                self._shown = new
+                self._set_shown(new)
                 self.endRemoveRows()
         elif n_new > n_old and np.array_equal(new[:n_old], old):
             self.beginInsertRows(QModelIndex(), n_old, n_new - 1)
-            self._shown = new
+            self._set_shown(new)
             self.endInsertRows()
         else:
             self.beginResetModel()
-            self._shown = new
+            self._set_shown(new)
             self.endResetModel()
 
     def _filtered(self, order: np.ndarray) -> np.ndarray:
@@ -150,10 +148,15 @@ class ResultsModel(QAbstractListModel):
             return order
         return order[self._scores[order] >= self._threshold]
 
+    def _set_shown(self, shown: np.ndarray) -> None:
+        self._shown = shown
+        self._model_row = np.full(len(self._items), -1, np.int64)
+        self._model_row[shown] = np.arange(len(shown))
+
     def _reorder(self, order: np.ndarray) -> None:
         self.beginResetModel()
         self._order = order
-        self._shown = self._filtered(order)
+        self._set_shown(self._filtered(order))
         self.endResetModel()
 
     def _changed(self, row: int) -> None:
