@@ -231,6 +231,12 @@ WRITERS: dict[str, Writer] = {
     ".csv": write_csv,
 }
 
+# Waypoints for phones (GPX, KML) come from core.fieldio_write (issue 7); it imports this module only inside
+# functions, so the import cycle is harmless.
+from core.fieldio_write import write_gpx_fc, write_kml_fc  # noqa: E402
+
+WRITERS.update({".gpx": write_gpx_fc, ".kml": write_kml_fc})
+
 
 def _final_stem(path: Path) -> str:
     """The stem of the file being written, also when ``path`` is the temporary name of it."""

@@ -7,12 +7,15 @@ from core.fieldio_read import STATUS_WORDS, ImportedLabels, Place, parse_status,
 from core.fieldio_write import (
     KML_NS,
     Waypoint,
+    fc_waypoints,
     hit_waypoints,
     site_waypoints,
     write_gpx,
+    write_gpx_fc,
     write_hits_gpx,
     write_hits_kml,
     write_kml,
+    write_kml_fc,
 )
 
 __all__ = [
@@ -21,13 +24,16 @@ __all__ = [
     "ImportedLabels",
     "Place",
     "Waypoint",
+    "fc_waypoints",
     "hit_waypoints",
     "parse_status",
     "places_to_labels",
     "read_places",
     "site_waypoints",
     "write_gpx",
+    "write_gpx_fc",
     "write_hits_gpx",
     "write_hits_kml",
     "write_kml",
+    "write_kml_fc",
 ]

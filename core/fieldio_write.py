@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core.catalog import Catalog
 from core.errors import InputError
 from core.types import SearchResult
@@ -33,6 +31,9 @@ __all__ = [
     "write_kml",
     "write_hits_gpx",
     "write_hits_kml",
+    "write_gpx_fc",
+    "write_kml_fc",
+    "fc_waypoints",
     "KML_NS",
 ]
 
@@ -50,62 +51,66 @@ class Waypoint:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def _fmt(v: float | None) -> str:
-    return "" if v is None else f"{v:.2f}"
+def _fmt(v: Any) -> str:
+    return "" if v is None else f"{float(v):.2f}"
+
+
+def _inside_point(geometry: dict[str, Any]) -> tuple[float, float]:
+    """(lon, lat) of the centre of a GeoJSON geometry, or of a point on it when the centre falls outside."""
+    import shapely
+
+    geom = shapely.geometry.shape(geometry)
+    c = geom.centroid
+    if geom.geom_type not in ("Point", "MultiPoint") and not geom.contains(c):
+        c = geom.point_on_surface()
+    return float(c.x), float(c.y)
+
+
+def fc_waypoints(fc: dict[str, Any]) -> list[Waypoint]:
+    """One waypoint per feature of a hits or sites FeatureCollection (:func:`core.export.hits_feature_collection`,
+    :func:`core.sites.sites_feature_collection`), in file order."""
+    feats = [f for f in fc.get("features", []) if f.get("geometry")]
+    width = len(str(len(feats)))
+    out: list[Waypoint] = []
+    for i, feat in enumerate(feats):
+        p = feat.get("properties") or {}
+        lon, lat = _inside_point(feat["geometry"])
+        is_site = "chip_count" in p
+        rank = int(p.get("rank") or i + 1)
+        score = p.get("best_score" if is_site else "score")
+        prob = p.get("best_probability" if is_site else "probability")
+        fields: dict[str, Any] = {
+            "rank": rank,
+            "id": p.get("best_id" if is_site else "id"),
+            "score": score,
+            "probability": prob,
+            "date": p.get("date"),
+            "matched": p.get("matched_example"),
+        }
+        if is_site:
+            fields["chips"] = p.get("chip_count")
+            fields["area_ha"] = p.get("area_ha")
+        fields["status"] = ""  # for the field team to fill in: confirmed / rejected / not visited
+        prefix = "Site #" if is_site else "#"
+        name = f"{prefix}{rank:0{width}d} {_fmt(prob if prob is not None else score)}".strip()
+        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
+    return out
 
 
 def hit_waypoints(
     catalog: Catalog, result: SearchResult, *, threshold: float | None = None
 ) -> list[Waypoint]:
-    """A waypoint at the centre of each hit, in rank order (hits below ``threshold`` left out; compared
-    with the probability when the result has one, else with the score)."""
-    probs = result.probabilities
-    out: list[Waypoint] = []
-    width = len(str(len(result)))
-    for i, row in enumerate(np.asarray(result.rows).tolist()):
-        score = float(result.scores[i])
-        prob = None if probs is None else float(probs[i])
-        if threshold is not None and (prob if prob is not None else score) < threshold:
-            continue
-        lon, lat = (float(v) for v in catalog.centroids[row])
-        rank = i + 1
-        matched = int(result.matched[i]) if len(result.matched) > i else -1
-        name = f"#{rank:0{width}d} {_fmt(prob if prob is not None else score)}"
-        fields: dict[str, Any] = {
-            "rank": rank,
-            "id": str(catalog.ids[row]),
-            "score": round(score, 4),
-            "probability": None if prob is None else round(prob, 4),
-            "date": catalog.date(row),
-            "matched": None if matched < 0 else matched + 1,
-            "status": "",
-        }
-        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
-    return out
+    """A waypoint at the centre of each hit (score >= ``threshold`` when given), in rank order."""
+    from core.export import hits_feature_collection
+
+    return fc_waypoints(hits_feature_collection(catalog, result, threshold=threshold))
 
 
 def site_waypoints(catalog: Catalog, sites: Sequence[Any]) -> list[Waypoint]:
     """A waypoint inside each site (:class:`core.sites.Site`), best site first."""
-    out: list[Waypoint] = []
-    width = len(str(len(sites)))
-    for i, site in enumerate(sites):
-        lon, lat = site.centroid
-        rank = i + 1
-        prob = site.best_probability
-        fields: dict[str, Any] = {
-            "rank": rank,
-            "id": str(catalog.ids[site.best_row]),
-            "score": round(float(site.best_score), 4),
-            "probability": None if prob is None else round(float(prob), 4),
-            "date": catalog.date(site.best_row),
-            "matched": None if site.matched < 0 else site.matched + 1,
-            "chips": site.chip_count,
-            "area_ha": round(float(site.area_ha), 2),
-            "status": "",
-        }
-        name = f"Site #{rank:0{width}d} {_fmt(prob if prob is not None else site.best_score)}"
-        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
-    return out
+    from core.sites import sites_feature_collection
+
+    return fc_waypoints(sites_feature_collection(catalog, list(sites)))
 
 
 def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
@@ -114,9 +119,10 @@ def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
         parts.append(f"date {fields['date']}")
     # Phones and people read "lat, lon"; the label says which is which.
     parts.append(f"lat {lat:.6f}, lon {lon:.6f}")
-    parts.append(f"score {fields['score']:.3f}")
+    if fields.get("score") is not None:
+        parts.append(f"score {float(fields['score']):.3f}")
     if fields.get("probability") is not None:
-        parts.append(f"probability {fields['probability']:.2f}")
+        parts.append(f"probability {float(fields['probability']):.2f}")
     if fields.get("chips"):
         parts.append(f"{fields['chips']} chips, {fields['area_ha']} ha")
     if fields.get("matched"):
@@ -183,27 +189,27 @@ def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | N
     return Path(path)
 
 
+def write_gpx_fc(fc: dict[str, Any], path: Path) -> None:
+    """Export writer for ``.gpx`` (``core.export.WRITERS``): the features as waypoints."""
+    title = (fc.get("terrafind") or {}).get("kind")
+    write_gpx(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
+
+
+def write_kml_fc(fc: dict[str, Any], path: Path) -> None:
+    """Export writer for ``.kml`` (``core.export.WRITERS``): the features as placemarks."""
+    title = (fc.get("terrafind") or {}).get("kind")
+    write_kml(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
+
+
 def write_hits_gpx(
-    catalog: Catalog,
-    result: SearchResult,
-    path: str | Path,
-    *,
-    threshold: float | None = None,
-    title: str | None = None,
-    **_: Any,
+    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
 ) -> Path:
-    """The hits of ``result`` as a GPX file (signature of an export writer; extra keywords are ignored)."""
-    return write_gpx(path, hit_waypoints(catalog, result, threshold=threshold), title=title)
+    """The hits of ``result`` as a GPX file (with the same provenance-free waypoints the export writes)."""
+    return write_gpx(path, hit_waypoints(catalog, result, threshold=threshold))
 
 
 def write_hits_kml(
-    catalog: Catalog,
-    result: SearchResult,
-    path: str | Path,
-    *,
-    threshold: float | None = None,
-    title: str | None = None,
-    **_: Any,
+    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
 ) -> Path:
-    """The hits of ``result`` as a KML file (signature of an export writer; extra keywords are ignored)."""
-    return write_kml(path, hit_waypoints(catalog, result, threshold=threshold), title=title)
+    """The hits of ``result`` as a KML file."""
+    return write_kml(path, hit_waypoints(catalog, result, threshold=threshold))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,14 @@ import shapely
 from core.catalog import Catalog
 from core.types import SearchResult
 
-__all__ = ["Site", "merge_sites", "sites_feature_collection", "area_hectares", "TOUCH_TOLERANCE_DEG"]
+__all__ = [
+    "Site",
+    "merge_sites",
+    "sites_feature_collection",
+    "export_sites",
+    "area_hectares",
+    "TOUCH_TOLERANCE_DEG",
+]
 
 # ~1 cm at the equator: far below any chip size, far above float noise of grid-built footprints.
 TOUCH_TOLERANCE_DEG = 1e-7
@@ -41,6 +49,7 @@ class Site:
     best_row: int
     best_probability: float | None = None
     matched: int = -1  # the positive the best chip matched (see SearchResult.matched)
+    matched_example: str | None = None  # that positive's chip id
     ranks: list[int] = field(default_factory=list)  # 1-based ranks of the chips in the search result
 
     @property
@@ -121,11 +130,17 @@ def merge_sites(catalog: Catalog, result: SearchResult, *, threshold: float | No
                 best_row=int(rows[best]),
                 best_probability=None if probs is None else float(probs[members].max()),
                 matched=int(matched[best]),
+                matched_example=_example_id(catalog, result, int(matched[best])),
                 ranks=[int(r) for r in ranks[members]],
             )
         )
     sites.sort(key=lambda s: (-(s.best_probability or 0.0), -s.best_score, s.ranks[0]))
     return sites
+
+
+def _example_id(catalog: Catalog, result: SearchResult, m: int) -> str | None:
+    # matched indexes the positives: chip rows first, then raw vectors (which have no id).
+    return str(catalog.ids[result.positives[m]]) if 0 <= m < len(result.positives) else None
 
 
 def _round(v: float | None, digits: int = 4) -> float | None:
@@ -151,7 +166,7 @@ def sites_feature_collection(
             "date": catalog.date(site.best_row),
             "lon": round(lon, 6),
             "lat": round(lat, 6),
-            "matched": site.matched,
+            "matched_example": site.matched_example,
         }
         if site.best_probability is not None:
             props["best_probability"] = _round(site.best_probability)
@@ -162,3 +177,34 @@ def sites_feature_collection(
     if provenance is not None:
         fc["terrafind"] = provenance
     return fc
+
+
+def export_sites(
+    catalog: Catalog,
+    sites: list[Site],
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    result: SearchResult | None = None,
+    extra_provenance: dict[str, Any] | None = None,
+) -> Path:
+    """Write sites to ``path`` in any export format (GeoJSON, GeoPackage, CSV, GPX, KML: by ``fmt`` or the
+    suffix), with the same provenance as a hits export (``kind`` = "sites"). Returns the path written."""
+    from core import export
+
+    info: dict[str, Any] = {"kind": "sites", "sites": len(sites)}
+    if result is not None:
+        info["search"] = {
+            "mode": result.mode,
+            "method": result.method,
+            "k": result.k,
+            "threshold": result.threshold,
+            "examples": {
+                "positives": [str(catalog.ids[r]) for r in result.positives],
+                "negatives": [str(catalog.ids[r]) for r in result.negatives],
+            },
+        }
+    info.update(extra_provenance or {})
+    fc = sites_feature_collection(catalog, sites, provenance=export.provenance(catalog, info))
+    # core.export's own resolve-and-write-atomically step, so sites and hits share formats and errors.
+    return export._export(fc, path, fmt)

@@ -51,7 +51,7 @@ def hits(rows, scores, probabilities=None, matched=None):
         mode="max",
         k=len(rows),
         threshold=None,
-        positives=(0,),
+        positives=(0, 1),
         negatives=(),
         method="exact",
         elapsed_ms=1.0,
@@ -68,8 +68,11 @@ def test_gpx_parses_with_gpxpy_and_round_trips_as_labels(cat, tmp_path):
     lon, lat = cat.centroids[5]
     assert (first.longitude, first.latitude) == pytest.approx((lon, lat), abs=1e-6)
     assert "id chip-0005" in first.description and "date 2024-07-15" in first.description
-    assert f"lat {lat:.6f}, lon {lon:.6f}" in first.description and "matched example 1" in first.description
-    assert gpx.waypoints[1].description.endswith("matched example 2")
+    assert (
+        f"lat {lat:.6f}, lon {lon:.6f}" in first.description
+        and "matched example chip-0000" in first.description
+    )
+    assert gpx.waypoints[1].description.endswith("matched example chip-0001")
     labels = places_to_labels(cat, read_places(path))
     assert labels.positives == [5, 77, 300] and labels.negatives == [] and labels.unmatched == 0
 
@@ -249,3 +252,38 @@ def test_unreadable_inputs_say_what_to_do(cat, tmp_path):
         read_places(broken)
     with pytest.raises(InputError, match="positive, negative or exclude"):
         places_to_labels(cat, [], default="maybe")
+
+
+def test_export_registry_writes_gpx_and_kml_by_extension(cat, tmp_path):
+    from core.export import export_hits
+
+    res = hits([5, 77], [0.9, 0.8], probabilities=[0.7, 0.6], matched=[1, 0])
+    gpx_path = export_hits(cat, res, tmp_path / "out.gpx")
+    gpx = gpxpy.parse(gpx_path.read_text())
+    assert [w.name for w in gpx.waypoints] == ["#1 0.70", "#2 0.60"]
+    assert gpx.name == "Terrafind hits"
+    kml_path = export_hits(cat, res, tmp_path / "out", fmt="kml")
+    assert kml_path.suffix == ".kml"
+    assert [p.name for p in read_places(kml_path)] == ["#1 0.70", "#2 0.60"]
+    description = ET.parse(kml_path).getroot().findtext(f".//{{{KML_NS}}}description")
+    assert "matched example chip-0001" in description
+
+
+def test_export_sites_in_every_format(cat, tmp_path):
+    from core.sites import export_sites
+
+    cols = int(np.ceil(np.sqrt(len(cat))))
+    res = hits([0, 1, cols, 200], [0.9, 0.8, 0.7, 0.95], matched=[0, 0, 1, 1])
+    sites = merge_sites(cat, res)
+    fc = json.loads(export_sites(cat, sites, tmp_path / "sites.geojson", result=res).read_text())
+    assert fc["terrafind"]["kind"] == "sites" and fc["terrafind"]["search"]["examples"]["positives"] == [
+        "chip-0000",
+        "chip-0001",
+    ]
+    assert [f["properties"]["chip_count"] for f in fc["features"]] == [1, 3]
+    assert fc["features"][1]["properties"]["matched_example"] == "chip-0000"
+    frame = pyogrio.read_dataframe(export_sites(cat, sites, tmp_path / "sites.gpkg"))
+    assert list(frame["chip_count"]) == [1, 3]
+    gpx = gpxpy.parse(export_sites(cat, sites, tmp_path / "sites.gpx").read_text())
+    assert [w.name for w in gpx.waypoints] == ["Site #1 0.95", "Site #2 0.90"]
+    assert "3 chips" in gpx.waypoints[1].description
