@@ -307,6 +307,7 @@ def refine(
     n_background: int | None = None,
     seed: int = 0,
     cv: bool = True,
+    exclude: Sequence[int] = (),
     cancel: CancelToken | None = None,
 ) -> RefineResult:
     """Train a logistic regression on the user's labels plus random background chips and re-rank.
@@ -320,7 +321,8 @@ def refine(
     threshold : keep only hits with probability >= threshold.
     n_background : random region chips added as negatives (default ``min(1000, region)``; 0 turns them
         off, for experiments only: see the module docs).
-    cv : also estimate accuracy on the labels by cross-validation (a few more fits, ~50 ms each).
+    cv : also estimate accuracy on the labels by cross-validation (a few more fits, ~50-80 ms each).
+    exclude : rows never returned (e.g. chips under an imported mask of towns), besides the labelled ones.
 
     Measured on 2 cores (bench in tests/core/test_refine.py::test_refine_speed): training on 1000
     background chips + labels and scoring 100k x 384 candidates takes ~0.15-0.3 s without CV.
@@ -348,7 +350,8 @@ def refine(
     check(cancel)
 
     pos_vecs = vecs[pos]
-    pool, method = _pool(catalog, pos_vecs, labelled, index, int(pool_size), cancel)
+    masked = np.union1d(labelled, _check_rows(catalog, exclude, "excluded")) if len(exclude) else labelled
+    pool, method = _pool(catalog, pos_vecs, masked, index, int(pool_size), cancel)
     if method == "whole region":
         # Contiguous blocks of the catalog itself: gathering 100k rows first would copy 150 MB.
         probs_all = np.empty(n, np.float32)

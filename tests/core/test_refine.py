@@ -94,6 +94,9 @@ def test_result_rows_scores_and_matched(clustered):
     np.testing.assert_array_equal(res.matched, sims.argmax(axis=1))
     assert (out.n_pos, out.n_neg, out.n_background) == (4, 2, 1000)
     assert res.positives == tuple(pos) and res.negatives == tuple(neg)
+    masked = refine(cat, pos, neg, k=40, exclude=res.rows[:10].tolist(), cv=False).result
+    assert not set(masked.rows.tolist()) & set(res.rows[:10].tolist())
+    np.testing.assert_array_equal(masked.rows[:30], res.rows[10:40])
     high = refine(cat, pos, neg, k=4000, threshold=0.9).result
     assert len(high) < 4000 and np.all(high.probabilities >= 0.9)
 
