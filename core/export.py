@@ -41,6 +41,7 @@ __all__ = [
     "export_hits",
     "export_labels",
     "write_atomic",
+    "writer_for",
     "provenance",
 ]
 
@@ -87,7 +88,10 @@ def _round(coords: Any) -> Any:
 
 def _features(catalog: Catalog, rows: np.ndarray, fixed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One Feature per row: the fixed properties first, then the catalog attributes (clashes prefixed)."""
-    attrs = catalog.attributes.take(rows).to_pylist() if len(rows) else []
+    if catalog.attributes.num_columns and len(rows):
+        attrs = catalog.attributes.take(rows).to_pylist()
+    else:  # a table without columns gives no per-row dicts
+        attrs = [{} for _ in range(len(rows))]
     feats = []
     for geom, props, extra in zip(_geometries(catalog, rows), fixed, attrs, strict=True):
         for name, value in extra.items():
@@ -261,7 +265,8 @@ def write_atomic(write: Callable[[Path], None], path: Path) -> Path:
     return path
 
 
-def _resolve(path: str | Path, fmt: str | None) -> tuple[Path, Writer]:
+def writer_for(path: str | Path, fmt: str | None = None) -> tuple[Path, Writer]:
+    """The file that will be written (no suffix = GeoJSON) and its writer; InputError for unknown formats."""
     path = Path(path)
     key = (fmt if fmt.startswith(".") else f".{fmt}").lower() if fmt else path.suffix.lower() or ".geojson"
     if not path.suffix:
@@ -274,7 +279,7 @@ def _resolve(path: str | Path, fmt: str | None) -> tuple[Path, Writer]:
 
 
 def _export(fc: dict, path: str | Path, fmt: str | None) -> Path:
-    target, writer = _resolve(path, fmt)
+    target, writer = writer_for(path, fmt)
     try:
         return write_atomic(lambda tmp: writer(fc, tmp), target)
     except OSError as exc:

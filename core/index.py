@@ -30,7 +30,14 @@ from core.errors import CacheError
 from core.paths import cache_dir as _default_cache_dir
 from core.progress import CancelToken, ProgressFn, check, report
 
-__all__ = ["IndexParams", "VectorIndex", "build_index", "load_or_build_index", "index_paths"]
+__all__ = [
+    "IndexParams",
+    "VectorIndex",
+    "build_index",
+    "load_cached_index",
+    "load_or_build_index",
+    "index_paths",
+]
 
 _FORMAT = 1
 _HNSWLIB_VERSION = importlib.metadata.version("hnswlib")
@@ -263,6 +270,30 @@ def _load_cached(
     return vi
 
 
+def load_cached_index(
+    catalog: Catalog,
+    *,
+    params: IndexParams | None = None,
+    cache_dir: Path | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> VectorIndex | None:
+    """The catalog's index from the disk cache, or None when there is no valid one (a bad one is deleted).
+
+    For callers that must not start a build of several minutes (the CLI's ``search``)."""
+    params = params or IndexParams()
+    fingerprint = catalog.fingerprint(extra=params.graph_key())
+    index_file, sidecar = index_paths(fingerprint, cache_dir)
+    if len(catalog) == 0 or not sidecar.exists():
+        return None
+    try:
+        return _load_cached(catalog, params, fingerprint, index_file, sidecar, progress, cancel)
+    except CacheError:
+        for p in (index_file, sidecar):
+            p.unlink(missing_ok=True)
+        return None
+
+
 def load_or_build_index(
     catalog: Catalog,
     *,
@@ -278,18 +309,13 @@ def load_or_build_index(
     still returns the built index.
     """
     params = params or IndexParams()
-    fingerprint = catalog.fingerprint(extra=params.graph_key())
-    index_file, sidecar = index_paths(fingerprint, cache_dir)
-    if len(catalog) > 0 and sidecar.exists():
-        try:
-            return _load_cached(catalog, params, fingerprint, index_file, sidecar, progress, cancel)
-        except CacheError:
-            for p in (index_file, sidecar):
-                p.unlink(missing_ok=True)
+    cached = load_cached_index(catalog, params=params, cache_dir=cache_dir, progress=progress, cancel=cancel)
+    if cached is not None:
+        return cached
     vi = build_index(catalog, params=params, progress=progress, cancel=cancel)
     if len(catalog) > 0:
         try:
-            _save(vi, index_file, sidecar)
+            _save(vi, *index_paths(vi.fingerprint, cache_dir))
         except (OSError, RuntimeError):
             pass  # an unwritable cache only costs the next start a rebuild
     return vi
