@@ -21,7 +21,12 @@ from PySide6.QtWidgets import (
 
 from gui.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
 
-REGION_MODES = [("all", "Whole data"), ("rectangle", "Draw rectangle"), ("polygon", "Draw polygon")]
+REGION_MODES = [("all", "All data"), ("rectangle", "Rectangle"), ("polygon", "Polygon")]
+REGION_TIPS = {
+    "all": "Search all loaded chips",
+    "rectangle": "Draw a rectangle on the map to search only inside it",
+    "polygon": "Draw a polygon on the map to search only inside it",
+}
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -70,6 +75,7 @@ class DatasetPanel(QWidget):
         self.region_buttons: dict[str, QRadioButton] = {}
         for i, (mode, text) in enumerate(REGION_MODES):
             button = QRadioButton(text, self)
+            button.setToolTip(REGION_TIPS[mode])
             self.region_buttons[mode] = button
             self.region_group.addButton(button, i)
         self.region_buttons["all"].setChecked(True)
@@ -109,6 +115,7 @@ class DatasetPanel(QWidget):
         layout.addSpacing(4)
         layout.addWidget(section_title("Region"))
         modes = QHBoxLayout()
+        modes.setSpacing(10)
         for button in self.region_buttons.values():
             modes.addWidget(button)
         modes.addStretch(1)

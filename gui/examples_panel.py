@@ -18,7 +18,14 @@ from PySide6.QtWidgets import (
 )
 
 from gui.items import POSITIVE, ExampleItem
-from gui.panel_style import PLACEHOLDER_COLOR, hint_label, kind_color, section_title
+from gui.panel_style import (
+    NEGATIVE_COLOR,
+    PLACEHOLDER_COLOR,
+    POSITIVE_COLOR,
+    hint_label,
+    kind_color,
+    section_title,
+)
 
 THUMB = 40
 
@@ -126,7 +133,14 @@ class ExamplesPanel(QWidget):
             self._rows[example.row] = row
         positives = sum(1 for e in items if e.kind == POSITIVE)
         negatives = len(items) - positives
-        self.count_label.setText(f"{positives} positive · {negatives} negative" if items else "")
+        # Coloured dots keep the header narrow; the words are in the tooltip.
+        self.count_label.setText(
+            f'<span style="color:{POSITIVE_COLOR.name()}">●</span> {positives}&nbsp;&nbsp;'
+            f'<span style="color:{NEGATIVE_COLOR.name()}">●</span> {negatives}'
+            if items
+            else ""
+        )
+        self.count_label.setToolTip(f"{positives} positive, {negatives} negative" if items else "")
         self.empty_label.setVisible(not items)
         self.list.setVisible(bool(items))
 

@@ -36,7 +36,7 @@ class GalleryView(QListView):
     def _fit_grid(self) -> None:
         # Share the spare width between the columns so the grid fills the panel evenly.
         gap = 6
-        width = max(1, self.viewport().width())
+        width = max(1, self.viewport().width() - 2)  # an exact fit wraps the last column in IconMode
         columns = max(1, width // (self._tile.width() + gap))
         cell = QSize(max(self._tile.width() + gap, width // columns), self._tile.height() + gap)
         if cell != self.gridSize():

@@ -52,6 +52,7 @@ class ResultsPanel(QWidget):
         self.view.set_tile_size(self.delegate.tile_size())
 
         self.count_label = hint_label("")
+        self.count_label.setWordWrap(False)
         self.sort_combo = QComboBox(self)
         for key, text in SORT_KEYS:
             self.sort_combo.addItem(text, key)
@@ -186,8 +187,13 @@ class ResultsPanel(QWidget):
         elif shown == total:
             text = f"{total:,} hits"
         else:
-            text = f"{shown:,} of {total:,} with score ≥ {self._threshold:.3f}"
+            text = f"{shown:,} of {total:,}"
         self.count_label.setText(text)
+        self.count_label.setToolTip(
+            f"{shown:,} of {total:,} hits have a score of at least {self._threshold:.3f}"
+            if self._threshold is not None and total
+            else ""
+        )
         self.view.empty_text = (
             "All results are below the score threshold."
             if total

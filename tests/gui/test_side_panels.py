@@ -127,7 +127,7 @@ def test_examples_panel_rows_remove_and_toggle(qtbot, make):
     ]
     panel.set_examples(examples)
     assert panel.example_rows() == [5, 9, 77] and not panel.empty_label.isVisible()
-    assert panel.count_label.text() == "2 positive · 1 negative"
+    assert panel.count_label.toolTip() == "2 positive, 1 negative"
     assert panel.row_widget(77).kind_button.text() == "Negative"
     with qtbot.waitSignal(panel.remove_requested) as blocker:
         panel.row_widget(9).remove_button.click()
@@ -142,7 +142,7 @@ def test_examples_panel_rows_remove_and_toggle(qtbot, make):
     assert not panel.row_widget(5).thumb.pixmap().isNull()
     save(panel, "examples_panel")
     panel.set_examples([])
-    assert panel.example_rows() == [] and panel.count_label.text() == ""
+    assert panel.example_rows() == [] and panel.count_label.text() == "" and panel.empty_label.isVisible()
 
 
 def test_search_controls_emit_params_and_setters_stay_quiet(qtbot, make):
