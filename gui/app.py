@@ -1,0 +1,88 @@
+"""``terrafind``: the desktop app's entry point.
+
+    terrafind                 the last session, else the demo region
+    terrafind PATH            a GeoParquet file, a folder of them, or a *.terrafind project
+    terrafind --selftest [PATH]   open, click, search, label, export in the real window; print one JSON line
+
+Order matters here: environment defaults, then QtWebEngineWidgets and the URL scheme, then QApplication.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+__all__ = ["main", "parse_args"]
+
+log = logging.getLogger("terrafind")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="terrafind", description="Search the Earth by example, offline.")
+    parser.add_argument(
+        "path", nargs="?", help="a GeoParquet file, a folder of them, or a .terrafind project"
+    )
+    parser.add_argument(
+        "--selftest",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="run the self test on PATH (the demo region when omitted) and exit",
+    )
+    args, _qt_args = parser.parse_known_args(
+        argv
+    )  # Qt's own options (-platform, --webEngineArgs) pass through
+    return args
+
+
+def _env_defaults() -> None:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
+        # Chromium will not start as root with its sandbox; field users (never root) keep the sandbox on.
+        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+        log.warning("Running as root: the QtWebEngine sandbox is turned off for this process.")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="terrafind: %(message)s")
+    args = parse_args(argv)
+    _env_defaults()
+
+    import PySide6.QtWebEngineWidgets  # noqa: F401  (must be imported before the QApplication exists)
+    from PySide6.QtWidgets import QApplication
+
+    from gui.web_scheme import register_scheme
+
+    register_scheme()
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0], *[a for a in argv if a.startswith("-platform")]]
+    )
+    app.setApplicationName("Terrafind")
+    app.setOrganizationName("Terrafind")
+
+    if args.selftest is not None:
+        from gui.selftest import run_selftest
+
+        return run_selftest(app, args.selftest or None)
+
+    from gui import errors
+    from gui.main_window import MainWindow
+    from gui.startup import start_session
+
+    window = MainWindow()
+    restore = errors.install_hooks(window.reporter)
+    window.show()
+    start_session(window, args.path)
+    try:
+        return int(app.exec())
+    finally:
+        restore()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Jobs that bring data in and out: open (with region), index build, demo region, export, embed, pack.
+
+Each is one worker job with progress and Cancel in the status bar. Opening publishes the Catalog as soon as
+it is read; the index is then loaded or built in a second job, and searches run exactly until it is
+published (``controller.index`` stays None until the index is complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.features import footprints_fc
+from gui.workers import TaskRunner
+
+__all__ = ["DataFlow", "EXPORT_FORMATS"]
+
+EXPORT_FORMATS = {"GeoJSON (*.geojson)": "geojson", "GeoPackage (*.gpkg)": "gpkg", "CSV (*.csv)": "csv"}
+
+
+class DataFlow(QObject):
+    demo_ready = Signal(object)  # core.demo.DemoRegion
+    opened = Signal(list)  # the paths just opened (for recent files)
+
+    def __init__(self, controller, runner: TaskRunner):
+        super().__init__(controller)
+        self.c = controller
+        self.runner = runner
+
+    # --- open ---------------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str], region=None, *, then: Callable[[], None] | None = None) -> None:
+        """Open GeoParquet file(s) or a folder, limited to ``region`` (a core.types.Region or None)."""
+        paths = [str(p) for p in paths]
+
+        def job(progress, cancel):
+            from core.reader import open_catalog
+
+            catalog = open_catalog(paths, region=region, progress=progress, cancel=cancel)
+            # Warm the lookups the GUI thread uses on every click (STRtree, centres) here, not on a click.
+            if len(catalog):
+                catalog.chip_at(*catalog.centroids[0])
+            return catalog, footprints_fc(catalog)
+
+        name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
+        self.runner.start(
+            "open",
+            job,
+            label=f"Opening {name}",
+            on_done=lambda out: self._opened(out[0], out[1], paths, region, then),
+            on_error=self.c.report_error,
+        )
+
+    def _opened(self, catalog, fc, paths: list[str], region, then) -> None:
+        c = self.c
+        c.reset_session()
+        c.runner.cancel("index")
+        c.catalog, c.index, c.sources, c.region = catalog, None, paths, region
+        c.footprints_fc = fc
+        c.thumbs.reset()
+        c.catalog_loaded.emit(catalog)
+        c.region_changed.emit(region)
+        extra = f" ({len(catalog.problems)} warnings)" if catalog.problems else ""
+        c.message.emit(
+            f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
+        )
+        self.opened.emit(paths)
+        self.build_index()
+        if then is not None:
+            then()
+        c.save_recovery()
+
+    def set_region(self, region) -> None:
+        """Reopen the same data limited to ``region`` (None = all). Examples are kept by chip id."""
+        if not self.c.sources:
+            self.c.message.emit("Open a file first, then choose a region.")
+            return
+        proj = self.c.project()
+        proj.region = region.to_dict() if region is not None else None
+        proj.results = None
+        self.c.restore(proj)
+
+    # --- index --------------------------------------------------------------------------------------
+    def build_index(self) -> None:
+        catalog = self.c.catalog
+        if catalog is None:
+            return
+
+        def job(progress, cancel):
+            from core.index import load_or_build_index
+
+            return load_or_build_index(catalog, progress=progress, cancel=cancel)
+
+        self.runner.start(
+            "index", job, label="Building the search index", on_done=lambda ix: self._indexed(catalog, ix)
+        )
+
+    def _indexed(self, catalog, index) -> None:
+        if catalog is not self.c.catalog:  # another file was opened meanwhile
+            return
+        self.c.index = index
+        self.c.index_ready.emit(index)
+
+    # --- demo region ----------------------------------------------------------------------------------
+    def open_demo(self, *, then: Callable[[], None] | None = None) -> None:
+        """Open the demo region, building it first (once, in a job) when it does not exist yet."""
+
+        def job(progress, cancel):
+            from core.demo import ensure_demo
+
+            return ensure_demo(progress=progress, cancel=cancel)
+
+        def done(demo) -> None:
+            self.demo_ready.emit(demo)
+            self.open_paths([str(demo.embeddings)], then=then)
+
+        self.runner.start(
+            "open", job, label="Preparing the demo region", on_done=done, on_error=self.c.report_error
+        )
+
+    # --- embeddings from imagery ------------------------------------------------------------------------
+    def embed(self, images: list[str], out: str) -> None:
+        """Embed imagery with the built-in embedder (a job), then open the GeoParquet it wrote."""
+
+        def job(progress, cancel):
+            from core.embedder import embed_images
+
+            embed_images([str(p) for p in images], out, progress=progress, cancel=cancel)
+            return out
+
+        self.runner.start(
+            "embed",
+            job,
+            label=f"Embedding {Path(images[0]).name}"
+            + (f" and {len(images) - 1} more" if len(images) > 1 else ""),
+            on_done=lambda path: self.open_paths([str(path)]),
+            on_error=self.c.report_error,
+        )
+
+    # --- export -------------------------------------------------------------------------------------
+    def export_hits(
+        self, path: str, fmt: str | None = None, *, then: Callable[[str, int], None] | None = None
+    ) -> bool:
+        """Write the visible hits (score >= threshold) with core's provenance, in a job."""
+        c = self.c
+        if c.catalog is None or c.payload is None:
+            c.message.emit("Search first: there are no hits to export.")
+            return False
+        catalog, result, threshold = c.catalog, c.payload.result, c.params.get("threshold")
+        labels = dict(c.labels)
+        extra = {
+            "app": "terrafind",
+            "examples": [{"id": c.chip_name(r), "kind": k} for r, k in c.examples.items()],
+        }
+
+        def job(progress, cancel):
+            from core.export import export_hits
+
+            written = export_hits(
+                catalog, result, path, fmt=fmt, threshold=threshold, labels=labels, extra_provenance=extra
+            )
+            return _count(written)
+
+        self.runner.start(
+            "export",
+            job,
+            label=f"Exporting to {Path(path).name}",
+            on_done=lambda n: self._exported(path, n, then),
+            on_error=c.report_error,
+        )
+        return True
+
+    def export_labels(self, path: str, *, then: Callable[[str, int], None] | None = None) -> bool:
+        c = self.c
+        pos = [r for r, k in {**c.labels, **c.examples}.items() if k == "positive"]
+        neg = [r for r, k in {**c.labels, **c.examples}.items() if k == "negative"]
+        if c.catalog is None or not (pos or neg):
+            c.message.emit("There are no examples or labels to export yet.")
+            return False
+        catalog = c.catalog
+
+        def job(progress, cancel):
+            from core.export import export_labels
+
+            return _count(export_labels(catalog, pos, neg, path))
+
+        self.runner.start(
+            "export",
+            job,
+            label=f"Exporting labels to {Path(path).name}",
+            on_done=lambda n: self._exported(path, n, then),
+            on_error=c.report_error,
+        )
+        return True
+
+    def _exported(self, path: str, n: int | None, then) -> None:
+        count = -1 if n is None else int(n)
+        self.c.message.emit(f"Exported {count if count >= 0 else 'the'} features to {path}.")
+        self.c.exported.emit(path, count)
+        if then is not None:
+            then(path, count)
+
+
+def _count(written) -> int | None:
+    """Core's export functions may return a count, a path or a summary; take the count when there is one."""
+    if isinstance(written, int):
+        return written
+    for attr in ("count", "n", "features", "rows"):
+        value = getattr(written, attr, None)
+        if isinstance(value, int):
+            return value
+    if isinstance(written, dict):
+        for key in ("count", "features", "rows"):
+            if isinstance(written.get(key), int):
+                return written[key]
+    return None

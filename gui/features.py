@@ -1,0 +1,109 @@
+"""What the panels and the map page are given: GeoJSON-like dicts and plain items built from a Catalog.
+
+Built in worker threads (the search job calls :func:`results_payload`) because 5,000 footprints take tens
+of milliseconds to turn into coordinates, which must not happen on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+import shapely.geometry
+
+from gui.items import ExampleItem, ResultItem
+
+__all__ = ["geometries", "results_payload", "examples_fc", "footprints_fc", "ResultsPayload"]
+
+
+def _round(coords: np.ndarray) -> list[list[float]]:
+    # 6 decimals = 0.1 m: plenty for chips, and the JSON handed to the page is a third shorter.
+    return np.round(coords, 6).tolist()
+
+
+def geometries(footprints: np.ndarray) -> list[dict[str, Any]]:
+    """GeoJSON geometries of shapely footprints; a fast path for plain polygons (the usual chip)."""
+    if len(footprints) == 0:
+        return []
+    types = shapely.get_type_id(footprints)
+    simple = bool(np.all(types == 3)) and bool(np.all(shapely.get_num_interior_rings(footprints) == 0))
+    if not simple:
+        return [shapely.geometry.mapping(g) for g in footprints]
+    coords, index = shapely.get_coordinates(footprints, return_index=True)
+    cuts = np.flatnonzero(np.diff(index)) + 1
+    return [{"type": "Polygon", "coordinates": [_round(part)]} for part in np.split(coords, cuts)]
+
+
+@dataclass
+class ResultsPayload:
+    """A search result made ready for the screen: map features, gallery items, scores for the plot."""
+
+    result: Any  # core.types.SearchResult
+    fc: dict[str, Any]
+    items: list[ResultItem]
+    scores: np.ndarray
+
+
+def results_payload(catalog, result, labels: dict[int, str] | None = None) -> ResultsPayload:
+    """Map FeatureCollection (properties row, rank, score, id, date, probability) and gallery items."""
+    labels = labels or {}
+    rows = np.asarray(result.rows, dtype=np.int64)
+    scores = np.asarray(result.scores, dtype=np.float32)
+    probs = result.probabilities
+    geoms = geometries(catalog.footprints[rows])
+    centres = catalog.centroids[rows] if len(rows) else np.zeros((0, 2))
+    features, items = [], []
+    for i, row in enumerate(rows.tolist()):
+        chip_id = str(catalog.ids[row])
+        date = catalog.date(row)
+        prob = None if probs is None else float(probs[i])
+        score = float(scores[i])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geoms[i],
+                "properties": {
+                    "row": row,
+                    "rank": i + 1,
+                    "score": round(score, 5),
+                    "id": chip_id,
+                    "date": date,
+                    "probability": prob,
+                },
+            }
+        )
+        lon, lat = (float(v) for v in centres[i])
+        items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row)))
+    return ResultsPayload(result, {"type": "FeatureCollection", "features": features}, items, scores)
+
+
+def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
+    """Example chips for the map (properties kind, row, id)."""
+    if catalog is None or not items:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = geometries(catalog.footprints[np.array([it.row for it in items], dtype=np.int64)])
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": g,
+                "properties": {"kind": it.kind, "row": it.row, "id": it.chip_id},
+            }
+            for it, g in zip(items, geoms, strict=True)
+        ],
+    }
+
+
+def footprints_fc(catalog, limit: int = 200_000) -> dict[str, Any]:
+    """All loaded chips' footprints (the faint layer the map shows when zoomed in); capped for huge catalogs."""
+    n = min(len(catalog), limit)
+    geoms = geometries(catalog.footprints[:n])
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": g, "properties": {"row": i}} for i, g in enumerate(geoms)
+        ],
+    }

@@ -1,0 +1,218 @@
+"""``terrafind --selftest [PATH]``: the whole loop in the real window, timed, as one JSON line.
+
+Steps: page (map ready), open (PATH or the demo region), click (a real mouse click on the map at a chip's
+centre), results (map, gallery and plot agree), label (top result "Not this"), search_again (the labelled
+chip is gone), export (hits to a temporary GeoJSON, read back). Exit 0 when all pass; otherwise the JSON
+names the failed step and the exit code is 1. Nothing is written to the user's session files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+__all__ = ["run_selftest", "SelftestError", "wait_until", "click_chip", "page_value"]
+
+TIMEOUTS = {
+    "page": 60,
+    "open": 180,
+    "click": 20,
+    "results": 30,
+    "label": 10,
+    "search_again": 30,
+    "export": 30,
+}
+
+
+class SelftestError(RuntimeError):
+    pass
+
+
+def wait_until(pred: Callable[[], object], timeout: float, what: str) -> object:
+    """Run the event loop until ``pred()`` is truthy; raise SelftestError after ``timeout`` seconds."""
+    app = QApplication.instance()
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SelftestError(f"timed out after {timeout:.0f} s waiting for {what}")
+        app.processEvents(QEventLoop.AllEvents, 20)
+        time.sleep(0.002)
+
+
+def page_value(map_view, expr: str, timeout: float = 10.0):
+    """Evaluate ``expr`` in the map page and return its JSON value."""
+    box: list = []
+    map_view.eval_json(expr, box.append)
+    wait_until(lambda: box, timeout, f"the page to answer {expr[:40]}")
+    return box[0]
+
+
+def click_chip(window, row: int, *, zoom: int = 13, modifier=Qt.NoModifier) -> tuple[int, int]:
+    """Centre the map on ``row``'s chip and click its centre with the real mouse (QTest on the focus proxy)."""
+    lon, lat = (float(v) for v in window.c.catalog.centroids[row])
+    m = window.map_view
+    m.set_view(lon, lat, zoom)
+    point = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # wait until the view has settled on the chip
+        p = page_value(m, f"(p => [p.x, p.y])(TF.map.latLngToContainerPoint([{lat}, {lon}]))")
+        if p and point == p:
+            break
+        point = p
+        _pause(0.15)
+    if not point:
+        raise SelftestError("the map did not report where the chip is")
+    target = m.view.focusProxy() or m.view
+    pos = QPoint(int(round(point[0])), int(round(point[1])))
+    QTest.mouseMove(target, pos)
+    QTest.mouseClick(target, Qt.LeftButton, modifier, pos)
+    return pos.x(), pos.y()
+
+
+def _pause(seconds: float) -> None:
+    app = QApplication.instance()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents(QEventLoop.AllEvents, 20)
+        time.sleep(0.002)
+
+
+def run_selftest(app: QApplication, path: str | None) -> int:
+    from gui import errors
+    from gui.controller import AppController
+    from gui.main_window import MainWindow
+
+    dialogs: list[tuple] = []
+    errors.set_dialog_hook(lambda kind, title, text, detail: dialogs.append((kind, text, detail)) or True)
+    problems: list[str] = []
+    window = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
+    window.c.error.connect(lambda exc, tb: problems.append(f"{type(exc).__name__}: {exc}"))
+    window.resize(1400, 900)
+    window.show()
+    c, m = window.c, window.map_view
+    report: dict = {"selftest": "terrafind", "ok": False, "steps": {}, "counts": {}}
+    step = "page"
+    state: dict = {}
+
+    def timed(name: str, fn: Callable[[], object]) -> object:
+        nonlocal step
+        step = name
+        t0 = time.perf_counter()
+        out = fn()
+        report["steps"][name] = round((time.perf_counter() - t0) * 1000.0, 1)
+        return out
+
+    def no_problem() -> bool:
+        if problems:
+            raise SelftestError(problems[-1])
+        return False
+
+    def results_seen(min_rows: int = 1):
+        no_problem()
+        return (
+            c.payload is not None and c.payload is not state.get("old") and len(c.payload.items) >= min_rows
+        )
+
+    try:
+        timed("page", lambda: wait_until(lambda: m.ready, TIMEOUTS["page"], "the map page"))
+
+        def open_data():
+            if path:
+                window.open_path(path)
+            else:
+                c.data.open_demo()
+            wait_until(lambda: no_problem() or c.catalog is not None, TIMEOUTS["open"], "the data to open")
+            report["counts"]["chips"] = len(c.catalog)
+
+        timed("open", open_data)
+
+        def click():
+            cat = c.catalog
+            w, s, e, n = cat.bounds
+            row = cat.nearest((w + e) / 2, (s + n) / 2)
+            state["row"] = row
+            click_chip(window, row)
+            wait_until(
+                lambda: no_problem() or row in c.examples, TIMEOUTS["click"], "the click to add an example"
+            )
+
+        timed("click", click)
+
+        def results():
+            wait_until(results_seen, TIMEOUTS["results"], "search results")
+            n = len(c.payload.items)
+            wait_until(lambda: window.results_panel.visible_count() == n, 10, "the gallery")
+            wait_until(lambda: window.score_plot.bin_count() > 0, 10, "the score plot")
+            on_map = wait_until(
+                lambda: (page_value(m, "TF.counts()") or {}).get("results") == n or None,
+                10,
+                "results on the map",
+            )
+            counts = page_value(m, "TF.counts()")
+            report["counts"].update(
+                results_on_map=counts.get("results"),
+                gallery_rows=window.results_panel.visible_count(),
+                histogram_bins=window.score_plot.bin_count(),
+            )
+            return on_map
+
+        timed("results", results)
+
+        def label():
+            top = int(c.payload.items[0].row)
+            state["top"] = top
+            state["old"] = c.payload
+            c.label(top, "negative")
+            wait_until(lambda: c.labels.get(top) == "negative", TIMEOUTS["label"], "the label")
+
+        timed("label", label)
+
+        def search_again():
+            if not c.search_now():
+                raise SelftestError("the search did not start")
+            wait_until(results_seen, TIMEOUTS["search_again"], "the second search")
+            rows = {int(it.row) for it in c.payload.items}
+            if state["top"] in rows:
+                raise SelftestError("the chip labelled 'Not this' came back in the results")
+
+        timed("search_again", search_again)
+
+        def export():
+            out = Path(tempfile.mkdtemp(prefix="terrafind-selftest-")) / "hits.geojson"
+            done: list = []
+            if not c.data.export_hits(str(out), "geojson", then=lambda p, n: done.append(n)):
+                raise SelftestError("there was nothing to export")
+            wait_until(lambda: no_problem() or done, TIMEOUTS["export"], "the export")
+            features = json.loads(out.read_text())["features"]
+            visible = len(c.visible_hits()[0])
+            if len(features) != visible:
+                raise SelftestError(f"exported {len(features)} features, expected {visible}")
+            report["counts"]["exported_features"] = len(features)
+            report["export_path"] = str(out)
+
+        timed("export", export)
+        report["counts"]["outside_requests"] = len(m.external_requests)
+        report["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - the failed step is the report
+        report["failed_step"] = step
+        report["error"] = f"{type(exc).__name__}: {exc}"
+    if dialogs:
+        report["dialogs"] = [d[1] for d in dialogs]
+    report["total_ms"] = round(sum(report["steps"].values()), 1)
+    print(json.dumps(report), flush=True)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    sys.stdout.flush()
+    return 0 if report["ok"] else 1

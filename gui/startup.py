@@ -1,0 +1,85 @@
+"""What the window opens first: a crashed session (if the user wants it back), PATH, the last session,
+or the demo region."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QProgressDialog
+
+from core import project as projects
+from gui import errors
+
+__all__ = ["start_session", "offer_recovery", "open_demo"]
+
+
+def offer_recovery(window) -> bool:
+    """When the last session did not end cleanly, ask to restore it. Returns True when it is being restored.
+
+    A declined recovery file is kept under another name, never deleted: it may hold labels."""
+    pending = projects.recovery_pending()
+    if pending is None:
+        return False
+    if errors.ask(
+        window,
+        "Restore your last session?",
+        "Terrafind did not close properly last time. Restore the examples, labels and results you had then?",
+    ):
+        try:
+            proj = projects.load_project(pending)
+        except Exception as exc:  # noqa: BLE001 - a damaged recovery file is shown, the app still starts
+            window.c.report_error(exc)
+            return False
+        window.c.project_path = proj.saved_from
+        window.c.restore(proj)
+        return True
+    pending.rename(pending.with_name(f"recovery-declined-{time.strftime('%Y%m%d-%H%M%S')}.terrafind"))
+    return False
+
+
+def open_demo(window) -> None:
+    """The demo region, built with a progress dialog the first time."""
+    try:
+        from core import demo
+    except ImportError:
+        window.status.showMessage("Open a file to start: File > Open file...", 0)
+        return
+    if demo.demo_region() is None:
+        dialog = QProgressDialog("Preparing the demo region (once)...", "Cancel", 0, 0, window)
+        dialog.setWindowTitle("Terrafind")
+        dialog.setWindowModality(Qt.NonModal)
+        dialog.setMinimumDuration(0)
+        runner = window.c.runner
+
+        def progress(job) -> None:
+            if job.kind == "open":
+                dialog.setMaximum(max(job.total, 0))
+                dialog.setValue(min(job.done, job.total))
+                dialog.setLabelText(job.text or job.label)
+
+        def ended(job, how) -> None:
+            if job.kind == "open":
+                runner.job_progress.disconnect(progress)
+                runner.job_ended.disconnect(ended)
+                dialog.close()
+                dialog.deleteLater()
+
+        runner.job_progress.connect(progress)
+        runner.job_ended.connect(ended)
+        dialog.canceled.connect(lambda: runner.cancel("open"))
+        dialog.show()
+    window.c.data.open_demo()
+
+
+def start_session(window, path: str | None) -> None:
+    if offer_recovery(window):
+        return
+    if path:
+        window.open_path(path)
+        return
+    last = projects.last_session_path()
+    if last.exists():
+        window.open_path(str(last))
+        return
+    open_demo(window)

@@ -1,0 +1,156 @@
+"""Thumbnails for the gallery, the examples list and the map popups, cut in the thumbnail pool.
+
+Rows are asked for at most once at a time (``_pending``); a PNG that came back is kept in a small memory
+map so that the map page (``terrafind://app/thumb/<row>.png``) and the panels share it. The scheme provider
+is called in the scheme handler's own pool: it answers from memory or core's disk cache, and otherwise
+starts a job and answers with a placeholder at once, so the page never waits on imagery.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.workers import TaskRunner
+
+__all__ = ["ThumbnailFlow", "PLACEHOLDER_PNG"]
+
+MAX_MEMORY = 3000  # PNGs kept in memory (~15 kB each at 128 px)
+PREFETCH_TOP = 60
+
+
+def _placeholder() -> bytes:
+    """A 1x1 light-grey PNG, built by hand so no image library is needed at import time."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
+
+    raw = b"\x00" + bytes((224, 224, 224))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+PLACEHOLDER_PNG = _placeholder()
+
+
+class ThumbnailFlow(QObject):
+    """Asks core's ThumbnailService for PNGs of catalog rows and announces them on the GUI thread."""
+
+    thumbnail_ready = Signal(int, bytes, str)  # row, png, status ("ok" or why it is a placeholder)
+    _ask = Signal(list)  # emitted from the scheme handler's pool, delivered queued on the GUI thread
+
+    def __init__(self, controller, runner: TaskRunner):
+        super().__init__(controller)
+        self.c = controller
+        self.runner = runner
+        self.service = None
+        self._memory: OrderedDict[int, bytes] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0  # bumped when the catalog changes: late thumbnails of old rows are dropped
+        self._ask.connect(self.want)
+        self.online_wanted = True  # the window's online/offline switch, applied to the service it makes
+
+    def reset(self) -> None:
+        self._generation += 1
+        self._memory.clear()
+        self._pending.clear()
+        self.runner.cancel("thumbnails")
+        if self.service is None and self.c.catalog is not None:
+            try:
+                from core.thumbnails import ThumbnailService
+
+                self.service = ThumbnailService()
+                self.service.online = self.online_wanted
+            except ImportError:  # the thumbnail module is optional for the app to search
+                self.service = None
+
+    def set_online(self, online: bool) -> None:
+        self.online_wanted = bool(online)
+        if self.service is not None:
+            self.service.online = self.online_wanted
+
+    def png(self, row: int) -> bytes | None:
+        """A PNG already in memory (GUI thread)."""
+        return self._memory.get(row)
+
+    def want(self, rows: list[int]) -> None:
+        """Ask for thumbnails of ``rows`` (visible first): memory hits come back at once, others from a job."""
+        catalog, service = self.c.catalog, self.service
+        if catalog is None or service is None:
+            return
+        missing = []
+        for row in rows:
+            row = int(row)
+            if row in self._memory:
+                self.thumbnail_ready.emit(row, self._memory[row], "ok")
+            elif row not in self._pending and 0 <= row < len(catalog):
+                missing.append(row)
+        # One job per small batch keeps the pool busy on 4 threads without one job per row overhead.
+        for start in range(0, len(missing), 8):
+            self._start(missing[start : start + 8])
+
+    def _start(self, rows: list[int]) -> None:
+        catalog, service, gen = self.c.catalog, self.service, self._generation
+        self._pending.update(rows)
+
+        def job(progress, cancel):
+            out = []
+            for row in rows:
+                if cancel is not None and cancel.cancelled:
+                    break
+                thumb = service.thumbnail(catalog, row)
+                out.append((row, thumb.png, str(getattr(thumb, "status", "ok"))))
+            return gen, out
+
+        self.runner.start(
+            "thumbnails",
+            job,
+            shown=False,
+            thumbnails=True,
+            latest_wins=False,
+            on_done=self._done,
+            on_error=lambda exc, tb: self._pending.difference_update(rows),
+            on_cancel=lambda: self._pending.difference_update(rows),
+        )
+
+    def _done(self, outcome) -> None:
+        gen, out = outcome
+        if gen != self._generation:
+            return
+        for row, png, status in out:
+            self._pending.discard(row)
+            if not png:
+                continue
+            self._memory[row] = png
+            self._memory.move_to_end(row)
+            while len(self._memory) > MAX_MEMORY:
+                self._memory.popitem(last=False)
+            self.thumbnail_ready.emit(row, png, status)
+
+    def prefetch(self, rows: list[int]) -> None:
+        self.want([int(r) for r in rows[:PREFETCH_TOP]])
+
+    # --- the map page's route (runs in the scheme handler's pool, not the GUI thread) ----------------
+    def provide_row(self, row: int) -> bytes | None:
+        """PNG for ``terrafind://app/thumb/<row>.png``: memory or disk cache, else a placeholder while a job
+        cuts it (the popup asks again when it reopens)."""
+        png = self._memory.get(row)
+        if png is not None:
+            return png
+        catalog, service = self.c.catalog, self.service
+        if catalog is None or service is None or not 0 <= row < len(catalog):
+            return None
+        cached = service.cached(catalog, row)
+        if cached is not None and cached.png:
+            return cached.png
+        self._ask.emit([row])  # queued to the GUI thread, which owns the pending set
+        return PLACEHOLDER_PNG

@@ -1,0 +1,56 @@
+"""UI state kept between runs in QSettings: window geometry, dock layout, recent files, last project.
+
+Domain settings live in core; this file holds only what belongs to the window. ``TERRAFIND_HOME`` (tests)
+moves the QSettings file there too, so no test touches a user's settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from core.paths import config_dir
+
+__all__ = ["UiSettings"]
+
+MAX_RECENT = 8
+
+
+class UiSettings:
+    def __init__(self) -> None:
+        # An INI file under config_dir() rather than the platform registry: TERRAFIND_HOME redirects it.
+        self._s = QSettings(str(config_dir() / "ui.ini"), QSettings.IniFormat)
+
+    def geometry(self) -> QByteArray | None:
+        value = self._s.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def state(self) -> QByteArray | None:
+        value = self._s.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._s.setValue("window/geometry", geometry)
+        self._s.setValue("window/state", state)
+        self._s.sync()
+
+    def recent(self) -> list[str]:
+        value = self._s.value("files/recent") or []
+        if isinstance(value, str):  # QSettings gives back a one-element list as a plain string
+            value = [value]
+        return [str(v) for v in value if v and Path(str(v)).exists()]
+
+    def add_recent(self, path: str) -> list[str]:
+        path = str(Path(path).resolve())
+        items = [path] + [p for p in self.recent() if p != path]
+        self._s.setValue("files/recent", items[:MAX_RECENT])
+        self._s.sync()
+        return items[:MAX_RECENT]
+
+    def hint_dismissed(self) -> bool:
+        return str(self._s.value("demo/hint_dismissed", "false")).lower() == "true"
+
+    def set_hint_dismissed(self) -> None:
+        self._s.setValue("demo/hint_dismissed", "true")
+        self._s.sync()
