@@ -1,0 +1,19 @@
+"""GUI test set-up: offscreen Qt, real QtWebEngine, the custom URL scheme registered before the app exists.
+
+Runs at import time, before pytest-qt creates the QApplication.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium refuses root with its sandbox on
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
+import PySide6.QtWebEngineWidgets  # noqa: E402,F401  (must be imported before the QApplication)
+
+from gui.web_scheme import register_scheme  # noqa: E402
+
+register_scheme()
