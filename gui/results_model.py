@@ -69,7 +69,9 @@ class ResultsModel(QAbstractListModel):
         self._items = list(items)
         self._scores = np.array([it.score for it in self._items], np.float32)
         self._pos_of_row = {it.row: i for i, it in enumerate(self._items)}
-        self._pixmaps.clear()
+        # Hits that survive into the next search keep their thumbnail: no grey flash, no new request.
+        for row in [r for r in self._pixmaps if r not in self._pos_of_row]:
+            del self._pixmaps[row]
         ranks = np.array([it.rank for it in self._items], np.int64)
         self._order = np.argsort(ranks, kind="stable")
         self._set_shown(self._filtered(self._order))

@@ -7,7 +7,7 @@ removal. After a label the next tile becomes current, so a reviewer can go throu
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -61,6 +61,8 @@ class ResultsPanel(QWidget):
         self.no_button = QPushButton("Not this  (N)", self)
         self.yes_button.setToolTip("Label the selected chip as a positive example (key Y)")
         self.no_button.setToolTip("Label the selected chip as a negative example (key N)")
+        for button in (self.yes_button, self.no_button):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep focus in the grid so Y/N keep working
         self._build_layout()
 
         self._wanted_timer = QTimer(self)

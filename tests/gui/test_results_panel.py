@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,14 @@ def test_thumbnails_wanted_asks_only_for_visible_rows_without_thumbnail(qtbot, p
         image.fill(QColor.fromHsv(k * 29 % 360, 110, 210))
         panel.set_thumbnail(row, image)
     assert all(panel.model.has_pixmap(r) for r in first)
+    others = [replace(it, row=it.row + 100_000) for it in make_items(40, seed=9)[5:]]
+    panel.set_results(items[:5] + others)  # the next search keeps 5 of these hits
+    assert [panel.model.has_pixmap(it.row) for it in items[:6]] == [True] * 5 + [False]
+    with qtbot.waitSignal(panel.thumbnails_wanted, timeout=3000) as blocker:
+        panel.set_results(items)
+    assert blocker.args[0] == [r for r in first if not panel.model.has_pixmap(r)]
+    for row in blocker.args[0]:
+        panel.set_thumbnail(row, image)
     with qtbot.assertNotEmitted(panel.thumbnails_wanted, wait=150):
         panel.resize(430, 640)  # same tiles on screen, all with thumbnails: nothing to ask
     with qtbot.waitSignal(panel.thumbnails_wanted, timeout=3000) as blocker:
