@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.commands import add_input_args, lonlat, open_from_args, progress_for
+from core.commands import add_input_args, lonlat, open_from_args, progress_for, search_learn
 
 __all__ = ["register", "run", "rows_under"]
 
@@ -23,9 +23,9 @@ def register(subparsers: Any) -> None:
         "--at",
         type=lonlat,
         action="append",
-        required=True,
+        default=[],
         metavar="LON,LAT",
-        help="a positive example: the chip under this point (repeatable)",
+        help="a positive example: the chip under this point (repeatable; or give a --labels file)",
     )
     p.add_argument(
         "--not",
@@ -44,8 +44,9 @@ def register(subparsers: Any) -> None:
         help="mean: like the average example; max: like any one example",
     )
     p.add_argument("--threshold", type=float, metavar="S", help="keep hits scoring at least S (-1..1)")
-    p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, ...)")
+    p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
     p.add_argument("--no-index", action="store_true", help="always search exactly, ignore a cached index")
+    search_learn.add_arguments(p)  # --labels, --labels-as, --refine, --sites
     p.set_defaults(run=run)
 
 
@@ -70,21 +71,21 @@ def rows_under(catalog: Any, points: list[tuple[float, float]], what: str) -> li
 
 def run(args: argparse.Namespace) -> int:
     from core.exact import EXACT_MAX_ROWS
-    from core.export import export_hits, writer_for
+    from core.export import writer_for
     from core.index import load_cached_index
-    from core.search import search
     from core.types import Examples
 
     if args.out:
         writer_for(args.out)  # an unknown format fails now, not after the search
     catalog = open_from_args(args, progress_for())
-    examples = Examples(
-        positives=rows_under(catalog, args.at, "--at"), negatives=rows_under(catalog, args.negatives, "--not")
+    pos, neg, exclude = search_learn.apply_labels(
+        args, catalog, rows_under(catalog, args.at, "--at"), rows_under(catalog, args.negatives, "--not")
     )
+    examples = Examples(positives=pos, negatives=neg)
     index = None
     if not args.no_index and len(catalog) > EXACT_MAX_ROWS:
         index = load_cached_index(catalog, progress=progress_for())  # never a multi-minute build here
-    result = search(catalog, examples, k=args.k, mode=args.mode, threshold=args.threshold, index=index)
+    result = search_learn.run_search(args, catalog, examples, index, exclude)  # plain or --refine
     for problem in catalog.problems:
         print(f"note: {problem}")
     n_pos, n_neg = len(examples.positives), len(examples.negatives)
@@ -100,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
         lon, lat = catalog.centroids[row]
         print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}  {lon:.5f}, {lat:.5f}")
     if args.out:
-        out = export_hits(catalog, result, args.out)
+        out = search_learn.write_output(args, catalog, result)  # hits, or --sites
         print(f"Wrote {out}")
     return 0
