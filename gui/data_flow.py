@@ -160,13 +160,14 @@ class DataFlow(QObject):
             written = export_hits(
                 catalog, result, path, fmt=fmt, threshold=threshold, labels=labels, extra_provenance=extra
             )
-            return _count(written)
+            count = len(result) if threshold is None else int((result.scores >= float(threshold)).sum())
+            return str(written), count
 
         self.runner.start(
             "export",
             job,
             label=f"Exporting to {Path(path).name}",
-            on_done=lambda n: self._exported(path, n, then),
+            on_done=lambda out: self._exported(out[0], out[1], then),
             on_error=c.report_error,
         )
         return True
@@ -183,35 +184,19 @@ class DataFlow(QObject):
         def job(progress, cancel):
             from core.export import export_labels
 
-            return _count(export_labels(catalog, pos, neg, path))
+            return str(export_labels(catalog, pos, neg, path)), len(pos) + len(neg)
 
         self.runner.start(
             "export",
             job,
             label=f"Exporting labels to {Path(path).name}",
-            on_done=lambda n: self._exported(path, n, then),
+            on_done=lambda out: self._exported(out[0], out[1], then),
             on_error=c.report_error,
         )
         return True
 
-    def _exported(self, path: str, n: int | None, then) -> None:
-        count = -1 if n is None else int(n)
-        self.c.message.emit(f"Exported {count if count >= 0 else 'the'} features to {path}.")
+    def _exported(self, path: str, count: int, then) -> None:
+        self.c.message.emit(f"Exported {count} features to {path}.")
         self.c.exported.emit(path, count)
         if then is not None:
             then(path, count)
-
-
-def _count(written) -> int | None:
-    """Core's export functions may return a count, a path or a summary; take the count when there is one."""
-    if isinstance(written, int):
-        return written
-    for attr in ("count", "n", "features", "rows"):
-        value = getattr(written, attr, None)
-        if isinstance(value, int):
-            return value
-    if isinstance(written, dict):
-        for key in ("count", "features", "rows"):
-            if isinstance(written.get(key), int):
-                return written[key]
-    return None

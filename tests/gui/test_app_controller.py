@@ -136,3 +136,45 @@ def test_open_error_is_reported(qtbot, controller, tmp_path):
     controller.data.open_paths([str(tmp_path / "missing.parquet")])
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
     assert "missing.parquet" in str(errors[0])
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "gpkg", "csv"])
+def test_export_visible_hits(qtbot, controller, data, tmp_path, suffix):
+    c = controller
+    cat = _open(qtbot, c, data["path"])
+    c.click_at(*cat.centroids[5])
+    payload = _results(qtbot, c)
+    t = float(payload.result.scores[29])
+    c.set_threshold(t)
+    done = []
+    assert c.data.export_hits(str(tmp_path / f"hits.{suffix}"), then=lambda p, n: done.append((p, n)))
+    qtbot.waitUntil(lambda: bool(done), timeout=15000)
+    path, count = done[0]
+    assert count == int((payload.result.scores >= t).sum()) >= 30
+    if suffix == "csv":
+        import csv
+
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == count
+    else:
+        import geopandas
+
+        frame = geopandas.read_file(path)
+        assert len(frame) == count and frame.crs.to_epsg() == 4326
+        assert list(frame["id"])[0] == str(cat.ids[int(payload.result.rows[0])])
+
+
+def test_export_labels(qtbot, controller, data, tmp_path):
+    c = controller
+    cat = _open(qtbot, c, data["path"])
+    c.click_at(*cat.centroids[5])
+    payload = _results(qtbot, c)
+    c.label(int(payload.result.rows[0]), "negative")
+    done = []
+    assert c.data.export_labels(str(tmp_path / "labels.geojson"), then=lambda p, n: done.append((p, n)))
+    qtbot.waitUntil(lambda: bool(done), timeout=15000)
+    import json
+
+    features = json.loads(open(done[0][0]).read())["features"]
+    assert sorted(f["properties"]["label"] for f in features) == ["negative", "positive"]
