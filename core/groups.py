@@ -149,7 +149,7 @@ def grouped_search(
     if not given:
         raise InputError("Add at least one example chip (a positive) before searching.")
     groups = group_examples(catalog, given, max_groups=max_groups)
-    excl = list(exclude)
+    excl = list(exclude) + given  # one group's examples must not turn up as another group's hits
     best: dict[int, tuple[float, int]] = {}
     methods = set()
     for g, members in enumerate(groups):

@@ -237,3 +237,6 @@ def test_grouped_search_tells_which_example_each_hit_matched(clustered):
     assert np.mean(hit_kind == example_kind) >= 0.95
     assert {A, B} <= set(hit_kind.tolist())  # both kinds found, not only the closer one
     assert not set(res.rows.tolist()) & set(pos)
+    # Even a group's hits never include another group's examples.
+    tiny = grouped_search(cat, a + b, [], k=len(cat))
+    assert not set(tiny.rows.tolist()) & set(a + b) and len(tiny) == len(cat) - 6
