@@ -25,6 +25,7 @@ __all__ = [
     "footprints",
     "region_keep",
     "row_groups_in_region",
+    "statistics_bounds",
     "bbox_intersects",
     "DEFAULT_CHIP_SIZE_M",
     "METRES_PER_DEGREE",
@@ -299,3 +300,20 @@ def row_groups_in_region(
         if box is None or bbox_intersects(box, region.bbox):
             keep.append(g)
     return keep
+
+
+def statistics_bounds(meta: pq.FileMetaData, layout: Layout) -> tuple[float, float, float, float] | None:
+    """The union of the bbox covering statistics of all row groups (file CRS), or None without them."""
+    if not layout.covering or meta.num_row_groups == 0:
+        return None
+    paths = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    if not all(p in paths for p in layout.covering.values()):
+        return None
+    lo, hi = [math.inf, math.inf], [-math.inf, -math.inf]
+    for g in range(meta.num_row_groups):
+        r = {k: _stat_range(meta.row_group(g), paths[p]) for k, p in layout.covering.items()}
+        if not all(r.values()):
+            return None
+        lo = [min(lo[0], r["xmin"][0]), min(lo[1], r["ymin"][0])]  # type: ignore[index]
+        hi = [max(hi[0], r["xmax"][1]), max(hi[1], r["ymax"][1])]  # type: ignore[index]
+    return (lo[0], lo[1], hi[0], hi[1])

@@ -164,6 +164,17 @@ def test_user_named_embedding_column_and_sliced_list_offsets(tmp_path):
     np.testing.assert_allclose(cat.vectors, unit(vecs), atol=1e-6)
 
 
+def test_large_list_and_half_float_vectors(tmp_path):
+    centres, half, polys, vecs = grid(9, 6)
+    values = pa.array(vecs.reshape(-1).astype(np.float16), pa.float16())
+    offsets = pa.array(np.arange(0, 10 * 6, 6, dtype=np.int64))
+    cols = {"chip_id": [f"k{i}" for i in range(9)], "vec": pa.LargeListArray.from_arrays(offsets, values)}
+    cols["geometry"] = polys
+    cat = open_catalog(write(tmp_path / "half.parquet", cols))
+    assert cat.adapter == "generic" and cat.ids[8] == "k8" and cat.vectors.dtype == np.float32
+    np.testing.assert_allclose(cat.vectors, unit(vecs.astype(np.float16).astype(np.float32)), atol=1e-3)
+
+
 def test_progress_per_batch_and_cancel(tmp_path):
     truth = write_earth_index(tmp_path / "rg.parquet", n=3000, d=16, row_group_size=500)
     calls = []
@@ -178,6 +189,8 @@ def test_progress_per_batch_and_cancel(tmp_path):
 
     with pytest.raises(Cancelled):
         open_catalog(truth["path"], progress=cancel_after_two, cancel=token)
+    with pytest.raises(Cancelled):  # already cancelled: stops before reading anything
+        open_catalog(truth["path"], progress=lambda d, t, _: d and pytest.fail("read"), cancel=token)
 
 
 def test_sources_record_identity(ei_file):

@@ -28,6 +28,8 @@ def test_clay_v0_sample_opens_with_all_chips():
     assert cat.problems == []
     # a click at a chip's centre finds it
     assert cat.chip_at(*cat.centroids[200]) == 200
+    (info,) = inspect(path)
+    assert (info["adapter"], info["rows"], info["dim"], info["model"]) == ("clay_v0", 417, 768, None)
 
 
 def test_clay_v0_sample_with_a_region():
