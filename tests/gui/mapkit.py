@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from gui.map_view import MapView
@@ -19,8 +18,8 @@ def close_view(view: MapView) -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-@pytest.fixture
-def map_view(qtbot):
+def open_map_view(qtbot):
+    """Generator for a yield fixture: a shown 800 x 600 MapView whose page is ready; closed afterwards."""
     view = MapView()
     view.resize(800, 600)
     view.show()
@@ -43,7 +42,9 @@ def counts(qtbot, view: MapView) -> dict:
     return box[0]
 
 
-def chip_fc(n: int, *, lon0: float = 36.0, lat0: float = -1.0, cols: int = 100, seed: int = 0, kind: str | None = None):
+def chip_fc(
+    n: int, *, lon0: float = 36.0, lat0: float = -1.0, cols: int = 100, seed: int = 0, kind: str | None = None
+):
     """``n`` square chips in a grid, rows 0..n-1, scores spread over 0..1 (shuffled), ids with HTML in them."""
     rng = np.random.default_rng(seed)
     scores = rng.permutation(np.linspace(0.0, 1.0, n)) if n > 1 else np.array([1.0])
@@ -52,8 +53,16 @@ def chip_fc(n: int, *, lon0: float = 36.0, lat0: float = -1.0, cols: int = 100, 
         w = lon0 + (row % cols) * CHIP
         s = lat0 + (row // cols) * CHIP
         ring = [[w, s], [w + CHIP, s], [w + CHIP, s + CHIP], [w, s + CHIP], [w, s]]
-        props = {"row": row, "rank": row + 1, "score": float(scores[row]), "id": f"chip-{row}", "date": "2024-06-01"}
+        props = {
+            "row": row,
+            "rank": row + 1,
+            "score": float(scores[row]),
+            "id": f"chip-{row}",
+            "date": "2024-06-01",
+        }
         if kind:
             props = {"row": row, "kind": kind, "id": f"chip-{row}"}
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+        features.append(
+            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props}
+        )
     return {"type": "FeatureCollection", "features": features}

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mapkit import CHIP, chip_fc, counts, js, map_view  # noqa: F401  (map_view is a fixture)
+from mapkit import CHIP, chip_fc, counts, js, open_map_view
 from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
@@ -15,6 +15,11 @@ from gui import map_page
 
 pytestmark = pytest.mark.webengine
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture
+def map_view(qtbot):
+    yield from open_map_view(qtbot)
 
 
 def png_bytes(colour: str, size: int = 64, fmt: str = "PNG") -> bytes:
@@ -63,7 +68,9 @@ def test_real_mouse_click_gives_lon_lat_of_that_pixel(qtbot, map_view):
     assert 30 < lon < 43 and -6 < lat < 5  # lon/lat, not lat/lng
     assert modifier == ""
     with qtbot.waitSignal(map_view.point_clicked, timeout=10_000) as blocker:
-        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(310, 210))
+        QTest.mouseClick(
+            target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, QPoint(310, 210)
+        )
     assert blocker.args[2] == "shift"
 
 
@@ -101,13 +108,19 @@ def test_clicking_a_result_selects_it_and_is_not_a_map_click(qtbot, map_view):
     map_view.set_view(36.0 + 1.5 * CHIP, -1.0 + 1.5 * CHIP, 13)
     qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 9, timeout=5_000)
     qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.map.getZoom()") == 13, timeout=5_000)
-    x, y = js(qtbot, map_view, f"(p => [p.x, p.y])(TF.map.latLngToContainerPoint([{-1.0 + 0.5 * CHIP}, {36.0 + 0.5 * CHIP}]))")
+    x, y = js(
+        qtbot,
+        map_view,
+        f"(p => [p.x, p.y])(TF.map.latLngToContainerPoint([{-1.0 + 0.5 * CHIP}, {36.0 + 0.5 * CHIP}]))",
+    )
     clicks: list = []
     map_view.point_clicked.connect(lambda *a: clicks.append(a))
     target = map_view.view.focusProxy()
     QTest.mouseMove(target, QPoint(round(x), round(y)))
     with qtbot.waitSignal(map_view.result_clicked, timeout=10_000) as blocker:
-        QTest.mouseClick(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(round(x), round(y)))
+        QTest.mouseClick(
+            target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(round(x), round(y))
+        )
     assert blocker.args == [0]
     qtbot.wait(200)
     assert clicks == []
@@ -125,20 +138,27 @@ def test_popup_escapes_dataset_text_serves_thumbnail_and_labels(qtbot, map_view)
 
     map_view.set_thumbnail_provider(provide)
     fc = chip_fc(10)
-    evil = '<img src=x onerror="bridge.labelRequested(7, \'positive\')">'
+    evil = "<img src=x onerror=\"bridge.labelRequested(7, 'positive')\">"
     fc["features"][7]["properties"]["id"] = evil
     map_view.set_results(fc)
     map_view.open_popup(7)
-    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup').length") == 1, timeout=5_000)
+    qtbot.waitUntil(
+        lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup').length") == 1, timeout=5_000
+    )
     assert js(qtbot, map_view, "document.querySelector('.tf-popup .tf-id').textContent") == evil
     assert js(qtbot, map_view, "document.querySelectorAll('.tf-popup img').length") == 1  # only the thumbnail
-    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelector('.tf-popup img').naturalWidth") == 48, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: js(qtbot, map_view, "document.querySelector('.tf-popup img').naturalWidth") == 48,
+        timeout=10_000,
+    )
     assert served_rows == [7]
     with qtbot.waitSignal(map_view.label_requested, timeout=5_000) as blocker:
         map_view.run_js("document.querySelector('.tf-popup .tf-yes').click()")
     assert blocker.args == [7, "positive"]
     map_view.open_popup(3)  # its provider says None: a note instead of a broken image
-    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup .tf-nothumb').length") == 1)
+    qtbot.waitUntil(
+        lambda: js(qtbot, map_view, "document.querySelectorAll('.tf-popup .tf-nothumb').length") == 1
+    )
     with qtbot.waitSignal(map_view.label_requested, timeout=5_000) as blocker:
         map_view.run_js("document.querySelector('.tf-popup .tf-no').click()")
     assert blocker.args == [3, "negative"]
@@ -146,7 +166,9 @@ def test_popup_escapes_dataset_text_serves_thumbnail_and_labels(qtbot, map_view)
 
 def test_drawn_region_and_view_changes_reach_python(qtbot, map_view):
     with qtbot.waitSignal(map_view.region_drawn, timeout=5_000) as blocker:
-        map_view.run_js("TF.map.fire('draw:created', {layer: L.rectangle([[0, 10], [1, 11]]), layerType: 'rectangle'})")
+        map_view.run_js(
+            "TF.map.fire('draw:created', {layer: L.rectangle([[0, 10], [1, 11]]), layerType: 'rectangle'})"
+        )
     geometry = blocker.args[0]
     assert geometry["type"] == "Polygon"
     assert sorted({tuple(p) for p in geometry["coordinates"][0]}) == [(10, 0), (10, 1), (11, 0), (11, 1)]
@@ -175,7 +197,9 @@ def test_footprints_examples_and_imagery_basemap(qtbot, map_view):
         asked.append((z, x, y))
         return tile
 
-    map_view.set_imagery_basemap(tile_fn, max_zoom=12, bounds=(35.5, -1.5, 37.0, 0.5), attribution="<b>Sentinel-2</b>")
+    map_view.set_imagery_basemap(
+        tile_fn, max_zoom=12, bounds=(35.5, -1.5, 37.0, 0.5), attribution="<b>Sentinel-2</b>"
+    )
     qtbot.waitUntil(lambda: len(asked) > 0, timeout=10_000)
     assert all(z <= 12 for z, _, _ in asked)  # over-zoomed beyond the pyramid, never asked for z13
     assert counts(qtbot, map_view)["base"] == "Imagery (offline)"
@@ -207,7 +231,10 @@ def test_screenshot(qtbot, map_view):
         {
             "type": "FeatureCollection",
             "features": [
-                {**f, "properties": {"row": 1000 + i, "kind": "positive" if i == 0 else "negative", "id": "x"}}
+                {
+                    **f,
+                    "properties": {"row": 1000 + i, "kind": "positive" if i == 0 else "negative", "id": "x"},
+                }
                 for i, f in enumerate(chip_fc(2, lon0=36.0 + 21 * CHIP)["features"])
             ],
         }
@@ -219,7 +246,17 @@ def test_screenshot(qtbot, map_view):
     map_view.select(45)
     qtbot.waitUntil(lambda: counts(qtbot, map_view)["selected"] == 45, timeout=5_000)
     map_view.open_popup(45)
-    qtbot.waitUntil(lambda: js(qtbot, map_view, "document.querySelector('.tf-popup img') && document.querySelector('.tf-popup img').naturalWidth") == 96, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            js(
+                qtbot,
+                map_view,
+                "document.querySelector('.tf-popup img') && document.querySelector('.tf-popup img').naturalWidth",
+            )
+            == 96
+        ),
+        timeout=10_000,
+    )
     qtbot.wait(500)
     ARTIFACTS.mkdir(exist_ok=True)
     image = map_view.view.grab().toImage()
