@@ -317,7 +317,8 @@
 
     footprints = new ChipLayer({
       pane: "tf-footprints", points: false, viewOnly: true, shapePixels: 6,
-      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.45, fill: false }; // faint on land and imagery },
+      // grey, thin, half transparent: faint on pale land and on imagery alike
+      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.45, fill: false }; },
       pointStyle: function () { return {}; },
     });
     examples = new ChipLayer({
