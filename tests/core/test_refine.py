@@ -240,3 +240,19 @@ def test_grouped_search_tells_which_example_each_hit_matched(clustered):
     # Even a group's hits never include another group's examples.
     tiny = grouped_search(cat, a + b, [], k=len(cat))
     assert not set(tiny.rows.tolist()) & set(a + b) and len(tiny) == len(cat) - 6
+
+
+def test_real_clay_sample_neighbours_are_close_and_refine_runs():
+    from conftest import shared_file
+
+    from core.reader import open_catalog
+
+    cat = open_catalog([shared_file("clay-v0-embeddings", "03WVN_20220610_20220610_v001.gpq")])
+    sims = cat.vectors @ cat.vectors[10]
+    near = [int(r) for r in np.argsort(-sims)[:5]]  # chip 10 and its four nearest
+    far = [int(r) for r in np.argsort(sims)[:3]]
+    assert spread_warning(cat, near) is None and closeness(cat, near) > 0.8
+    assert spread_warning(cat, near[:2] + far[:2]) is not None
+    out = refine(cat, near[:3], far, k=10)
+    assert len(out.result) == 10 and not set(out.result.rows.tolist()) & set(near[:3] + far)
+    assert out.result.probabilities[0] > 0.5
