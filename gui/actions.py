@@ -76,6 +76,9 @@ class Actions:
         if has_module("core.embedder"):
             self.embed_action = self._act("Create embeddings from imagery...", self.create_embeddings)
             file_menu.addAction(self.embed_action)
+        if has_module("core.pack"):
+            self.pack_action = self._act("Prepare for &offline use...", self.prepare_pack)
+            file_menu.addAction(self.pack_action)
         file_menu.addSeparator()
         file_menu.addAction(self._act("&Quit", window.close, QKeySequence.Quit))
 
@@ -206,6 +209,26 @@ class Actions:
         )
         if out:
             self.w.c.data.embed(images, out)
+
+    def prepare_pack(self) -> None:
+        """A field pack of the chosen region, or of what the map shows when no region is chosen."""
+        from core.types import Region
+
+        c = self.w.c
+        region = c.region
+        if region is None and self.w.view_bounds is not None and c.catalog is not None:
+            vw, vs, ve, vn = self.w.view_bounds
+            dw, ds, de, dn = c.catalog.bounds
+            box = (max(vw, dw), max(vs, ds), min(ve, de), min(vn, dn))  # the view, clipped to the data
+            if box[0] < box[2] and box[1] < box[3]:
+                region = Region.from_bbox(*box)
+        if region is None:
+            c.message.emit("Open data and zoom the map to the area you need (or draw a region) first.")
+            return
+        folder = QFileDialog.getExistingDirectory(self.w, "Where to put the field pack", self._start_dir())
+        if folder:
+            name = Path(c.sources[0]).stem if c.sources else "terrafind"
+            c.packs.prepare(str(Path(folder) / f"{name}-pack"), region)
 
     def about(self) -> None:
         text = (

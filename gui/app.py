@@ -32,9 +32,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="PATH",
         help="run the self test on PATH (the demo region when omitted) and exit",
     )
-    args, _qt_args = parser.parse_known_args(
-        argv
-    )  # Qt's own options (-platform, --webEngineArgs) pass through
+    parser.add_argument(
+        "--screenshot", metavar="PNG", help="with --selftest: save the window with results here"
+    )
+    # Qt's own options (-platform, --webEngineArgs) pass through untouched
+    args, _qt_args = parser.parse_known_args(argv)
     return args
 
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.selftest is not None:
         from gui.selftest import run_selftest
 
-        return run_selftest(app, args.selftest or None)
+        return run_selftest(app, args.selftest or None, screenshot=args.screenshot)
 
     from gui import errors
     from gui.main_window import MainWindow

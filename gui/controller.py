@@ -21,6 +21,7 @@ from core.errors import InputError
 from gui.data_flow import DataFlow
 from gui.features import ResultsPayload, results_payload
 from gui.items import NEGATIVE, POSITIVE, ExampleItem
+from gui.pack_flow import PackFlow
 from gui.search_flow import SearchFlow
 from gui.thumbs import ThumbnailFlow
 from gui.undo import ExampleCommand, LabelCommand
@@ -66,10 +67,12 @@ class AppController(QObject):
         self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.view: dict[str, float] | None = None
         self.project_path: str | None = None
+        self.pack = None  # core.pack.PackInfo while a field pack is open
         self.search = SearchFlow(self, self.runner)
         self.search.results_ready.connect(self._on_results)
         self.thumbs = ThumbnailFlow(self, self.runner)
         self.data = DataFlow(self, self.runner)
+        self.packs = PackFlow(self)
         self._view_timer = QTimer(
             self, singleShot=True, interval=1500
         )  # map pans: autosave at most every 1.5 s
@@ -237,7 +240,7 @@ class AppController(QObject):
                 "elapsed_ms": round(float(r.elapsed_ms), 2),
             }
         return projects.Project(
-            sources=list(self.sources),
+            sources=[str(self.pack.root)] if self.pack is not None else list(self.sources),
             region=self.region.to_dict() if self.region is not None else None,
             examples=[{"id": name(r), "kind": k} for r, k in self.examples.items()],
             labels=[{"id": name(r), "label": k} for r, k in self.labels.items()],
@@ -272,7 +275,12 @@ class AppController(QObject):
 
     def restore(self, proj: projects.Project) -> None:
         from core.types import Region
+        from gui.pack_flow import is_pack
 
+        if len(proj.sources) == 1 and is_pack(proj.sources[0]):
+            self.packs.open(proj.sources[0], then=lambda: self._apply_project(proj))
+            return
+        self.pack = None
         region = Region.from_dict(proj.region) if proj.region else None
         self.data.open_paths(proj.sources, region, then=lambda: self._apply_project(proj))
 
@@ -354,5 +362,7 @@ class AppController(QObject):
         """A clean exit: the session becomes the last session; no thread outlives the app."""
         self.search.cancel()
         self.runner.shutdown()
+        if self.thumbs.service is not None:
+            self.thumbs.service.close()
         if self.autosave:
             projects.finish_session(self.project())

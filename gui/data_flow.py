@@ -87,10 +87,13 @@ class DataFlow(QObject):
         if catalog is None:
             return
 
+        pack = self.c.pack
+        cache = pack.index_dir if pack is not None and pack.index_path is not None else None
+
         def job(progress, cancel):
             from core.index import load_or_build_index
 
-            return load_or_build_index(catalog, progress=progress, cancel=cancel)
+            return load_or_build_index(catalog, cache_dir=cache, progress=progress, cancel=cancel)
 
         self.runner.start(
             "index", job, label="Building the search index", on_done=lambda ix: self._indexed(catalog, ix)

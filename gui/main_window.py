@@ -19,6 +19,7 @@ from gui.dataset_panel import DatasetPanel
 from gui.examples_panel import ExamplesPanel
 from gui.features import examples_fc
 from gui.map_view import MapView
+from gui.pack_flow import is_pack
 from gui.results_panel import ResultsPanel
 from gui.score_plot import ScorePlot
 from gui.search_controls import SearchControls
@@ -38,6 +39,7 @@ class MainWindow(QMainWindow):
         self.settings = UiSettings()
         self.demo = None  # core.demo.DemoRegion when the demo region is open
         self._page_ready = False
+        self.view_bounds: tuple[float, float, float, float] | None = None  # what the map shows (w, s, e, n)
 
         self.message_bar = errors.MessageBar(self)
         self.reporter = errors.ErrorReporter(self.message_bar, self)
@@ -112,6 +114,8 @@ class MainWindow(QMainWindow):
         c.thumbs.thumbnail_ready.connect(self._on_thumbnail)
         c.data.opened.connect(self._on_opened)
         c.data.demo_ready.connect(self._on_demo_ready)
+        c.packs.pack_opened.connect(self._on_pack_opened)
+        c.packs.parent_widget = self
 
         m.page_ready.connect(self._on_page_ready)
         m.point_clicked.connect(self._on_map_clicked)
@@ -149,13 +153,18 @@ class MainWindow(QMainWindow):
         try:
             if str(path).endswith(".terrafind"):
                 self.c.open_project(path)
+            elif is_pack(path):
+                self.c.packs.open(path)
             else:
+                self.c.pack = None
                 self.c.data.open_paths([path])
         except Exception as exc:  # noqa: BLE001 - a bad project file is shown, not raised
             self.c.report_error(exc)
 
     def _on_opened(self, paths: list[str]) -> None:
-        if self.demo is None or str(self.demo.embeddings) not in paths:
+        if self.c.pack is not None:
+            self.dataset_panel.set_recent(self.settings.add_recent(str(self.c.pack.root)))
+        elif self.demo is None or str(self.demo.embeddings) not in paths:
             self.demo = None
             for p in paths:
                 recent = self.settings.add_recent(p)
@@ -172,20 +181,37 @@ class MainWindow(QMainWindow):
         if len(catalog):
             self.map_view.fit_bounds(*catalog.bounds)
 
+    def _imagery_basemap(self, mbtiles, bounds=None, attribution: str = "") -> None:
+        """Serve an MBTiles pyramid as the map's imagery layer (tiles read in the scheme handler)."""
+        from core.basemap import MBTiles
+
+        try:
+            tiles = MBTiles(mbtiles)
+            meta = tiles.metadata() or {}
+        except Exception as exc:  # noqa: BLE001 - no basemap is not a reason to stop
+            self.c.report_error(exc)
+            return
+        self.map_view.set_imagery_basemap(
+            tiles.tile,
+            max_zoom=int(meta.get("maxzoom", 16)),
+            bounds=tuple(bounds) if bounds else None,
+            attribution=attribution or str(meta.get("attribution", "")),
+        )
+
+    def _on_pack_opened(self, info) -> None:
+        self.demo = None
+        if info.mbtiles_path is not None:
+            self._imagery_basemap(info.mbtiles_path, info.region.bbox if info.region else None)
+        else:
+            self.map_view.set_imagery_basemap(None)
+        if info.problems:
+            self.message_bar.show_message(" ".join(info.problems), "warning")
+
     def _on_demo_ready(self, demo) -> None:
         self.demo = demo
-        mb = getattr(demo, "basemap_mbtiles", None)
-        if mb:
-            from core.basemap import MBTiles
-
-            tiles = MBTiles(mb)
-            meta = tiles.metadata() or {}
-            self.map_view.set_imagery_basemap(
-                tiles.tile,
-                max_zoom=int(meta.get("maxzoom", 16)),
-                bounds=tuple(demo.bbox) if getattr(demo, "bbox", None) else None,
-                attribution=getattr(demo, "attribution", ""),
-            )
+        self.c.pack = None
+        if getattr(demo, "basemap_mbtiles", None):
+            self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
         if getattr(demo, "hint", "") and not self.settings.hint_dismissed():
             self.message_bar.show_message(demo.hint, "info")
             self.settings.set_hint_dismissed()
@@ -248,6 +274,7 @@ class MainWindow(QMainWindow):
         self.c.click_at(lon, lat, negative=negative)
 
     def _on_view_changed(self, w: float, s: float, e: float, n: float, zoom: float) -> None:
+        self.view_bounds = (w, s, e, n)
         self.c.set_view((w + e) / 2, (s + n) / 2, zoom)
 
     def _on_sort_chosen(self, key: str) -> None:

@@ -88,7 +88,7 @@ def _pause(seconds: float) -> None:
         time.sleep(0.002)
 
 
-def run_selftest(app: QApplication, path: str | None) -> int:
+def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None = None) -> int:
     from gui import errors
     from gui.controller import AppController
     from gui.main_window import MainWindow
@@ -168,6 +168,9 @@ def run_selftest(app: QApplication, path: str | None) -> int:
             return on_map
 
         timed("results", results)
+        if screenshot:
+            _pause(1.0)  # thumbnails and map tiles arrive
+            window.grab().save(screenshot)
 
         def label():
             top = int(c.payload.items[0].row)

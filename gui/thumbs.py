@@ -53,6 +53,7 @@ class ThumbnailFlow(QObject):
         self.c = controller
         self.runner = runner
         self.service = None
+        self._cache_path = None
         self._memory: OrderedDict[int, bytes] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0  # bumped when the catalog changes: late thumbnails of old rows are dropped
@@ -60,18 +61,28 @@ class ThumbnailFlow(QObject):
         self.online_wanted = True  # the window's online/offline switch, applied to the service it makes
 
     def reset(self) -> None:
+        """A new catalog: forget rows, and use the open field pack's thumbnail cache when there is one."""
         self._generation += 1
         self._memory.clear()
         self._pending.clear()
         self.runner.cancel("thumbnails")
-        if self.service is None and self.c.catalog is not None:
+        pack = self.c.pack
+        cache = pack.thumbnails_path if pack is not None else None
+        if self.service is not None and self._cache_path == cache:
+            return
+        try:
+            from core.thumbnails import ThumbnailService
+        except ImportError:  # the thumbnail module is optional for the app to search
+            self.service = None
+            return
+        self.service = ThumbnailService(cache)
+        self._cache_path = cache
+        self.service.online = self.online_wanted
+        if pack is not None and pack.imagery and self.c.catalog is not None:
             try:
-                from core.thumbnails import ThumbnailService
-
-                self.service = ThumbnailService()
-                self.service.online = self.online_wanted
-            except ImportError:  # the thumbnail module is optional for the app to search
-                self.service = None
+                self.service.set_imagery(self.service.dataset_key(self.c.catalog), pack.imagery)
+            except Exception as exc:  # noqa: BLE001 - thumbnails degrade to placeholders, the pack still opens
+                self.c.report_error(exc)
 
     def set_online(self, online: bool) -> None:
         self.online_wanted = bool(online)
