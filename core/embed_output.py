@@ -24,9 +24,12 @@ from pyproj import Transformer
 
 from core.rcf import BlockGrid
 
-__all__ = ["EmbeddingWriter", "chip_rows_geometry", "image_date"]
+__all__ = ["EmbeddingWriter", "ChipCorners", "image_date"]
 
 ROW_GROUP = 16384
+# Chips held in memory before spilling row groups to a temporary file (~130 MB at 256-d). Files up to
+# this size are written once; larger ones are written to the temporary file and copied (see _finish).
+SPILL_ROWS = 131072
 # Dictionary encoding suits the repeated source_url but only wastes time on float vectors and unique ids.
 WRITE_OPTIONS = {"compression": "zstd", "compression_level": 1, "use_dictionary": ["source_url", "date"]}
 
@@ -46,29 +49,41 @@ def image_date(src) -> str | None:
     return None
 
 
-def chip_rows_geometry(src, grid: BlockGrid, row: int, cols: np.ndarray) -> np.ndarray:
-    """Lon/lat polygons of chips (row, cols): the chip's pixel corners reprojected from the raster's CRS."""
-    cols = np.asarray(cols)
-    x0 = cols * grid.stride
-    x1 = x0 + grid.chip
-    y0 = np.full_like(x0, row * grid.stride)
-    y1 = y0 + grid.chip
-    # Counter-clockwise ring in lon/lat for a north-up raster: bottom-left, bottom-right, top-right, top-left.
-    px = np.stack([x0, x1, x1, x0], axis=1).astype(np.float64)
-    py = np.stack([y1, y1, y0, y0], axis=1).astype(np.float64)
-    t = src.transform
-    ex = t.a * px + t.b * py + t.c
-    ny = t.d * px + t.e * py + t.f
-    if src.crs.to_epsg() != 4326:
-        ex, ny = _to_lonlat(src.crs.to_wkt()).transform(ex, ny)
-    ring = np.stack([ex, ny], axis=2)  # (n, 4, 2)
-    return shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
-
-
 @lru_cache(maxsize=8)
 def _to_lonlat(crs_wkt: str) -> Transformer:
-    # Making a Transformer costs milliseconds; a large raster has thousands of chip rows.
     return Transformer.from_crs(crs_wkt, "EPSG:4326", always_xy=True)  # always_xy: Python speaks (lon, lat)
+
+
+class ChipCorners:
+    """Lon/lat of every chip corner of one raster, reprojected once.
+
+    Chip corners lie on a lattice of ``block`` pixels (``gcd(chip, stride)``), so one transform of that
+    lattice serves every chip: far cheaper than a transform call per chip row."""
+
+    def __init__(self, src, grid: BlockGrid) -> None:
+        self.grid = grid
+        rows, cols = grid.chip_counts(src.height, src.width)
+        g = grid.block
+        py, px = np.mgrid[0 : grid.block_rows(src.height) + 1, 0 : grid.block_cols(src.width) + 1] * float(g)
+        t = src.transform
+        ex = t.a * px + t.b * py + t.c
+        ny = t.d * px + t.e * py + t.f
+        if src.crs.to_epsg() != 4326:
+            ex, ny = _to_lonlat(src.crs.to_wkt()).transform(ex, ny)
+        self.lon, self.lat = np.asarray(ex), np.asarray(ny)
+
+    def polygons(self, row: int, cols: np.ndarray) -> np.ndarray:
+        """Polygons of chips (row, cols), corners from the raster's own pixel grid."""
+        g = self.grid
+        c0 = np.asarray(cols) * g.per_stride
+        c1 = c0 + g.per_chip
+        r0 = row * g.per_stride
+        r1 = r0 + g.per_chip
+        # Counter-clockwise ring for a north-up raster: bottom-left, bottom-right, top-right, top-left.
+        ys = np.array([r1, r1, r0, r0, r1])
+        xs = np.stack([c0, c1, c1, c0, c0], axis=1)
+        ring = np.stack([self.lon[ys[None, :], xs], self.lat[ys[None, :], xs]], axis=2)  # (n, 5, 2)
+        return shapely.polygons(ring)
 
 
 class EmbeddingWriter:
@@ -97,7 +112,6 @@ class EmbeddingWriter:
 
     def __enter__(self) -> EmbeddingWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(str(self._tmp), self.schema, **WRITE_OPTIONS)
         return self
 
     def add(
@@ -113,12 +127,18 @@ class EmbeddingWriter:
         self._buf.append((ids, vectors, polygons, source_url, date))
         self._buffered += len(ids)
         self.rows += len(ids)
-        if self._buffered >= ROW_GROUP:
+        if self._buffered >= SPILL_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._buf or self._writer is None:
+        if not self._buf:
             return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(str(self._tmp), self.schema, **WRITE_OPTIONS)
+        self._writer.write_table(self._table(), row_group_size=ROW_GROUP)
+        self._buf, self._buffered = [], 0
+
+    def _table(self) -> pa.Table:
         ids = [i for part in self._buf for i in part[0]]
         vecs = np.concatenate([part[1] for part in self._buf]).astype(np.float32)
         polys = np.concatenate([part[2] for part in self._buf])
@@ -136,8 +156,7 @@ class EmbeddingWriter:
             },
             schema=self.schema,
         )
-        self._writer.write_table(table, row_group_size=ROW_GROUP)
-        self._buf, self._buffered = [], 0
+        return table
 
     def _geo(self) -> dict:
         # No "crs" key: GeoParquet then means OGC:CRS84, i.e. lon/lat in that order, which is what we write.
@@ -154,11 +173,17 @@ class EmbeddingWriter:
         }
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self._writer is not None
         try:
+            if exc_type is None and self.rows and self._writer is None:
+                # Everything fits in memory: one write, straight into the final schema.
+                table = self._table().replace_schema_metadata(self._final_metadata())
+                pq.write_table(table, str(self._final_tmp), row_group_size=ROW_GROUP, **WRITE_OPTIONS)
+                os.replace(self._final_tmp, self.out)
+                return
             if exc_type is None:
                 self._flush()
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
             if exc_type is None and self.rows:
                 self._finish()
         finally:
@@ -166,13 +191,17 @@ class EmbeddingWriter:
                 if path.exists():
                     path.unlink()
 
+    def _final_metadata(self) -> dict[bytes, bytes]:
+        meta = dict(self.schema.metadata or {})
+        meta[b"geo"] = json.dumps(self._geo()).encode()
+        return meta
+
     def _finish(self) -> None:
         """Copy the row groups into the final file, whose schema now carries ``geo`` with the true bbox.
 
         Readers take ``geo`` from the Arrow schema stored in the footer, which is fixed when writing
         starts, before the bbox is known; re-writing row group by row group keeps memory bounded."""
-        meta = dict(self.schema.metadata or {})
-        meta[b"geo"] = json.dumps(self._geo()).encode()
+        meta = self._final_metadata()
         schema = self.schema.with_metadata(meta)
         src = pq.ParquetFile(str(self._tmp))
         with pq.ParquetWriter(str(self._final_tmp), schema, **WRITE_OPTIONS) as w:

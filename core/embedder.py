@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.embed_output import EmbeddingWriter, chip_rows_geometry, image_date
+from core.embed_output import ChipCorners, EmbeddingWriter, image_date
 from core.embed_raster import band_indexes, iter_chip_rows, open_image, read_padded, sample_windows
 from core.errors import InputError
 from core.progress import CancelToken, ProgressFn, check, report
@@ -75,15 +75,19 @@ def fit_embedder(images: Sequence[str | Path], params: EmbedderParams | None = N
     params.validate()
     sources = [open_image(p) for p in images]
     try:
-        indexes = _common_bands(sources, params.bands)
-        windows = sample_windows(sources, indexes, params.seed)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _fit(sources, _common_bands(sources, params.bands), params)
     finally:
         for s in sources:
             s.close()
+
+
+def _fit(sources, indexes: list[list[int]], params: EmbedderParams) -> RCFModel:
+    windows = sample_windows(sources, indexes, params.seed)
     try:
         return fit_model(windows, k=params.k, patch=params.patch, seed=params.seed)
     except ValueError as exc:
-        names = ", ".join(Path(p).name for p in images)
+        names = ", ".join(Path(s.name).name for s in sources)
         raise InputError(
             f"{names}: too little valid imagery to make {params.k} filters from.", detail=str(exc)
         ) from exc
@@ -162,32 +166,34 @@ def write_embeddings(
         raise InputError("No images were given to embed.")
     out = Path(out)
     grid = params.grid()
-    report(progress, 0, 1, "Choosing filters from the imagery")
-    model = fit_embedder(images, params)
-    check(cancel)
-    sources = [open_image(p) for p in images]
+    sources: list = []
+    # One BLAS thread (per worker, below): on a busy 2-core laptop OpenBLAS's own threads fight over the
+    # cores and mid-sized products and eigh slow down 10-100x; two Python workers (numpy releases the
+    # GIL) use both cores steadily. The sources stay open from fitting to embedding so that GDAL's block
+    # cache serves the tiles the fit already decoded.
+    limits = threadpool_limits(limits=1, user_api="blas")
     try:
+        sources.extend(open_image(p) for p in images)
         indexes = _common_bands(sources, params.bands)
         for src in sources:
-            if (
-                grid.chip_counts(src.height, src.width)[0] == 0
-                or grid.chip_counts(src.height, src.width)[1] == 0
-            ):
+            if 0 in grid.chip_counts(src.height, src.width):
                 raise InputError(f"{Path(src.name).name} is smaller than one chip ({params.chip} px).")
+        report(progress, 0, 1, "Choosing filters from the imagery")
+        model = _fit(sources, indexes, params)
+        check(cancel)
         total = sum(grid.block_rows(s.height) for s in sources)
         stems = [p.stem for p in images]
         meta = _emb_metadata(params, model, sources, indexes)
         writer = EmbeddingWriter(out, model.dim, meta)
         done = 0
         workers = max(1, min(4, os.cpu_count() or 1))
-        # One BLAS thread per worker: on a busy 2-core laptop, OpenBLAS's own threads fight each other on
-        # these mid-sized products; two Python workers (numpy releases the GIL) use both cores steadily.
-        with writer, threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        with writer, ThreadPoolExecutor(workers) as pool:
             for i, (src, idx) in enumerate(zip(sources, indexes, strict=True)):
                 name = images[i].name
                 prefix = stems[i] if stems.count(stems[i]) == 1 else f"{i}-{stems[i]}"
                 url = source_urls[i] if source_urls else str(images[i].resolve())
                 date = dates[i] if dates else image_date(src)
+                corners = ChipCorners(src, grid)
                 rows_per_read = max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block)
 
                 def read(r0, r1, c0, c1, src=src, idx=idx):
@@ -206,7 +212,7 @@ def write_embeddings(
                 ):
                     keep = np.flatnonzero(share >= params.min_valid)
                     if len(keep):
-                        polys = chip_rows_geometry(src, grid, r, keep)
+                        polys = corners.polygons(r, keep)
                         ids = [f"{prefix}_{r}_{c}" for c in keep]
                         writer.add(ids, feats[keep], polys, url, date)
                     block_done = min(grid.block_rows(src.height), r * grid.per_stride + grid.per_chip)
@@ -219,6 +225,7 @@ def write_embeddings(
                 f"No chip of {', '.join(p.name for p in images)} has enough valid pixels to embed."
             )
     finally:
+        limits.restore_original_limits()
         for s in sources:
             s.close()
     report(progress, total, total, "Embeddings written")

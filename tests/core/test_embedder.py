@@ -197,3 +197,18 @@ def test_bad_input_says_what_to_do(tmp_path):
     with pytest.raises(InputError, match="patch"):
         embed_images([img], tmp_path / "x.parquet", params=EmbedderParams(patch=40))
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_large_outputs_spill_to_disk_and_give_the_same_file(tmp_path, monkeypatch):
+    import core.embed_output as embed_output
+
+    img = _write(tmp_path / "scene.tif", _scene())
+    whole, v1 = _read(embed_images([img], tmp_path / "a.parquet", params=SMALL))
+    monkeypatch.setattr(embed_output, "SPILL_ROWS", 10)
+    monkeypatch.setattr(embed_output, "ROW_GROUP", 16)
+    spilled, v2 = _read(embed_images([img], tmp_path / "b.parquet", params=SMALL))
+    assert pq.ParquetFile(tmp_path / "b.parquet").metadata.num_row_groups > 1
+    np.testing.assert_array_equal(v1, v2)
+    assert whole.column("id").to_pylist() == spilled.column("id").to_pylist()
+    assert pq.read_schema(tmp_path / "a.parquet").metadata == pq.read_schema(tmp_path / "b.parquet").metadata
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet", "b.parquet", "scene.tif"]
