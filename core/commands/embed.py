@@ -38,7 +38,11 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "embed",
         help="make embeddings from your own imagery (GeoTIFF/COG)",
-        description=__doc__,
+        description=(
+            "Make embeddings of your own imagery with Terrafind's built-in embedder (random convolutional "
+            "features after MOSAIKS: a descriptor of spectra and texture, not a foundation model), written "
+            "as Earth Index-layout GeoParquet that Terrafind opens like any other."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

@@ -212,3 +212,16 @@ def test_large_outputs_spill_to_disk_and_give_the_same_file(tmp_path, monkeypatc
     assert whole.column("id").to_pylist() == spilled.column("id").to_pylist()
     assert pq.read_schema(tmp_path / "a.parquet").metadata == pq.read_schema(tmp_path / "b.parquet").metadata
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet", "b.parquet", "scene.tif"]
+
+
+def test_cli_embed_writes_a_file_and_reports_bad_input_in_one_sentence(tmp_path, capsys):
+    from core.cli import main
+
+    img = _write(tmp_path / "scene.tif", _scene())
+    out = tmp_path / "cli.parquet"
+    assert main(["embed", str(img), "--out", str(out), "--filters", "8", "--bands", "1,2", "--quiet"]) == 0
+    assert pq.read_schema(out).field("embedding").type.list_size == 16
+    assert "72 chips" in capsys.readouterr().out
+    assert main(["embed", str(tmp_path / "missing.tif"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "missing.tif does not exist" in err and "Traceback" not in err
