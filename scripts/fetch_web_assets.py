@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 PINS = Path(__file__).with_name("web_assets.json")
 DEST = ROOT / "resources" / "web" / "vendor"
-DECODER_VERSION = 2  # bump when the TopoJSON conversion changes, so set-up redoes the GeoJSON
+DECODER_VERSION = 3  # bump when the TopoJSON conversion changes, so set-up redoes the GeoJSON
 
 
 class FetchError(Exception):
@@ -255,11 +255,10 @@ def topology_to_geojson(topology: dict, object_name: str, decimals: int = 4) -> 
             continue  # no points or lines in world-atlas; a null geometry has type None
         if not polys:
             continue
-        geometry = (
-            {"type": "Polygon", "coordinates": polys[0]}
-            if len(polys) == 1
-            else {"type": "MultiPolygon", "coordinates": polys}
-        )
+        if len(polys) == 1 and geom["type"] == "Polygon":
+            geometry = {"type": "Polygon", "coordinates": polys[0]}
+        else:
+            geometry = {"type": "MultiPolygon", "coordinates": polys}
         feature = {"type": "Feature", "properties": dict(geom.get("properties") or {}), "geometry": geometry}
         if "id" in geom:
             feature["id"] = geom["id"]
