@@ -7,7 +7,7 @@ Run by hand (not a test); it prints Markdown tables for docs/demo.md::
 
 Speed is measured on the real scene: 13 Sentinel-2 bands resampled to 10 m, 1931 x 1942 px (3.75 Mpx).
 "compute" embeds an array already in memory; "end to end" is ``embed_images`` on the multiband COG
-(DEFLATE), including fitting the filters, reading, reprojecting chip corners and writing GeoParquet.
+(ZSTD), including fitting the filters, reading, reprojecting chip corners and writing GeoParquet.
 The machine may be shared: the load average is printed with the figures.
 """
 
@@ -94,7 +94,7 @@ def speed(repeat: int, home: Path) -> None:
         ("compute only, 2 threads", lambda: _compute(data, valid, model, DEMO_PARAMS, 2)),
         ("embed_images, uncompressed GeoTIFF", lambda: embed_images([plain], out, params=DEMO_PARAMS)),
         (
-            "embed_images, the demo COG (DEFLATE)",
+            "embed_images, the demo COG (ZSTD)",
             lambda: embed_images([region.imagery_multiband], out, params=DEMO_PARAMS),
         ),
     ]
