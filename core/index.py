@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,11 @@ __all__ = [
     "index_paths",
 ]
 
-_FORMAT = 1
+_FORMAT = 1  # of the saved graph (part of the cache key)
+_SIDECAR_FORMAT = 2  # of the JSON sidecar
 _HNSWLIB_VERSION = importlib.metadata.version("hnswlib")
-_CHECK_CHUNK = 16 << 20  # read the cache file in 16 MB pieces for the checksum (progress + cancel)
+_CHECK_CHUNK = 64 << 20  # one checksum per 64 MB of the cache file (pieces checked in parallel)
+_READ_PIECE = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -169,18 +172,37 @@ def index_paths(fingerprint: str, cache_dir: Path | None = None) -> tuple[Path, 
     return folder / f"{fingerprint}.hnsw", folder / f"{fingerprint}.json"
 
 
-def _file_crc(path: Path, progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    """CRC32 of the whole file (~2 GB/s here: ~0.7 s for a 1M x 384 index, and it warms the page cache
-    that hnswlib reads next). A full check, because hnswlib would follow garbled offsets anywhere."""
-    size = path.stat().st_size
-    crc, done = 0, 0
+def _chunk_sum(path: Path, offset: int, length: int) -> int:
+    total, left = 1, length  # adler32 starts at 1
     with open(path, "rb") as fh:
-        while chunk := fh.read(_CHECK_CHUNK):
+        fh.seek(offset)
+        while left > 0:
+            piece = fh.read(min(_READ_PIECE, left))
+            if not piece:
+                break
+            total = zlib.adler32(piece, total)
+            left -= len(piece)
+    return total
+
+
+def _file_sums(path: Path, progress: ProgressFn | None, cancel: CancelToken | None) -> list[int]:
+    """Adler-32 of each 64 MB piece of the file, two pieces at a time.
+
+    A full check, because hnswlib would follow garbled offsets anywhere. Adler-32 (~1.4 GB/s per core here,
+    CRC-32 ~0.7-2 GB/s) over pieces in a thread pool (zlib releases the GIL) keeps the check of a 1M x 384
+    index (1.7 GB) well under a second on 2 cores; it also warms the page cache that hnswlib reads next.
+    """
+    size = path.stat().st_size
+    offsets = list(range(0, size, _CHECK_CHUNK)) or [0]
+    sums: list[int] = []
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i in range(0, len(offsets), workers):
             check(cancel)
-            crc = zlib.crc32(chunk, crc)
-            done += len(chunk)
-            report(progress, done, size, "Checking the saved search index")
-    return crc
+            batch = offsets[i : i + workers]
+            sums.extend(pool.map(lambda off: _chunk_sum(path, off, _CHECK_CHUNK), batch))
+            report(progress, min(size, batch[-1] + _CHECK_CHUNK), size, "Checking the saved search index")
+    return sums
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -198,14 +220,15 @@ def _save(vi: VectorIndex, index_file: Path, sidecar: Path) -> None:
     try:
         vi.save(tmp)
         meta = {
-            "format": _FORMAT,
+            "format": _SIDECAR_FORMAT,
             "fingerprint": vi.fingerprint,
             "rows": vi.rows,
             "dim": vi.dim,
             "params": asdict(vi.params),
             "hnswlib": _HNSWLIB_VERSION,
             "size": tmp.stat().st_size,
-            "crc32": _file_crc(tmp, None, None),
+            "checksum": "adler32/64MB",
+            "sums": _file_sums(tmp, None, None),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         os.replace(tmp, index_file)
@@ -244,7 +267,7 @@ def _load_cached(
     except (OSError, ValueError) as exc:
         raise CacheError("The saved search index has no readable description.", detail=str(exc)) from exc
     expected = {
-        "format": _FORMAT,
+        "format": _SIDECAR_FORMAT,
         "fingerprint": fingerprint,
         "rows": len(catalog),
         "dim": catalog.dim,
@@ -255,7 +278,7 @@ def _load_cached(
             raise CacheError(f"The saved search index was made for other data ({key} differs).")
     if not index_file.exists() or index_file.stat().st_size != meta.get("size"):
         raise CacheError("The saved search index file is missing or has the wrong size.")
-    if _file_crc(index_file, progress, cancel) != meta.get("crc32"):
+    if meta.get("checksum") != "adler32/64MB" or _file_sums(index_file, progress, cancel) != meta.get("sums"):
         raise CacheError("The saved search index file is damaged (checksum differs).")
     index = hnswlib.Index(space=params.space, dim=catalog.dim)
     try:

@@ -195,7 +195,7 @@ def test_swapped_sidecars_and_foreign_index_files_are_caught(tmp_path):
     # and claims A's fingerprint. Only the stored vectors give it away.
     meta = json.loads(a_side.read_text())
     a_file.write_bytes(b_file.read_bytes())
-    meta.update(size=json.loads(b_meta)["size"], crc32=json.loads(b_meta)["crc32"])
+    meta.update(size=json.loads(b_meta)["size"], sums=json.loads(b_meta)["sums"])
     a_side.write_text(json.dumps(meta))
     vi = load_or_build_index(a, params=PARAMS, cache_dir=tmp_path)
     assert not vi.from_cache

@@ -1,0 +1,345 @@
+"""Benchmark of the core engine: open, exact search, hnswlib build / reopen / query / recall, memory.
+
+Run by hand (not a test); it prints a Markdown table for docs/performance.md::
+
+    .venv/bin/python bench/core.py                 # 100k and 1M chips x 384-d (1M: ~10 min, ~8 GB RAM)
+    .venv/bin/python bench/core.py --sizes 100k    # quick run (~1 min)
+    .venv/bin/python bench/core.py --switch        # exact-search time against N, for EXACT_MAX_ROWS
+
+Data: clustered synthetic vectors in the Earth Index layout (tests/synth.py), written once to bench/out/
+(git-ignored). Each size runs in its own process so that peak RSS belongs to that size alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+SIZES = {"100k": 100_000, "300k": 300_000, "1m": 1_000_000}
+DIM = 384
+N_QUERIES = 50
+
+
+def _status_gb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1e6  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def _peak_rss_gb() -> float:
+    return _status_gb("VmHWM")
+
+
+def _reset_peak() -> None:
+    """Linux: writing 5 to clear_refs resets the peak RSS, so the bare-read baseline does not count."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def structured_vectors(labels: np.ndarray, d: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors with the structure of real embeddings (as in research/perf-baseline.md): clusters of
+    sub-clusters in a 32-d latent space, mapped to d dimensions with a decaying spectrum, 20 % isotropic
+    noise, 3 % outliers. tests/synth.py's isotropic clusters put every in-cluster pair at the same cosine,
+    a worst case for any graph index that real data does not show (both are measured: --data)."""
+    rng = np.random.default_rng(seed)
+    n, latent, n_sub = len(labels), 32, 8
+    c = int(labels.max()) + 1
+    centres = rng.standard_normal((c, latent)).astype(np.float32) * 1.5
+    subs = centres[:, None, :] + rng.standard_normal((c, n_sub, latent)).astype(np.float32) * 0.6
+    spread = rng.uniform(0.15, 0.5, size=(c, latent)).astype(np.float32)  # anisotropic
+    spectrum = (1.0 / np.sqrt(1.0 + np.arange(latent))).astype(np.float32)
+    mix = rng.standard_normal((latent, d)).astype(np.float32) * spectrum[:, None]
+    out = np.empty((n, d), np.float32)
+    for s in range(0, n, 100_000):
+        e = min(n, s + 100_000)
+        lab = labels[s:e]
+        z = (
+            subs[lab, rng.integers(0, n_sub, e - s)]
+            + rng.standard_normal((e - s, latent)).astype(np.float32) * spread[lab]
+        )
+        x = z @ mix
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        noise = rng.standard_normal((e - s, d)).astype(np.float32)
+        x += 0.2 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+        outliers = rng.random(e - s) < 0.03
+        x[outliers] = rng.standard_normal((int(outliers.sum()), d)).astype(np.float32)
+        out[s:e] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def data_file(n: int, kind: str = "structured") -> Path:
+    """The synthetic Earth Index-layout file of n chips, written once to bench/out/.
+
+    ``kind="synth"`` is tests/synth.write_earth_index as is; ``"structured"`` is the same layout (id,
+    embedding fixed_size_list<float32>[384], WKB polygons, geo + emb metadata) with structured vectors."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from synth import EMB_META, chip_polygons, grid_layout, write_earth_index
+
+    path = OUT / f"ei_{kind}_{n}x{DIM}.parquet"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    if kind == "synth":
+        write_earth_index(tmp, n=n, d=DIM, n_clusters=50, row_group_size=65_536)
+    else:
+        written = write_earth_index(tmp, n=1000, d=DIM)  # borrow its metadata layout
+        meta = pq.read_schema(tmp).metadata
+        centres, half, labels = grid_layout(n, n_clusters=50)
+        vecs = structured_vectors(labels, DIM) * np.float32(1.7)  # real products are not unit length
+        polys = chip_polygons(centres, half)
+        geo = json.loads(meta[b"geo"])
+        import shapely
+
+        geo["columns"]["geometry"]["bbox"] = shapely.total_bounds(polys).tolist()
+        emb = json.loads(json.dumps(EMB_META))
+        emb["embedding"]["dim"] = DIM
+        table = pa.table(
+            {
+                "id": pa.array([f"chip-{i:07d}" for i in range(n)], pa.string()),
+                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), DIM),
+                "geometry": pa.array(shapely.to_wkb(polys)),
+            }
+        ).replace_schema_metadata({b"geo": json.dumps(geo).encode(), b"emb": json.dumps(emb).encode()})
+        del written, vecs
+        pq.write_table(table, tmp, row_group_size=65_536, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def bare_read(path: Path) -> np.ndarray:
+    """The floor: pyarrow reads the embedding column and its child buffer becomes one (N, d) matrix."""
+    import pyarrow.parquet as pq
+
+    col = pq.read_table(path, columns=["embedding"]).column("embedding")
+    out = np.empty((len(col), DIM), np.float32)
+    pos = 0
+    for chunk in col.chunks:
+        vals = chunk.flatten().to_numpy(zero_copy_only=True).reshape(-1, DIM)
+        out[pos : pos + len(vals)] = vals
+        pos += len(vals)
+    return out
+
+
+def make_queries(vectors: np.ndarray, seed: int = 7) -> np.ndarray:
+    """Queries that are not rows: a chip's vector plus noise, and normalised means of 3 neighbouring chips
+    (rows r, r+1, r+2 sit side by side on the grid, as a user's examples of one thing would)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(vectors) - 2, size=N_QUERIES)[:, None] + np.arange(3)[None, :]
+    single = (
+        vectors[rows[: N_QUERIES // 2, 0]]
+        + rng.standard_normal((N_QUERIES // 2, DIM)).astype(np.float32) * 0.02
+    )
+    means = vectors[rows[N_QUERIES // 2 :]].mean(axis=1)
+    q = np.concatenate([single, means]).astype(np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def recall(approx: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(np.intersect1d(a, t)) / len(t) for a, t in zip(approx, truth, strict=True)]))
+
+
+def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
+    """All measurements for one size, in this process."""
+    from core.catalog import Catalog  # noqa: F401 - imported before timing so import cost is not counted
+    from core.exact import exact_topk
+    from core.index import IndexParams, build_index, load_or_build_index
+
+    n = SIZES[label]
+    path = data_file(n, kind)
+    res: dict = {"size": label, "data": kind, "n": n, "dim": DIM, "load_start": os.getloadavg()[0]}
+    repeats = 3 if n <= 300_000 else 2
+    # The bare read comes last: Arrow's allocator keeps freed memory, which would count as our peak.
+    res["baseline_rss_gb"] = _status_gb("VmRSS")
+    try:
+        from core.reader import open_catalog
+    except ImportError:
+        open_catalog = None
+    catalog = None
+    if open_catalog is not None:
+        try:
+            res["open_s"] = _median_ms(lambda: open_catalog([path]), repeats) / 1000
+            catalog = open_catalog([path])
+        except Exception as exc:  # a reader still in the making must not stop the index figures
+            res.pop("open_s", None)
+            res["open_error"] = repr(exc)[:200]
+    if catalog is None:  # without core.reader: build the catalog from the bare read (no open time)
+        import pyarrow as pa
+        import shapely
+
+        from core.catalog import Catalog
+
+        v = bare_read(path)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        catalog = Catalog(
+            v,
+            np.arange(n).astype(str).astype(object),
+            shapely.points(np.zeros((n, 2))),
+            pa.table({"i": np.arange(n)}),
+        )
+    res["open_peak_rss_gb"] = _peak_rss_gb()
+    vectors = catalog.vectors
+    queries = make_queries(vectors)
+    for k in (100, 1000):
+        res[f"exact_top{k}_ms"] = statistics.median(
+            _median_ms(lambda q=q, k=k: exact_topk(vectors, q, k), 1) for q in queries[:20]
+        )
+    truth = exact_topk(vectors, queries, 1000)[0]
+    if skip_index:
+        res["bare_read_s"] = _median_ms(lambda: bare_read(path), repeats) / 1000
+        return res
+    params = IndexParams()
+    cache = OUT / "cache"
+    if not reuse_index:
+        t = time.perf_counter()
+        vi = build_index(catalog, params=params)
+        res["build_s"] = time.perf_counter() - t
+        from core.index import _save, index_paths
+
+        index_file, sidecar = index_paths(vi.fingerprint, cache)
+        _save(vi, index_file, sidecar)
+        res["index_file_gb"] = index_file.stat().st_size / 1e9
+        del vi
+    t = time.perf_counter()
+    vi = load_or_build_index(catalog, params=params, cache_dir=cache)
+    res["reopen_s"] = time.perf_counter() - t
+    res["reopened_from_cache"] = vi.from_cache
+    from core.index import index_paths
+
+    res["index_file_gb"] = index_paths(vi.fingerprint, cache)[0].stat().st_size / 1e9
+    for k in (100, 1000):
+        rows = np.concatenate([vi.query(q, k)[0] for q in queries])
+        res[f"hnsw_top{k}_ms"] = statistics.median(
+            _median_ms(lambda q=q, k=k, vi=vi: vi.query(q, k), 1) for q in queries
+        )
+        res[f"recall@{k}"] = recall(rows, truth[:, :k])
+    res["peak_rss_gb"] = _peak_rss_gb()
+    res["vectors_gb"] = vectors.nbytes / 1e9
+    res["rss_ratio"] = res["peak_rss_gb"] / (res["vectors_gb"] + res["index_file_gb"])
+    del vi
+    res["bare_read_s"] = _median_ms(lambda: bare_read(path), repeats) / 1000
+    res["load_end"] = os.getloadavg()[0]
+    return res
+
+
+def switch_point() -> list[dict]:
+    """Exact top-100 ms against N (slices of the 1M matrix): where exact stops being imperceptible."""
+    from core.exact import exact_topk
+
+    v = bare_read(data_file(1_000_000))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    queries = make_queries(v)
+    out = []
+    for n in (25_000, 50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000):
+        m = v[:n]
+        ms = statistics.median(_median_ms(lambda q=q, m=m: exact_topk(m, q, 100), 1) for q in queries[:20])
+        out.append({"n": n, "exact_top100_ms": ms, "load": os.getloadavg()[0]})
+        print(f"{n:>9,d}  exact top-100 {ms:7.1f} ms  (load {os.getloadavg()[0]:.1f})", flush=True)
+    return out
+
+
+def table(results: list[dict]) -> str:
+    def f(r: dict, key: str, fmt: str = "{:.2f}") -> str:
+        return fmt.format(r[key]) if key in r else "n/a"
+
+    lines = [
+        "| measure | target | " + " | ".join(f"{r['size']} x 384 ({r['data']})" for r in results) + " |",
+        "|---|---|" + "---|" * len(results),
+    ]
+    rows = [
+        ("bare pyarrow read of the column (s)", "", "bare_read_s", "{:.2f}"),
+        ("open_catalog (s)", "", "open_s", "{:.2f}"),
+        ("open / bare read", "<= 1.25", None, None),
+        ("exact top-100 (ms/query)", "<= 120 at 1M", "exact_top100_ms", "{:.1f}"),
+        ("exact top-1000 (ms/query)", "", "exact_top1000_ms", "{:.1f}"),
+        ("index build (s)", "", "build_s", "{:.0f}"),
+        ("index file (GB)", "", "index_file_gb", "{:.2f}"),
+        ("cached index reopen, checks included (s)", "<= 3 at 1M", "reopen_s", "{:.2f}"),
+        ("hnswlib top-100 (ms/query)", "<= 2", "hnsw_top100_ms", "{:.2f}"),
+        ("recall@100 vs exact", ">= 0.97", "recall@100", "{:.3f}"),
+        ("hnswlib top-1000 (ms/query)", "", "hnsw_top1000_ms", "{:.2f}"),
+        ("recall@1000 vs exact", "", "recall@1000", "{:.3f}"),
+        ("RSS before open: interpreter + libraries (GB)", "", "baseline_rss_gb", "{:.2f}"),
+        ("peak RSS while opening (GB)", "", "open_peak_rss_gb", "{:.2f}"),
+        ("peak RSS, open to last query (GB)", "", "peak_rss_gb", "{:.2f}"),
+        ("peak RSS / (vectors + index)", "<= 1.3", "rss_ratio", "{:.2f}"),
+        ("load average (start / end)", "", None, None),
+    ]
+    for name, target, key, fmt in rows:
+        cells = []
+        for r in results:
+            if name == "open / bare read":
+                cells.append(f"{r['open_s'] / r['bare_read_s']:.2f}" if "open_s" in r else "n/a")
+            elif name.startswith("load average"):
+                cells.append(
+                    f"{r.get('load_start', 0):.1f} / {r.get('load_end', r.get('load_start', 0)):.1f}"
+                )
+            else:
+                cells.append(f(r, key, fmt))
+        lines.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100k,1m", help="comma list of: " + ", ".join(SIZES))
+    ap.add_argument("--reuse-index", action="store_true", help="reopen the index cached by an earlier run")
+    ap.add_argument("--skip-index", action="store_true", help="only open and exact search")
+    ap.add_argument("--switch", action="store_true", help="measure exact time against N (switch point)")
+    ap.add_argument("--data", default="structured", choices=["structured", "synth"], help="vector kind")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one size, print JSON
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.data, args.reuse_index, args.skip_index)))
+        return
+    if args.switch:
+        json.dump(switch_point(), open(OUT / "switch.json", "w"), indent=1)
+        return
+    results = []
+    for label in args.sizes.lower().split(","):
+        cmd = [sys.executable, __file__, "--one", label, "--data", args.data]
+        cmd += ["--reuse-index"] if args.reuse_index else []
+        cmd += ["--skip-index"] if args.skip_index else []
+        print(f"running {label} ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, TERRAFIND_HOME=home)
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            sys.exit(f"{label} failed:\n{out.stderr}")
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        json.dump(res, open(OUT / f"core-{args.data}-{label}.json", "w"), indent=1)
+        results.append(res)
+    print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
