@@ -11,6 +11,7 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlReque
 from gui.web_scheme import SCHEME
 
 INSIDE_SCHEMES = {SCHEME, "qrc", "data", "blob", "about"}
+MAX_KEPT = 1000
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -24,11 +25,14 @@ class Interceptor(QWebEngineUrlRequestInterceptor):
     def __init__(self, parent=None, *, block: bool = True):
         super().__init__(parent)
         self.block = block
-        self.external_requests: list[str] = []
+        self.external_requests: list[str] = []  # the first MAX_KEPT; external_count counts them all
+        self.external_count = 0
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 (Qt override)
         url = info.requestUrl()
         if is_outside(url.scheme(), url.host()):
-            self.external_requests.append(url.toString())
+            self.external_count += 1
+            if len(self.external_requests) < MAX_KEPT:  # online, tile servers would fill it without end
+                self.external_requests.append(url.toString())
             if self.block:
                 info.block(True)

@@ -14,6 +14,7 @@ Two Qt facts shape this module (both measured, see research/gui-stack.md):
 
 from __future__ import annotations
 
+import collections
 import itertools
 import mimetypes
 import re
@@ -120,8 +121,9 @@ class SchemeHandler(QWebEngineUrlSchemeHandler):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._finished.connect(self._on_task_finished)  # queued: emitted from pool threads
-        self.served: list[str] = []  # paths answered, newest last (for tests and debugging)
-        self.refused: list[str] = []
+        # The latest paths answered / refused, newest last (tests, debugging); bounded for long sessions.
+        self.served: collections.deque[str] = collections.deque(maxlen=2000)
+        self.refused: collections.deque[str] = collections.deque(maxlen=500)
 
     # -- registration -------------------------------------------------------------------------------
     def add_file(self, url_path: str, file_path: str | Path) -> None:
