@@ -30,7 +30,7 @@ from core.collect import BatchCollector, chip_size, counts_sentence, unique_ids
 from core.errors import InputError
 from core.geo_read import CrsPlan, statistics_bounds
 from core.progress import CancelToken, ProgressFn, check, report
-from core.sources import ParquetSource, iter_batches, open_source, prefetch, resolve_paths
+from core.sources import ParquetSource, iter_batches, open_source, resolve_paths
 from core.types import Region, SourceFile
 
 __all__ = ["open_catalog", "inspect"]
@@ -90,7 +90,7 @@ def open_catalog(
     report(progress, 0, total, "Opening embeddings")
     kept = [0] * len(sources)
     check(cancel)
-    for i, row0, batch in prefetch(iter_batches(sources, [groups for _, groups, _ in plans], _BATCH_ROWS)):
+    for i, row0, batch in iter_batches(sources, [groups for _, groups, _ in plans], _BATCH_ROWS):
         src, (plan, _, size) = sources[i], plans[i]
         kept[i] += reader.read_batch(batch, src, plan, size, row0)
         done += batch.num_rows

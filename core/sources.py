@@ -7,8 +7,9 @@ file once remote reading is wanted; for now only local paths are tested.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -131,43 +132,105 @@ def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> P
     )
 
 
+# Row groups up to this many rows are decoded two at a time, each whole (about 100 MB per 65k x 384 group);
+# bigger ones stream batch by batch so that memory stays about one matrix.
+PARALLEL_MAX_ROWS = 262_144
+READ_WORKERS = 2  # a 2-core laptop: decode one row group per core while the main thread builds footprints
+
+
+def _columns(src: ParquetSource) -> list[str]:
+    lay = src.layout
+    wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *lay.attributes]
+    return list(dict.fromkeys(c for c in wanted if c))
+
+
+def _starts(meta: pq.FileMetaData) -> list[int]:
+    starts = [0]
+    for g in range(meta.num_row_groups):
+        starts.append(starts[-1] + meta.row_group(g).num_rows)
+    return starts
+
+
+def _damaged(src: ParquetSource, exc: Exception) -> InputError:
+    return InputError(
+        f"{src.label} is damaged: part of its data cannot be read; download or copy it again.",
+        detail=str(exc),
+    )
+
+
 def iter_batches(
     sources: Sequence[ParquetSource], groups: Sequence[Sequence[int]], batch_rows: int
 ) -> Iterator[tuple[int, int, pa.RecordBatch]]:
-    """(source index, row number of the batch's first row in its file, batch) over the chosen row groups.
-
-    Only the columns the layout uses are read; a decoding failure raises :class:`InputError` naming the file.
+    """(source index, row number of the batch's first row in its file, batch) over the chosen row groups,
+    in file order. Only the columns the layout uses are read; a decoding failure raises
+    :class:`InputError` naming the file. The next batches are already being decoded in worker threads
+    (Parquet decoding releases the GIL) while the caller works on the current one.
     """
-    for i, (src, chosen) in enumerate(zip(sources, groups, strict=True)):
-        lay = src.layout
-        wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *lay.attributes]
-        columns = list(dict.fromkeys(c for c in wanted if c))
-        meta = src.parquet.metadata
-        starts = [0]
-        for g in range(meta.num_row_groups):
-            starts.append(starts[-1] + meta.row_group(g).num_rows)
-        for g in chosen:
-            row0 = starts[g]
-            try:
-                for batch in src.parquet.iter_batches(batch_size=batch_rows, row_groups=[g], columns=columns):
-                    yield i, row0, batch
-                    row0 += batch.num_rows
-            except (pa.ArrowException, OSError) as exc:
-                raise InputError(
-                    f"{src.label} is damaged: part of its data cannot be read; download or copy it again.",
-                    detail=str(exc),
-                ) from None
+    tasks = [(i, g) for i, chosen in enumerate(groups) for g in chosen]
+    sizes = [sources[i].parquet.metadata.row_group(g).num_rows for i, g in tasks]
+    starts = [_starts(src.parquet.metadata) for src in sources]
+    if len(tasks) >= 2 and max(sizes) <= PARALLEL_MAX_ROWS:
+        yield from _parallel(sources, tasks, starts, batch_rows)
+    else:
+        yield from prefetch(_stream(sources, tasks, starts, batch_rows))
+
+
+def _stream(
+    sources: Sequence[ParquetSource], tasks: list[tuple[int, int]], starts: list[list[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    for i, g in tasks:
+        src, row0 = sources[i], starts[i][g]
+        try:
+            for batch in src.parquet.iter_batches(
+                batch_size=batch_rows, row_groups=[g], columns=_columns(src)
+            ):
+                yield i, row0, batch
+                row0 += batch.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(src, exc) from None
+
+
+def _read_group(src: ParquetSource, group: int) -> pa.Table:
+    # A handle per call: concurrent reads never share one ParquetFile (it is not documented as thread-safe);
+    # the parsed footer is shared, so opening costs nothing.
+    try:
+        with src.fs.open_input_file(src.path) as handle:
+            reader = pq.ParquetFile(handle, metadata=src.parquet.metadata)
+            return reader.read_row_group(group, columns=_columns(src))
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(src, exc) from None
+
+
+def _parallel(
+    sources: Sequence[ParquetSource], tasks: list[tuple[int, int]], starts: list[list[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    todo = iter(tasks)
+    pending: deque[tuple[int, int, Future[pa.Table]]] = deque()
+    with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="terrafind-read") as pool:
+
+        def submit() -> None:
+            task = next(todo, None)
+            if task is not None:
+                pending.append((*task, pool.submit(_read_group, sources[task[0]], task[1])))
+
+        for _ in range(READ_WORKERS):
+            submit()
+        while pending:
+            i, g, future = pending.popleft()
+            table = future.result()
+            submit()  # at most READ_WORKERS groups decode while this one is used
+            row0 = starts[i][g]
+            for batch in table.to_batches(max_chunksize=batch_rows):
+                yield i, row0, batch
+                row0 += batch.num_rows
+            del table
 
 
 _END = object()
 
 
 def prefetch(items: Iterator[Any]) -> Iterator[Any]:
-    """Yield from ``items`` while a worker thread already fetches the next one.
-
-    Parquet decoding releases the GIL, so on 2 cores the next batch decodes while this one is parsed
-    (shapely) and normalised (numpy): the open then costs about the decode time alone.
-    """
+    """Yield from ``items`` while a worker thread already fetches the next one."""
     with ThreadPoolExecutor(1, thread_name_prefix="terrafind-read") as pool:
         pending = pool.submit(next, items, _END)
         while True:

@@ -175,7 +175,17 @@ def test_large_list_and_half_float_vectors(tmp_path):
     np.testing.assert_allclose(cat.vectors, unit(vecs.astype(np.float16).astype(np.float32)), atol=1e-3)
 
 
-def test_progress_per_batch_and_cancel(tmp_path):
+@pytest.fixture(params=["parallel", "stream"])
+def read_mode(request, monkeypatch):
+    """Run a test with row groups decoded two at a time, and with batches streamed one by one."""
+    import core.sources
+
+    if request.param == "stream":
+        monkeypatch.setattr(core.sources, "PARALLEL_MAX_ROWS", 0)
+    return request.param
+
+
+def test_progress_per_batch_and_cancel(tmp_path, read_mode):
     truth = write_earth_index(tmp_path / "rg.parquet", n=3000, d=16, row_group_size=500)
     calls = []
     cat = open_catalog(truth["path"], progress=lambda d, t, label: calls.append((d, t)))
@@ -234,7 +244,7 @@ def test_lookups_are_fast_on_20k_chips(tmp_path):
     assert cat.chip_at(*pts[5]) == int(np.argmin(((truth["centres"] - pts[5]) ** 2).sum(1)))
 
 
-def test_read_is_streamed_not_whole_table(tmp_path, monkeypatch):
+def test_read_is_streamed_not_whole_table(tmp_path, monkeypatch, read_mode):
     """The vectors come from per-row-group batches, never from a whole-file read."""
     truth = write_earth_index(tmp_path / "s.parquet", n=2000, d=8, row_group_size=400)
 

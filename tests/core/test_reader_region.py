@@ -17,11 +17,22 @@ from core.errors import InputError
 from core.reader import open_catalog
 from core.types import Region
 
+
+@pytest.fixture(params=["parallel", "stream"])
+def read_mode(request, monkeypatch):
+    """Prove pruning both with row groups decoded two at a time and with batches streamed one by one."""
+    import core.sources
+
+    if request.param == "stream":
+        monkeypatch.setattr(core.sources, "PARALLEL_MAX_ROWS", 0)
+    return request.param
+
+
 WEST = (10.0, 45.0, 10.4, 45.4)
 EAST = (20.0, 45.0, 20.4, 45.4)
 
 
-def test_files_outside_the_region_are_not_read(tmp_path):
+def test_files_outside_the_region_are_not_read(tmp_path, read_mode):
     inside = write_earth_index(tmp_path / "a_inside.parquet", n=400, d=8, bbox=WEST)
     outside = write_earth_index(tmp_path / "b_outside.parquet", n=400, d=8, bbox=EAST, seed=1)
     zero_out(outside["path"], [data_span(outside["path"])])
@@ -33,7 +44,7 @@ def test_files_outside_the_region_are_not_read(tmp_path):
     assert cat.region == Region.from_bbox(9.0, 44.0, 11.0, 46.0)
 
 
-def test_row_groups_outside_the_region_are_pruned_by_bbox_covering_statistics(tmp_path):
+def test_row_groups_outside_the_region_are_pruned_by_bbox_covering_statistics(tmp_path, read_mode):
     # 1600 chips on a 40 x 40 grid written north to south: 8 row groups of 200 chips = 5 grid rows each.
     truth = write_earth_index(
         tmp_path / "cov.parquet", n=1600, d=8, bbox=WEST, row_group_size=200, bbox_covering=True
