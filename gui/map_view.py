@@ -47,6 +47,18 @@ ONLINE_LAYERS = [
         "maxZoom": 19,
     },
 ]
+# Calls whose latest value is the page's state (see _on_render_process_terminated); order = replay order.
+_STATE_CALLS = {
+    "setOnline": "online",
+    "setImagery": "imagery",
+    "setFootprints": "footprints",
+    "setExamples": "examples",
+    "setResults": "results",
+    "setThreshold": "threshold",
+    "setRegion": "region",
+    "setView": "view",
+    "fitBounds": "view",
+}
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,7})/(\d{1,7})\.webp$")
 _THUMB = re.compile(r"^(\d{1,9})\.png$")
 
@@ -105,6 +117,9 @@ class MapView(QWidget):
         self.online = online
         self._queue: list[tuple[str, Callable | None]] = []
         self._imagery_version = 0
+        self._state: dict[str, str] = {}
+        self._announced = False
+        self.page.renderProcessTerminated.connect(self._on_render_process_terminated)
         self.bridge.page_ready.connect(self._on_bridge_ready)
         self.bridge.point_clicked.connect(self.point_clicked)
         self.bridge.result_clicked.connect(self.result_clicked)
@@ -131,7 +146,9 @@ class MapView(QWidget):
         queue, self._queue = self._queue, []
         for script, callback in queue:
             self._run(script, callback)
-        self.page_ready.emit()
+        if not self._announced:  # once: after a renderer restart the replayed state is already there
+            self._announced = True
+            self.page_ready.emit()
 
     # --- JavaScript plumbing ---------------------------------------------------------------------------
     def _run(self, script: str, callback: Callable | None) -> None:
@@ -156,7 +173,20 @@ class MapView(QWidget):
 
     def _call(self, fn: str, *args) -> None:
         # json.dumps output is a valid JS literal (NaN/Infinity included); strings are quoted, never spliced
-        self.run_js(f"TF.{fn}({', '.join(json.dumps(a) for a in args)})")
+        script = f"TF.{fn}({', '.join(json.dumps(a) for a in args)})"
+        key = _STATE_CALLS.get(fn)
+        if key is not None:
+            self._state[key] = script  # the latest of each, replayed if the renderer has to be restarted
+        self.run_js(script)
+
+    def _on_render_process_terminated(self, status, code) -> None:
+        """The page's renderer died (out of memory, a GPU driver): load the page again and replay the state."""
+        log.warning("map page renderer ended (%s, %s); reloading the map", status, code)
+        self.ready = False
+        order = list(dict.fromkeys(_STATE_CALLS.values()))
+        replay = sorted(self._state.items(), key=lambda item: order.index(item[0]))
+        self._queue = [(script + "\n;null;", None) for _, script in replay]
+        self.page.load(QUrl(url_for("/index.html")))
 
     # --- layers ----------------------------------------------------------------------------------------
     def set_footprints(self, fc: dict) -> None:

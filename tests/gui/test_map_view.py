@@ -222,6 +222,24 @@ def test_online_layers_only_when_online(qtbot, map_view):
     assert map_view.external_requests == []  # listed, never shown: nothing was fetched
 
 
+def test_state_survives_a_renderer_restart(qtbot, map_view):
+    from PySide6.QtWebEngineCore import QWebEnginePage
+
+    map_view.set_results(chip_fc(50))
+    map_view.set_threshold(0.5)
+    map_view.set_region({"type": "Polygon", "coordinates": [[[36, -1], [37, -1], [37, 0], [36, -1]]]})
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 25, timeout=5_000)
+    map_view.run_js("window.__old_page = true")
+    status = QWebEnginePage.RenderProcessTerminationStatus.CrashedTerminationStatus
+    map_view.page.renderProcessTerminated.emit(status, 11)
+    qtbot.waitUntil(
+        lambda: map_view.ready and js(qtbot, map_view, "window.__old_page === undefined"), timeout=20_000
+    )
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 25, timeout=5_000)
+    assert counts(qtbot, map_view)["results_total"] == 50
+    assert js(qtbot, map_view, "TF.map.hasLayer && Object.keys(TF.map._layers).length > 0")
+
+
 def test_screenshot(qtbot, map_view):
     thumb = png_bytes("#6b8e23", 96)
     map_view.set_thumbnail_provider(lambda row: thumb)
