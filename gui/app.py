@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(app.exec())
     finally:
         restore()
+        from gui.selftest import dispose
+
+        dispose(window)
 
 
 if __name__ == "__main__":

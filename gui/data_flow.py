@@ -115,9 +115,19 @@ class DataFlow(QObject):
             return ensure_demo(progress=progress, cancel=cancel)
 
         def done(demo) -> None:
-            self.demo_ready.emit(demo)
-            self.open_paths([str(demo.embeddings)], then=then)
+            def opened() -> None:
+                self.demo_ready.emit(demo)
+                if then is not None:
+                    then()
 
+            self.open_paths([str(demo.embeddings)], then=opened)
+
+        from core.demo import demo_region
+
+        ready = demo_region()  # fast (one small JSON file): no job when the demo is built already
+        if ready is not None:
+            done(ready)
+            return
         self.runner.start(
             "open", job, label="Preparing the demo region", on_done=done, on_error=self.c.report_error
         )

@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Terrafind")
         self.c = controller or AppController(parent=self)
         self.settings = UiSettings()
+        self._remember_geometry = restore_geometry  # the self test and tests leave the user's layout alone
         self.demo = None  # core.demo.DemoRegion when the demo region is open
         self._page_ready = False
         self.view_bounds: tuple[float, float, float, float] | None = None  # what the map shows (w, s, e, n)
@@ -58,9 +59,10 @@ class MainWindow(QMainWindow):
         left = QWidget(self)
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(6, 6, 6, 6)
+        # Search controls above the examples: the list grows with every click, the controls must stay in view.
         left_lay.addWidget(self.dataset_panel)
-        left_lay.addWidget(self.examples_panel, 1)
         left_lay.addWidget(self.controls)
+        left_lay.addWidget(self.examples_panel, 1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -316,7 +318,8 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        self.settings.save_window(self.saveGeometry(), self.saveState())
+        if self._remember_geometry:
+            self.settings.save_window(self.saveGeometry(), self.saveState())
         self.c.shutdown()
         super().closeEvent(event)
 

@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["run_selftest", "SelftestError", "wait_until", "click_chip", "page_value"]
+__all__ = ["run_selftest", "SelftestError", "wait_until", "click_chip", "page_value", "dispose"]
 
 TIMEOUTS = {
     "page": 60,
@@ -214,8 +214,14 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
         report["dialogs"] = [d[1] for d in dialogs]
     report["total_ms"] = round(sum(report["steps"].values()), 1)
     print(json.dumps(report), flush=True)
-    window.close()
-    window.deleteLater()
-    app.processEvents()
+    dispose(window)
     sys.stdout.flush()
     return 0 if report["ok"] else 1
+
+
+def dispose(window) -> None:
+    """Close and delete the window now: a QWebEnginePage alive at interpreter exit segfaults (rc 139)."""
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()

@@ -28,6 +28,27 @@ from core.progress import CancelToken
 
 __all__ = ["Worker", "WorkerSignals", "Job", "TaskRunner"]
 
+_libraries_ready = False
+
+
+def _prepare_libraries() -> None:
+    """Initialise pyproj on the GUI thread before any worker can.
+
+    Measured: when pyproj is first imported inside a pooled QRunnable, a later job (the thread's Python
+    state is dropped between runs) segfaults in ``proj_create`` (opening the demo region crashed this
+    way). Initialising it once here, on the main thread, avoids that; it costs ~50 ms at start-up.
+    """
+    global _libraries_ready
+    if _libraries_ready:
+        return
+    _libraries_ready = True
+    try:
+        import pyproj
+
+        pyproj.CRS.from_epsg(4326)
+    except Exception:  # noqa: BLE001 - without pyproj the readers say so themselves
+        pass
+
 
 class WorkerSignals(QObject):
     """Emitted from the worker thread; delivered queued to receivers in the GUI thread."""
@@ -99,6 +120,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, *, max_threads: int = 2, thumb_threads: int = 4):
         super().__init__(parent)
+        _prepare_libraries()
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self.thumb_pool = QThreadPool(self)

@@ -1,0 +1,149 @@
+"""The main window end to end with a real QtWebEngine page: mouse click -> results in map, gallery and plot.
+
+One window serves the module (the first page load starts Chromium, ~2 s); tests run in file order and each
+leaves the window in a known state. Counts on the map come from the page itself (JSON.stringify).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtTest import QTest
+
+from core import project as projects
+from gui import errors
+from gui.controller import AppController
+from gui.main_window import MainWindow
+from gui.selftest import click_chip, page_value
+from gui.startup import offer_recovery
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+pytestmark = pytest.mark.webengine
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from synth import write_earth_index
+
+    return write_earth_index(tmp_path_factory.mktemp("app") / "synthetic.parquet", n=900, d=32)
+
+
+@pytest.fixture(scope="module")
+def dialogs():
+    seen: list[tuple] = []
+    errors.set_dialog_hook(lambda kind, title, text, detail: seen.append((kind, text, detail)) or True)
+    yield seen
+    errors.set_dialog_hook(None)
+
+
+@pytest.fixture(scope="module")
+def window(qapp, data, dialogs, tmp_path_factory):
+    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    w.close()
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def _counts(w) -> dict:
+    return page_value(w.map_view, "TF.counts()")
+
+
+def _open(qtbot, w, path):
+    w.open_path(str(path))
+    qtbot.waitUntil(lambda: w.c.catalog is not None and str(path) in w.c.sources, timeout=20000)
+    qtbot.waitUntil(lambda: w.map_view.ready, timeout=30000)
+
+
+def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
+    w = window
+    _open(qtbot, w, data["path"])
+    row = w.c.catalog.nearest(-75.75, 37.45)
+    click_chip(w, row)
+    qtbot.waitUntil(lambda: w.c.examples == {row: "positive"}, timeout=10000)
+    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)  # debounced auto search
+    n = len(w.c.payload.items)
+    assert n == 200
+    qtbot.waitUntil(lambda: _counts(w).get("results") == n, timeout=10000)
+    counts = _counts(w)
+    assert counts["examples"] == 1
+    assert w.results_panel.visible_count() == n
+    assert w.score_plot.bin_count() > 0
+    assert "200 matches in" in w.status.currentMessage()
+    assert w.map_view.external_requests == []
+    # gallery click selects on the map, map click on a result selects in the gallery
+    top = int(w.c.payload.items[0].row)
+    w.results_panel.select_row(top)
+    w.results_panel.row_selected.emit(top)
+    qtbot.waitUntil(lambda: _counts(w).get("selected") == top, timeout=5000)
+
+
+def test_threshold_filters_map_gallery_and_plot(qtbot, window):
+    w = window
+    scores = w.c.payload.scores
+    t = float(scores[59])
+    expected = int((scores >= t).sum())
+    w.score_plot.threshold_changed.emit(t)  # what dragging the line emits
+    qtbot.waitUntil(lambda: _counts(w).get("results") == expected, timeout=5000)
+    assert w.results_panel.visible_count() == expected
+    assert w.score_plot.threshold() == pytest.approx(t, abs=1e-3)
+    assert w.controls.params()["threshold"] == pytest.approx(t, abs=1e-3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    qtbot.wait(300)  # let thumbnails and the page paint
+    assert w.grab().save(str(ARTIFACTS / "main_window.png"))
+    w.score_plot.threshold_changed.emit(-1.0)
+    qtbot.waitUntil(lambda: _counts(w).get("results") == len(scores), timeout=5000)
+
+
+def test_label_key_then_search_excludes_and_undo_restores(qtbot, window):
+    w = window
+    first = w.c.payload
+    top = int(first.items[0].row)
+    w.results_panel.select_row(top)
+    w.results_panel.view.setFocus()
+    QTest.keyClick(w.results_panel.view, Qt.Key_N)
+    qtbot.waitUntil(lambda: w.c.labels.get(top) == "negative", timeout=3000)
+    qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
+    w.actions.search.trigger()
+    qtbot.waitUntil(lambda: w.c.payload is not first, timeout=15000)
+    assert top not in {int(it.row) for it in w.c.payload.items}
+    w.actions.undo.trigger()
+    assert w.c.labels == {}
+    qtbot.waitUntil(lambda: _counts(w).get("examples") == 1, timeout=5000)
+    assert w.examples_panel.example_rows() == list(w.c.examples)
+    w.actions.redo.trigger()
+    assert w.c.labels == {top: "negative"}
+
+
+def test_error_from_core_shows_in_message_bar(qtbot, window, tmp_path):
+    w = window
+    bad = tmp_path / "not-geoparquet.parquet"
+    bad.write_text("hello")
+    w.open_path(str(bad))
+    qtbot.waitUntil(lambda: "not-geoparquet.parquet" in w.message_bar.text(), timeout=10000)
+    assert w.c.catalog is not None  # the data already open stays open
+    w.message_bar.dismiss()
+
+
+def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
+    w = window
+    cat = w.c.catalog
+    proj = projects.Project(
+        sources=[str(data["path"])],
+        examples=[{"id": str(cat.ids[3]), "kind": "positive"}],
+        labels=[{"id": str(cat.ids[8]), "label": "negative"}],
+        params={"mode": "max", "k": 40},
+    )
+    projects.write_recovery(proj)
+    before = len(dialogs)
+    assert offer_recovery(w)
+    assert dialogs[before][0] == "question"
+    qtbot.waitUntil(lambda: w.c.labels == {8: "negative"} and w.c.examples == {3: "positive"}, timeout=20000)
+    assert w.controls.params()["mode"] == "max" and w.controls.params()["k"] == 40
+    qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
+    json.dumps(w.c.project().to_dict())  # the restored session serialises
