@@ -19,7 +19,7 @@ from core.errors import InputError
 from core.progress import CancelToken, check
 from core.rcf import BlockGrid, RCFModel, block_row_sums, chips_from_block_rows
 
-__all__ = ["open_image", "band_indexes", "read_padded", "sample_windows", "iter_chip_rows"]
+__all__ = ["open_image", "band_indexes", "mask_kind", "read_padded", "sample_windows", "iter_chip_rows"]
 
 SAMPLE_WINDOWS = 64  # windows per scene read to fit the filters (spread across all images)
 SAMPLE_SIZE = 64  # px
@@ -56,8 +56,27 @@ def band_indexes(src: rasterio.DatasetReader, bands: list[int] | None) -> list[i
     return list(bands)
 
 
+def mask_kind(src: rasterio.DatasetReader, indexes: list[int]) -> str:
+    """How validity is known: "all" (every pixel), "nodata" (a nodata value) or "masks" (ask GDAL).
+
+    Callers ask once per file and pass it to :func:`read_padded`: rasterio builds the flag enums anew on
+    every call, which cost more than the arithmetic when asked once per window."""
+    flags = [src.mask_flag_enums[i - 1] for i in indexes]
+    if all(f == [MaskFlags.all_valid] for f in flags):
+        return "all"
+    if all(f == [MaskFlags.nodata] for f in flags) and src.nodata is not None:
+        return "nodata"
+    return "masks"
+
+
 def read_padded(
-    src: rasterio.DatasetReader, indexes: list[int], row0: int, row1: int, col0: int, col1: int
+    src: rasterio.DatasetReader,
+    indexes: list[int],
+    row0: int,
+    row1: int,
+    col0: int,
+    col1: int,
+    kind: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pixels [row0, row1) x [col0, col1) as (float32 (C, h, w), valid (h, w)); outside the raster is invalid."""
     h, w = row1 - row0, col1 - col0
@@ -68,11 +87,11 @@ def read_padded(
     win = Window(c0, r0, c1 - c0, r1 - r0)
     raw = src.read(indexes, window=win, out_dtype=np.float32)  # GDAL converts while reading: no extra copy
     ok = np.ones(raw.shape[1:], bool)
-    flags = [src.mask_flag_enums[i - 1] for i in indexes]
-    if all(f == [MaskFlags.nodata] for f in flags) and src.nodata is not None:
+    kind = kind or mask_kind(src, indexes)
+    if kind == "nodata":
         nodata = np.float32(src.nodata)
         ok &= ~(np.isnan(raw) if np.isnan(nodata) else raw == nodata).any(axis=0)
-    elif not all(f == [MaskFlags.all_valid] for f in flags):
+    elif kind == "masks":
         for i in indexes:  # per-dataset masks, alpha bands, per-band nodata: let GDAL say
             ok &= src.read_masks(i, window=win) > 0
     if src.dtypes[indexes[0] - 1].startswith("float"):
@@ -95,18 +114,19 @@ def sample_windows(
     per = max(8, SAMPLE_WINDOWS // len(sources))
     out = []
     for src, idx in zip(sources, indexes, strict=True):
+        kind = mask_kind(src, idx)
         size_y, size_x = min(SAMPLE_SIZE, src.height), min(SAMPLE_SIZE, src.width)
         for _ in range(per):
             r = int(rng.integers(0, src.height - size_y + 1))
             c = int(rng.integers(0, src.width - size_x + 1))
-            out.append(read_padded(src, idx, r, r + size_y, c, c + size_x))
+            out.append(read_padded(src, idx, r, r + size_y, c, c + size_x, kind))
     return out
 
 
 def _standardise(model: RCFModel, data: np.ndarray) -> np.ndarray:
-    data -= model.band_mean.astype(np.float32)[:, None, None]
-    data /= model.band_std.astype(np.float32)[:, None, None]
-    return data
+    z = data - model.band_mean.astype(np.float32)[:, None, None]
+    z /= model.band_std.astype(np.float32)[:, None, None]
+    return z
 
 
 def iter_chip_rows(
@@ -152,12 +172,13 @@ def iter_chip_rows(
             data, valid = pending.result() if pending else fetch(first)
             if reader and n + 1 < len(starts):
                 pending = reader.submit(fetch, starts[n + 1])
-            z = _standardise(model, data)
 
-            def one(br: int, first: int = first, z: np.ndarray = z, valid: np.ndarray = valid):
+            def one(br: int, first: int = first, data: np.ndarray = data, valid: np.ndarray = valid):
                 top = (br - first) * grid.block
                 span = slice(top, top + grid.block + grid.patch - 1)
-                return block_row_sums(model, grid, z[:, span], valid[span], n_bcols)
+                # Standardised per block row, in the worker: parallel, and a copy, since spans overlap.
+                z = _standardise(model, data[:, span])
+                return block_row_sums(model, grid, z, valid[span], n_bcols)
 
             mapper = pool.map if pool is not None else map
             for br, sums in zip(range(first, last), mapper(one, range(first, last)), strict=True):

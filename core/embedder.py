@@ -28,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.embed_output import ChipCorners, EmbeddingWriter, image_date
-from core.embed_raster import band_indexes, iter_chip_rows, open_image, read_padded, sample_windows
+from core.embed_raster import band_indexes, iter_chip_rows, mask_kind, open_image, read_padded, sample_windows
 from core.errors import InputError
 from core.progress import CancelToken, ProgressFn, check, report
 from core.rcf import BlockGrid, RCFModel, fit_model
@@ -196,8 +196,10 @@ def write_embeddings(
                 corners = ChipCorners(src, grid)
                 rows_per_read = max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block)
 
-                def read(r0, r1, c0, c1, src=src, idx=idx):
-                    return read_padded(src, idx, r0, r1, c0, c1)
+                kind = mask_kind(src, idx)
+
+                def read(r0, r1, c0, c1, src=src, idx=idx, kind=kind):
+                    return read_padded(src, idx, r0, r1, c0, c1, kind)
 
                 last_done = 0
                 for r, feats, share in iter_chip_rows(
