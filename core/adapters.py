@@ -97,7 +97,10 @@ def model_id(model: dict[str, Any] | None) -> str | None:
 
 def _type_of(schema: pa.Schema, name: str) -> pa.DataType | None:
     i = schema.get_field_index(name)
-    return schema.field(i).type if i >= 0 else None
+    if i < 0:
+        return None
+    t = schema.field(i).type
+    return t.storage_type if isinstance(t, pa.ExtensionType) else t  # geoarrow.wkb etc. by their storage
 
 
 def _find_geometry(schema: pa.Schema, geo: dict[str, Any] | None) -> tuple[str | None, str, Any, Any, Any]:

@@ -181,6 +181,8 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
 
 
 def _decode(arr: pa.Array, encoding: str) -> np.ndarray:
+    if isinstance(arr, pa.ExtensionArray):  # e.g. geoarrow.wkb: the storage is the plain WKB binary
+        arr = arr.storage
     if encoding == "point":
         x = arr.field("x").to_numpy(zero_copy_only=False).astype(float)
         y = arr.field("y").to_numpy(zero_copy_only=False).astype(float)

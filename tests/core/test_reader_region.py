@@ -89,3 +89,22 @@ def test_region_with_no_chips_opens_empty_and_says_so(tmp_path):
     cat = open_catalog(truth["path"], region=Region.from_bbox(-50, -10, -49, -9))
     assert len(cat) == 0 and cat.dim == 8
     assert any("region" in p for p in cat.problems)
+
+
+def test_point_rows_are_pruned_by_lon_lat_column_statistics(tmp_path, read_mode):
+    import pyarrow as pa
+    from reader_util import grid, list_column, write
+
+    centres, half, polys, vecs = grid(400, 4, bbox=WEST)  # 20 x 20 grid, north to south
+    cols = {
+        "unique_id": [f"mt{i}" for i in range(400)],
+        "embedding": list_column(vecs),
+        "centre_lat": pa.array(centres[:, 1]),
+        "centre_lon": pa.array(centres[:, 0]),
+    }
+    path = write(tmp_path / "mt.parquet", cols, geometry=None, row_group_size=100)  # 4 bands of 5 grid rows
+    south_band = Region.from_bbox(10.0, 45.0, 10.4, centres[399, 1] + 0.001)
+    zero_out(path, row_group_spans(path, [0, 1, 2]))
+    cat = open_catalog(path, region=south_band, chip_size_m=100)
+    assert cat.adapter == "major_tom" and cat.sources[0].rows_read == 100
+    assert set(cat.ids) == {f"mt{i}" for i in range(380, 400)}
