@@ -89,7 +89,7 @@ class Actions:
         region = search.addMenu("&Region")
         region.addActions([self.region_all, self.region_rect, self.region_poly])
         view = mb.addMenu("&View")
-        for dock in (window.left_dock, window.right_dock, window.plot_dock):
+        for dock in (window.left_dock, window.search_dock, window.right_dock, window.plot_dock):
             view.addAction(dock.toggleViewAction())
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self._act("&About Terrafind", self.about))

@@ -14,7 +14,9 @@ be made on the GUI thread; workers hand back bytes.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -50,6 +52,24 @@ def _prepare_libraries() -> None:
         pass
 
 
+_pinned: set[int] = set()
+
+
+def _keep_thread_state() -> None:
+    """Keep this pool thread's Python thread state alive between jobs.
+
+    PySide creates a Python thread state for each QRunnable.run and drops it afterwards, which also drops
+    the thread's ``threading.local`` data. pyproj keeps its PROJ context there, and a second job that uses
+    pyproj on the same pool thread then segfaulted in ``proj_create`` (measured: a job using pyproj, then
+    opening a GeoParquet file). One extra ``PyGILState_Ensure`` per thread, never released, keeps the
+    state (and the context) for the life of the thread; the pools never expire their threads.
+    """
+    ident = threading.get_ident()
+    if ident not in _pinned:
+        _pinned.add(ident)
+        ctypes.pythonapi.PyGILState_Ensure()
+
+
 class WorkerSignals(QObject):
     """Emitted from the worker thread; delivered queued to receivers in the GUI thread."""
 
@@ -76,6 +96,7 @@ class Worker(QRunnable):
         self.signals.progress.emit(self.job_id, int(done), int(total), str(label))
 
     def run(self) -> None:
+        _keep_thread_state()
         try:
             if self.token.cancelled:
                 raise Cancelled()
@@ -125,6 +146,8 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(max_threads)
         self.thumb_pool = QThreadPool(self)
         self.thumb_pool.setMaxThreadCount(thumb_threads)
+        for pool in (self.pool, self.thumb_pool):
+            pool.setExpiryTimeout(-1)  # threads live as long as the runner: see _keep_thread_state
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
         self._current: dict[str, Job] = {}  # kind -> newest job of that kind
