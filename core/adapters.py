@@ -247,16 +247,17 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
     attributes = [n for n in schema.names if n not in used]
 
     t = _type_of(schema, emb)
+    assert t is not None  # _pick_embedding checked it
     dim_hint = t.list_size if pa.types.is_fixed_size_list(t) else None
     if dim_hint is None and model and isinstance(model.get("embedding"), dict):
         d = model["embedding"].get("dim")
         dim_hint = int(d) if isinstance(d, int) and d > 0 else None
-    file_bbox = None
+    file_bbox: tuple[float, float, float, float] | None = None
     if isinstance(bbox, list) and len(bbox) >= 4:
         # A 3-D bbox is [xmin, ymin, zmin, xmax, ymax, zmax].
         vals = bbox if len(bbox) == 4 else [bbox[0], bbox[1], bbox[3], bbox[4]]
         try:
-            file_bbox = tuple(float(v) for v in vals)  # type: ignore[assignment]
+            file_bbox = (float(vals[0]), float(vals[1]), float(vals[2]), float(vals[3]))
         except (TypeError, ValueError):
             file_bbox = None
     return Layout(
@@ -274,5 +275,5 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
         attributes=attributes,
         model=model,
         dim_hint=dim_hint,
-        value_type=t.value_type,  # type: ignore[union-attr]
+        value_type=t.value_type,
     )

@@ -65,12 +65,12 @@ class BatchCollector:
         if lay.file_bbox:
             plan.decide(lay.file_bbox)
         size = chip_size_from_metadata(lay.model) or self.chip_size_arg or DEFAULT_CHIP_SIZE_M
-        groups = list(range(src.parquet.metadata.num_row_groups))
+        groups = list(range(src.metadata.num_row_groups))
         if self.region is not None:
             box = plan.bounds_to_lonlat(lay.file_bbox) if lay.file_bbox else None
             if box is not None and not self._touches(box):
                 return plan, [], size
-            groups = row_groups_in_region(src.parquet.metadata, lay, plan, self.region, size)
+            groups = row_groups_in_region(src.metadata, lay, plan, self.region, size)
         return plan, groups, size
 
     def _touches(self, box: tuple[float, float, float, float]) -> bool:

@@ -81,7 +81,7 @@ def open_catalog(
     reader = BatchCollector(region, chip_size_m)
     plans = [reader.plan_file(src) for src in sources]
     reader.capacity = sum(
-        src.parquet.metadata.row_group(g).num_rows
+        src.metadata.row_group(g).num_rows
         for src, (_, groups, _) in zip(sources, plans, strict=True)
         for g in groups
     )
@@ -97,7 +97,7 @@ def open_catalog(
         report(progress, done, total, f"Reading {src.label}")
         check(cancel)
     for src, (plan, groups, _), kept_here in zip(sources, plans, kept, strict=True):
-        meta = src.parquet.metadata
+        meta = src.metadata
         read_rows = sum(meta.row_group(g).num_rows for g in groups)
         bad_vec, bad_geom = reader.bad_vectors.get(src.label, 0), reader.bad_geoms.get(src.label, 0)
         if read_rows and not kept_here:
@@ -152,7 +152,7 @@ def _finish(
             [pa.record_batch([pa.nulls(len(vectors))], names=["_"]).select([])]
         )
     else:
-        first = sources[0].parquet.schema_arrow
+        first = sources[0].schema
         attributes = first.empty_table().select(sources[0].layout.attributes)
     if attributes.num_columns:  # (on a zero-column table this would drop the row count)
         attributes = attributes.replace_schema_metadata(None)
@@ -175,14 +175,15 @@ def _finish(
 
 def _peek_dim(src: ParquetSource) -> int | None:
     """The vector width of a list column (not in the schema): the first row's length, from one small read."""
-    meta = src.parquet.metadata
+    meta = src.metadata
     group = next((g for g in range(meta.num_row_groups) if meta.row_group(g).num_rows), None)
     if group is None:
         return None
     try:
-        batch = next(
-            src.parquet.iter_batches(batch_size=16, row_groups=[group], columns=[src.layout.embedding])
-        )
+        with src.reader() as reader:
+            batch = next(
+                reader.iter_batches(batch_size=16, row_groups=[group], columns=[src.layout.embedding])
+            )
     except (pa.ArrowException, OSError, StopIteration):
         raise InputError(
             f"{src.label} is damaged: its first chips cannot be read; download or copy it again."
@@ -222,12 +223,12 @@ def inspect(paths: str | Path | Sequence[str | Path]) -> list[dict[str, Any]]:
             rows=src.rows_total,
             dim=lay.dim_hint,
             model=lay.model,
-            columns=list(src.parquet.schema_arrow.names),
-            row_groups=src.parquet.metadata.num_row_groups,
+            columns=list(src.schema.names),
+            row_groups=src.metadata.num_row_groups,
         )
         plan = CrsPlan(lay.crs, src.label)
         try:
-            bounds = lay.file_bbox or statistics_bounds(src.parquet.metadata, lay)
+            bounds = lay.file_bbox or statistics_bounds(src.metadata, lay)
             if bounds:
                 plan.decide(bounds)
                 box = plan.bounds_to_lonlat(bounds)

@@ -10,6 +10,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,7 +38,8 @@ class ParquetSource:
     size: int
     mtime_ns: int
     footer_hash: str
-    parquet: pq.ParquetFile
+    metadata: pq.FileMetaData
+    schema: pa.Schema  # Arrow schema with the key-value metadata ("geo", "emb")
     layout: Layout
 
     @property
@@ -46,7 +48,14 @@ class ParquetSource:
 
     @property
     def rows_total(self) -> int:
-        return int(self.parquet.metadata.num_rows)
+        return int(self.metadata.num_rows)
+
+    @contextmanager
+    def reader(self) -> Iterator[pq.ParquetFile]:
+        """A ParquetFile on a fresh handle, closed afterwards: opening many files never holds many handles,
+        and concurrent readers never share one (ParquetFile is not documented as thread-safe)."""
+        with self.fs.open_input_file(self.path) as handle:
+            yield pq.ParquetFile(handle, metadata=self.metadata)
 
 
 def _filesystem(item: str | Path) -> tuple[Any, str]:
@@ -112,9 +121,9 @@ def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> P
     size = int(info.size or 0)
     footer = _footer(fs, path, label, size)
     try:
-        handle = fs.open_input_file(path)
-        parquet = pq.ParquetFile(handle)
-        schema = parquet.schema_arrow
+        # Parse the footer already in hand (no second read, which matters once files are remote).
+        metadata = pq.read_metadata(pa.BufferReader(_MAGIC + footer))
+        schema = metadata.schema.to_arrow_schema()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(
             f"{label} is damaged and cannot be read as Parquet: download or copy it again.", detail=str(exc)
@@ -127,7 +136,8 @@ def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> P
         size=size,
         mtime_ns=int(info.mtime_ns or 0),
         footer_hash=hashlib.sha256(footer).hexdigest(),
-        parquet=parquet,
+        metadata=metadata,
+        schema=schema,
         layout=layout,
     )
 
@@ -167,8 +177,8 @@ def iter_batches(
     (Parquet decoding releases the GIL) while the caller works on the current one.
     """
     tasks = [(i, g) for i, chosen in enumerate(groups) for g in chosen]
-    sizes = [sources[i].parquet.metadata.row_group(g).num_rows for i, g in tasks]
-    starts = [_starts(src.parquet.metadata) for src in sources]
+    sizes = [sources[i].metadata.row_group(g).num_rows for i, g in tasks]
+    starts = [_starts(src.metadata) for src in sources]
     if len(tasks) >= 2 and max(sizes) <= PARALLEL_MAX_ROWS:
         yield from _parallel(sources, tasks, starts, batch_rows)
     else:
@@ -181,21 +191,19 @@ def _stream(
     for i, g in tasks:
         src, row0 = sources[i], starts[i][g]
         try:
-            for batch in src.parquet.iter_batches(
-                batch_size=batch_rows, row_groups=[g], columns=_columns(src)
-            ):
-                yield i, row0, batch
-                row0 += batch.num_rows
+            with src.reader() as reader:
+                for batch in reader.iter_batches(
+                    batch_size=batch_rows, row_groups=[g], columns=_columns(src)
+                ):
+                    yield i, row0, batch
+                    row0 += batch.num_rows
         except (pa.ArrowException, OSError) as exc:
             raise _damaged(src, exc) from None
 
 
 def _read_group(src: ParquetSource, group: int) -> pa.Table:
-    # A handle per call: concurrent reads never share one ParquetFile (it is not documented as thread-safe);
-    # the parsed footer is shared, so opening costs nothing.
     try:
-        with src.fs.open_input_file(src.path) as handle:
-            reader = pq.ParquetFile(handle, metadata=src.parquet.metadata)
+        with src.reader() as reader:
             return reader.read_row_group(group, columns=_columns(src))
     except (pa.ArrowException, OSError) as exc:
         raise _damaged(src, exc) from None

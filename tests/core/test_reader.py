@@ -215,6 +215,18 @@ def test_sources_record_identity(ei_file):
     assert cat.fingerprint() == open_catalog(path).fingerprint()
 
 
+def test_no_file_handles_stay_open(tmp_path):
+    import psutil
+
+    for k in range(6):
+        write_earth_index(tmp_path / f"f{k}.parquet", n=50, d=4, seed=k)
+    before = {f.path for f in psutil.Process().open_files()}
+    cat = open_catalog(tmp_path)
+    assert len(cat) == 300 and len(inspect(tmp_path)) == 6
+    after = {f.path for f in psutil.Process().open_files()}
+    assert not {p for p in after - before if p.endswith(".parquet")}
+
+
 def test_inspect_reads_footers_only(ei_file, tmp_path):
     (info,) = inspect(ei_file["path"])
     assert info["adapter"] == "earth_index" and info["rows"] == 500 and info["dim"] == 384

@@ -28,6 +28,16 @@ def _one_sentence(exc: InputError, name: str) -> None:
     assert msg.endswith(".")
 
 
+def test_missing_path_empty_folder_and_no_paths(tmp_path):
+    with pytest.raises(InputError, match="nowhere.parquet does not exist"):
+        open_catalog(tmp_path / "nowhere.parquet")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="holds no GeoParquet files"):
+        open_catalog(tmp_path)
+    with pytest.raises(InputError, match="No file was given"):
+        open_catalog([])
+
+
 def test_not_a_parquet_file(tmp_path):
     p = tmp_path / "photo.parquet"
     p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 100)
