@@ -147,3 +147,55 @@ def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
     assert w.controls.params()["mode"] == "max" and w.controls.params()["k"] == 40
     qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
     json.dumps(w.c.project().to_dict())  # the restored session serialises
+
+
+def test_map_selection_reaches_gallery_and_thumbnails_arrive(qtbot, window):
+    w = window
+    assert w.c.search_now()  # the recovered session has examples but no results yet
+    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
+    rows = [int(it.row) for it in w.c.payload.items]
+    w.map_view.result_clicked.emit(rows[3])  # what a click on a result marker emits
+    assert w.results_panel.current_row() == rows[3]
+    # thumbnails: the gallery asked for its visible tiles (here placeholders: synthetic data has no imagery)
+    qtbot.waitUntil(lambda: w.results_panel.model.has_pixmap(rows[0]), timeout=10000)
+    png = w.c.thumbs.provide_row(rows[0])  # what the popup's terrafind://app/thumb/<row>.png gets
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert w.c.thumbs.provide_row(10**9) is None
+
+
+def test_drawn_region_reopens_the_data_and_keeps_examples(qtbot, window):
+    w = window
+    cat = w.c.catalog
+    keep = next(iter(w.c.examples))
+    lon, lat = cat.centroids[keep]
+    ring = [
+        [lon - 0.08, lat - 0.08],
+        [lon + 0.08, lat - 0.08],
+        [lon + 0.08, lat + 0.08],
+        [lon - 0.08, lat - 0.08],
+    ]
+    w.map_view.region_drawn.emit({"type": "Polygon", "coordinates": [ring]})  # what finishing a drawing emits
+    qtbot.waitUntil(lambda: w.c.catalog is not cat and w.c.region is not None, timeout=20000)
+    assert 0 < len(w.c.catalog) < len(cat)
+    assert w.c.region.polygon_wkt.startswith("POLYGON")
+    kept_id = str(cat.ids[keep])
+    qtbot.waitUntil(lambda: [str(w.c.catalog.ids[r]) for r in w.c.examples] == [kept_id], timeout=5000)
+    assert w.dataset_panel.region_mode() == "polygon"
+    w.dataset_panel.region_mode_chosen.emit("all")
+    qtbot.waitUntil(lambda: w.c.region is None and len(w.c.catalog) == len(cat), timeout=20000)
+
+
+def test_start_without_arguments_reopens_the_last_session(qtbot, window, data):
+    from gui.startup import start_session
+
+    w = window
+    cat = w.c.catalog
+    projects.save_project(
+        projects.Project(
+            sources=[str(data["path"])], examples=[{"id": str(cat.ids[11]), "kind": "positive"}]
+        ),
+        projects.last_session_path(),
+    )
+    start_session(w, None)
+    qtbot.waitUntil(lambda: w.c.examples == {11: "positive"}, timeout=20000)
+    qtbot.waitUntil(lambda: w.c.index is not None, timeout=20000)  # the index is built in the background
