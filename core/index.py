@@ -52,16 +52,18 @@ class IndexParams:
     """How the hnswlib graph is built and searched.
 
     ``space="ip"`` on unit vectors is cosine similarity (hnswlib's "cosine" would normalise a copy again).
-    M=16 / ef_construction=200 give recall@100 ~0.98 at 1M x 384 with ef=250 (perf-baseline.md). At query
-    time ef = max(ef_search, ef_per_k * k): recall falls as k grows unless ef grows with it, and hnswlib
-    cannot return k results with ef < k.
+    M=16 / ef_construction=200 as measured in research/perf-baseline.md. At query time
+    ef = max(ef_search, ef_per_k * k): recall falls as k grows unless ef grows with it, and hnswlib cannot
+    return k results with ef < k. bench/core.py on 1M x 384 (docs/performance.md): recall@100 is 0.953 /
+    0.973 / 0.979 / 0.980 at ef 128 / 256 / 384 / 512 (~0.4-0.7 ms), recall@1000 0.985 / 0.988 / 0.989 at
+    ef 1000 / 1500 / 2000 (1.1 / 1.5 / 1.9 ms): 384 and 1.5 k are where more ef stops paying.
     """
 
     space: str = "ip"
     M: int = 16
     ef_construction: int = 200
-    ef_search: int = 256
-    ef_per_k: float = 2.0
+    ef_search: int = 384
+    ef_per_k: float = 1.5
     chunk_rows: int = 20_000
     num_threads: int = -1  # all cores
     seed: int = 100
