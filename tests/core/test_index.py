@@ -200,3 +200,22 @@ def test_swapped_sidecars_and_foreign_index_files_are_caught(tmp_path):
     vi = load_or_build_index(a, params=PARAMS, cache_dir=tmp_path)
     assert not vi.from_cache
     np.testing.assert_array_equal(vi.query(a.vectors[:10], 1)[0][:, 0], np.arange(10))
+
+
+def test_concurrent_queries_match_serial_ones(catalog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    vi = build_index(catalog, params=PARAMS)
+    queries = [(catalog.vectors[i * 10], k) for i in range(40) for k in (5, 300)]
+    serial = [vi.query(q, k)[0] for q, k in queries]
+    with ThreadPoolExecutor(4) as pool:  # mixed k: ef changes between calls, which the lock serialises
+        parallel = list(pool.map(lambda qk: vi.query(*qk)[0], queries))
+    for a, b in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unwritable_cache_still_returns_the_index(catalog, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    vi = load_or_build_index(catalog, params=PARAMS, cache_dir=blocker)
+    assert len(vi) == 2000 and not vi.from_cache
