@@ -129,7 +129,12 @@ def search(
     excluded = np.unique(
         np.fromiter((int(r) for r in (*examples.positives, *examples.negatives, *exclude)), dtype=np.int64)
     )
-    use_index = index is not None and len(index) == len(catalog) and len(catalog) > EXACT_MAX_ROWS
+    use_index = (
+        index is not None
+        and len(index) == len(catalog)
+        and index.dim == catalog.dim
+        and len(catalog) > EXACT_MAX_ROWS
+    )
     check(cancel)
     if mode == "mean":
         q = mean_query(pos, neg)
