@@ -445,6 +445,7 @@
     else if (mode === "polygon") drawHandler = new L.Draw.Polygon(map, { allowIntersection: false, shapeOptions: shape });
     if (drawHandler) drawHandler.enable();
   };
+  TF.isDrawing = function () { return drawing; };
   TF.fitBounds = function (w, s, e, n) { map.fitBounds([[s, w], [n, e]]); };
   TF.setView = function (lon, lat, zoom) { map.setView([lat, lon], zoom); };
 

@@ -173,8 +173,45 @@ def test_drawn_region_and_view_changes_reach_python(qtbot, map_view):
     assert geometry["type"] == "Polygon"
     assert sorted({tuple(p) for p in geometry["coordinates"][0]}) == [(10, 0), (10, 1), (11, 0), (11, 1)]
     map_view.set_draw_mode("polygon")
-    assert js(qtbot, map_view, "document.querySelectorAll('.leaflet-draw-tooltip').length") >= 0
+    assert (
+        js(
+            qtbot,
+            map_view,
+            "document.querySelectorAll('.leaflet-draw-tooltip-single, .leaflet-draw-tooltip').length",
+        )
+        > 0
+    )
     map_view.set_draw_mode(None)
+
+
+def test_drawing_a_rectangle_with_the_mouse(qtbot, map_view):
+    map_view.set_view(36.5, -0.5, 9)
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.map.getZoom()") == 9, timeout=5_000)
+    corner_a = js(qtbot, map_view, "(p => [p.lng, p.lat])(TF.map.containerPointToLatLng([200, 200]))")
+    corner_b = js(qtbot, map_view, "(p => [p.lng, p.lat])(TF.map.containerPointToLatLng([400, 350]))")
+    clicks: list = []
+    map_view.point_clicked.connect(lambda *a: clicks.append(a))
+    map_view.set_draw_mode("rectangle")
+    qtbot.waitUntil(lambda: js(qtbot, map_view, "TF.isDrawing()") is True, timeout=5_000)
+    target = map_view.view.focusProxy()
+    QTest.mouseMove(target, QPoint(200, 200))
+    with qtbot.waitSignal(map_view.region_drawn, timeout=5_000) as blocker:
+        QTest.mousePress(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 200))
+        for i in range(1, 11):
+            QTest.mouseMove(target, QPoint(200 + 20 * i, 200 + 15 * i))
+            qtbot.wait(15)
+        QTest.mouseRelease(
+            target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(400, 350)
+        )
+    ring = blocker.args[0]["coordinates"][0]
+    lons, lats = sorted({p[0] for p in ring}), sorted({p[1] for p in ring})
+    assert lons == pytest.approx(sorted([corner_a[0], corner_b[0]]), abs=1e-5)
+    assert lats == pytest.approx(sorted([corner_a[1], corner_b[1]]), abs=1e-5)
+    qtbot.wait(200)
+    assert clicks == []  # drawing is not clicking on the map
+
+
+def test_view_changes_reach_python(qtbot, map_view):
     with qtbot.waitSignal(map_view.view_changed, timeout=5_000) as blocker:
         map_view.set_view(10.0, 20.0, 6)
     west, south, east, north, zoom = blocker.args
