@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -49,6 +50,12 @@ class ParquetSource:
     @property
     def rows_total(self) -> int:
         return int(self.metadata.num_rows)
+
+    @cached_property
+    def parquet(self) -> pq.ParquetFile:
+        """A ParquetFile kept open on its own handle, for callers that read the file themselves
+        (e.g. core.pack_subset). The reader does not use it: see :meth:`reader`."""
+        return pq.ParquetFile(self.fs.open_input_file(self.path), metadata=self.metadata)
 
     @contextmanager
     def reader(self) -> Iterator[pq.ParquetFile]:
