@@ -37,6 +37,15 @@ def test_rendered_page_has_no_outside_links():
     assert "/vendor/leaflet/leaflet.js" in html and "/app.js" in html and "TF.boot(" in html
 
 
+def test_cdn_links_are_rewritten_and_unknown_outside_urls_refused():
+    html = '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"></script>'
+    assert map_page.offline_html(html) == '<script src="/vendor/leaflet/leaflet.js"></script>'
+    with pytest.raises(map_page.OfflinePageError, match="Leaflet.fullscreen"):
+        map_page.offline_html('<script src="https://cdn.example.org/Leaflet.fullscreen.min.js"></script>')
+    with pytest.raises(map_page.OfflinePageError):
+        map_page.offline_html('<img src="//tile.openstreetmap.org/1/0/0.png">')
+
+
 def test_offline_page_loads_everything_locally(qtbot, map_view):
     qtbot.waitUntil(lambda: counts(qtbot, map_view)["basemap_loaded"] == 2, timeout=15_000)
     served = set(map_view.scheme_handler.served)
