@@ -34,6 +34,7 @@ VENDOR_JS = [
     ("jquery", "/vendor/jquery/jquery.min.js"),  # folium's Popup and document-ready helpers use $(...)
     ("leaflet_draw", "/vendor/leaflet-draw/leaflet.draw.js"),
     ("qwebchannel", "/qwebchannel.js"),
+    ("terrafind_chips", "/chips.js"),
     ("terrafind_app", "/app.js"),
 ]
 VENDOR_CSS = [
@@ -159,6 +160,7 @@ def install_routes(handler: SchemeHandler) -> None:
     vendor = check_assets()
     handler.add_bytes("/index.html", page_html().encode("utf-8"), "text/html")
     handler.add_bytes("/qwebchannel.js", qwebchannel_js(), "text/javascript")
+    handler.add_file("/chips.js", web_dir() / "chips.js")
     handler.add_file("/app.js", web_dir() / "app.js")
     handler.add_file("/app.css", web_dir() / "app.css")
     for package in sorted(p for p in vendor.iterdir() if p.is_dir() and p.name != "basemap"):
