@@ -2,7 +2,7 @@
  *
  * The page is loaded once; Python drives it with TF.* calls (runJavaScript) and hears back through the
  * `bridge` object of the QWebChannel. Python speaks (lon, lat); Leaflet speaks (lat, lng): every swap
- * happens in this file, at the boundary, and nowhere else.
+ * happens in this file and chips.js, at the boundary, and nowhere else.
  *
  * Chips (results, examples, footprints) are drawn by ChipLayer (chips.js).
  */
