@@ -101,6 +101,19 @@ def test_embeddings_open_as_a_catalog_with_thumbnails_from_the_truecolour_cog(bu
     assert (b[3] - b[1]) * 111_000 == pytest.approx(320, rel=0.02)
 
 
+def test_thumbnails_are_cut_from_the_demo_imagery(built, tmp_path):
+    from core.thumbnails import ThumbnailService
+
+    cat = open_catalog(built["region"].embeddings)
+    service = ThumbnailService(tmp_path / "thumbs.sqlite")
+    try:
+        thumbs = [service.thumbnail(cat, row) for row in (0, len(cat) // 2, len(cat) - 1)]
+    finally:
+        service.close()
+    assert [t.status for t in thumbs] == ["ok"] * 3
+    assert all(t.png.startswith(b"\x89PNG") for t in thumbs)
+
+
 def test_basemap_is_built_when_the_basemap_builder_exists(built):
     region = built["region"]
     if demo._basemap_builder() is None:

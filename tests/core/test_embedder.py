@@ -81,6 +81,10 @@ def test_file_layout_ids_geometry_and_footer(tmp_path):
         and model["params"]["dim"] == 32
     )
     assert emb["embedding"]["dim"] == 32 and emb["chip_size_m"] == 320
+    import geopandas as gpd
+
+    frame = gpd.read_parquet(out)
+    assert frame.crs.to_string() == "OGC:CRS84" and len(frame) == 72 and frame.geometry.is_valid.all()
 
 
 def test_same_seed_same_vectors_other_seed_other_filters(tmp_path):
