@@ -229,3 +229,21 @@ def test_cli_embed_writes_a_file_and_reports_bad_input_in_one_sentence(tmp_path,
     assert main(["embed", str(tmp_path / "missing.tif"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "missing.tif does not exist" in err and "Traceback" not in err
+
+
+def test_float_imagery_with_nan_nodata_in_lon_lat(tmp_path):
+    data = _scene().astype(np.float32) / 10000
+    data[:, :, :60] = np.nan
+    path = tmp_path / "geo.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=170, height=150, count=4, dtype="float32",
+        crs="EPSG:4326", transform=from_origin(-75.7, 37.7, 0.0001, 0.0001), nodata=float("nan"),
+    ) as dst:  # fmt: skip
+        dst.write(data)
+    table, vecs = _read(embed_images([path], tmp_path / "geo.parquet", params=SMALL))
+    assert np.isfinite(vecs).all()
+    assert min(int(i.split("_")[2]) for i in table.column("id").to_pylist()) == 3  # NaN columns dropped
+    poly = shapely.from_wkb(table.column("geometry")[0].as_py())
+    west = -75.7 + 3 * 16 * 0.0001
+    np.testing.assert_allclose(poly.bounds, [west, 37.7 - 32 * 0.0001, west + 32 * 0.0001, 37.7], atol=1e-9)
+    assert "chip_size_m" not in json.loads(pq.read_schema(tmp_path / "geo.parquet").metadata[b"emb"])
