@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/synth.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/synth.py, tests/shared_data.py
+
+from shared_data import ROOT, SHARED_DATA, shared_file  # noqa: E402,F401  (re-exported for fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -17,14 +17,6 @@ def terrafind_home(tmp_path, monkeypatch):
     home = tmp_path / "terrafind-home"
     monkeypatch.setenv("TERRAFIND_HOME", str(home))
     return home
-
-
-def shared_file(*parts: str) -> Path:
-    """A file from ../shared/data, or skip the test cleanly when the samples are not beside the checkout."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"sample data not present: {path}")
-    return path
 
 
 @pytest.fixture

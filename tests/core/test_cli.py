@@ -12,7 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-from conftest import ROOT, shared_file
+from shared_data import ROOT, shared_file
 
 import core.search as search_mod
 from core.cli import main

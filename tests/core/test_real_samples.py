@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow.parquet as pq
-from conftest import shared_file
+from shared_data import shared_file
 
 from core.reader import inspect, open_catalog
 from core.types import Region

