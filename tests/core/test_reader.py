@@ -128,6 +128,25 @@ def test_major_tom_by_centre_points_without_geometry_column(tmp_path):
     assert cat.attributes.column_names == ["centre_lat", "centre_lon", "grid_cell"]
 
 
+def test_major_tom_with_geometry_falls_back_to_centre_points(tmp_path):
+    centres, half, polys, vecs = grid(9, 8)
+    wkb = list(shapely.to_wkb(polys))
+    wkb[4] = None  # this chip is placed from centre_lon / centre_lat instead
+    cols = {
+        "unique_id": [f"mt{i}" for i in range(9)],
+        "embedding": list_column(vecs),
+        "geometry": pa.array(wkb, pa.binary()),
+        "centre_lat": centres[:, 1],
+        "centre_lon": centres[:, 0],
+    }
+    cat = open_catalog(write(tmp_path / "mtg.parquet", cols, bbox=[10, 45, 10.2, 45.2]), chip_size_m=500)
+    assert cat.adapter == "major_tom" and len(cat) == 9 and cat.problems == []
+    assert cat.footprints[3].equals(polys[3])
+    b = shapely.bounds(cat.footprints[4])
+    assert (b[3] - b[1]) * 111_320 == pytest.approx(500)
+    np.testing.assert_allclose(cat.centroids[4], centres[4], atol=1e-9)
+
+
 def test_generic_finds_the_one_float_list_and_an_id_like_column(tmp_path):
     centres, half, polys, vecs = grid(10, 6)
     cols = {
