@@ -247,3 +247,23 @@ def test_float_imagery_with_nan_nodata_in_lon_lat(tmp_path):
     west = -75.7 + 3 * 16 * 0.0001
     np.testing.assert_allclose(poly.bounds, [west, 37.7 - 32 * 0.0001, west + 32 * 0.0001, 37.7], atol=1e-9)
     assert "chip_size_m" not in json.loads(pq.read_schema(tmp_path / "geo.parquet").metadata[b"emb"])
+
+
+def test_cancel_while_embedding_stops_the_job_and_leaves_no_file(tmp_path, monkeypatch):
+    import core.embed_output as embed_output
+
+    img = _write(tmp_path / "scene.tif", _scene(height=400))
+    monkeypatch.setattr(embedder, "WINDOW_VALUES", 1)  # many small reads, so there is a "while"
+    monkeypatch.setattr(embed_output, "SPILL_ROWS", 10)  # and a temporary file already on disk
+    token = CancelToken()
+    seen = []
+
+    def progress(done, total, label):
+        seen.append(done)
+        if label.startswith("Embedding") and done > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        embed_images([img], tmp_path / "no.parquet", params=SMALL, progress=progress, cancel=token)
+    assert 0 < max(seen) < 25  # stopped part-way through the 25 block rows
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
