@@ -2,8 +2,9 @@
 
 ``open_catalog`` reads one file, several, or a folder; the layout of each file is recognised by an adapter
 (:mod:`core.adapters`). With a region, only files and row groups that can touch it are read
-(:mod:`core.geo_read`), then rows are filtered exactly by footprint. Vectors stream batch by batch into one
-preallocated float32 matrix (:mod:`core.vectors`), so the Arrow data of only one batch is alive at a time.
+(:mod:`core.geo_read`), then rows are filtered exactly by footprint. Vectors go batch by batch into one
+preallocated float32 matrix (:mod:`core.vectors`): Arrow data of at most a few row groups is alive at a time
+(:mod:`core.sources` decodes the next ones in worker threads), never a whole file as a table.
 
 Choices worth knowing:
 
@@ -12,6 +13,8 @@ Choices worth knowing:
 * Duplicate ids are kept: the first chip keeps the id, later ones become ``"<id>#2"``, ``"<id>#3"``... so every
   chip stays selectable, and ``problems`` says how many were renamed.
 * Chip size for point data: ``emb`` metadata, else the ``chip_size_m`` argument, else 320 m (Earth Index).
+  ``Catalog.chip_size_m`` is that size, or for polygon data the median footprint side in metres.
+* Files of different layouts can be opened together; ``Catalog.adapter`` then joins their names with "+".
 """
 
 from __future__ import annotations
@@ -78,28 +81,28 @@ def open_catalog(
     Progress is reported and ``cancel`` checked once per batch (at most one row group).
     """
     sources = _open_all(paths, embedding_column)
-    reader = BatchCollector(region, chip_size_m)
-    plans = [reader.plan_file(src) for src in sources]
-    reader.capacity = sum(
+    collector = BatchCollector(region, chip_size_m)
+    plans = [collector.plan_file(src) for src in sources]
+    collector.capacity = sum(
         src.metadata.row_group(g).num_rows
         for src, (_, groups, _) in zip(sources, plans, strict=True)
         for g in groups
     )
-    done, total = 0, reader.capacity
+    done, total = 0, collector.capacity
     records: list[SourceFile] = []
     report(progress, 0, total, "Opening embeddings")
     kept = [0] * len(sources)
     check(cancel)
     for i, row0, batch in iter_batches(sources, [groups for _, groups, _ in plans], _BATCH_ROWS):
         src, (plan, _, size) = sources[i], plans[i]
-        kept[i] += reader.read_batch(batch, src, plan, size, row0)
+        kept[i] += collector.read_batch(batch, src, plan, size, row0)
         done += batch.num_rows
         report(progress, done, total, f"Reading {src.label}")
         check(cancel)
     for src, (plan, groups, _), kept_here in zip(sources, plans, kept, strict=True):
         meta = src.metadata
         read_rows = sum(meta.row_group(g).num_rows for g in groups)
-        bad_vec, bad_geom = reader.bad_vectors.get(src.label, 0), reader.bad_geoms.get(src.label, 0)
+        bad_vec, bad_geom = collector.bad_vectors.get(src.label, 0), collector.bad_geoms.get(src.label, 0)
         if read_rows and not kept_here:
             if bad_vec == read_rows:
                 raise InputError(
@@ -110,9 +113,9 @@ def open_catalog(
                     f"None of the chips in {src.label} has a usable geometry, so none can be mapped."
                 )
         if src.rows_total == 0:
-            reader.problems.append(f"{src.label} is empty: it holds no chips.")
+            collector.problems.append(f"{src.label} is empty: it holds no chips.")
         if plan.problem:
-            reader.problems.append(plan.problem)
+            collector.problems.append(plan.problem)
         records.append(
             SourceFile(
                 src.path,
@@ -124,30 +127,30 @@ def open_catalog(
                 read_rows,
             )
         )
-    return _finish(reader, sources, records, region)
+    return _finish(collector, sources, records, region)
 
 
 def _finish(
-    reader: BatchCollector, sources: list[ParquetSource], records: list[SourceFile], region: Region | None
+    collector: BatchCollector, sources: list[ParquetSource], records: list[SourceFile], region: Region | None
 ) -> Catalog:
-    problems = list(reader.problems)
+    problems = list(collector.problems)
     for counts, what in (
-        (reader.bad_vectors, "empty or invalid embeddings (null, NaN, infinite or all zeros)"),
-        (reader.bad_geoms, "a missing or invalid geometry"),
+        (collector.bad_vectors, "empty or invalid embeddings (null, NaN, infinite or all zeros)"),
+        (collector.bad_geoms, "a missing or invalid geometry"),
     ):
         sentence = counts_sentence(counts, what)
         if sentence:
             problems.append(sentence)
-    if reader.sink is None:
+    if collector.sink is None:
         dim = next((s.layout.dim_hint for s in sources if s.layout.dim_hint), 0) or 0
         vectors = np.zeros((0, dim), np.float32)
     else:
-        vectors = reader.sink.result()
-    fps = np.concatenate(reader.geoms) if reader.geoms else np.zeros(0, dtype=object)
-    ids = pa.concat_arrays(reader.ids) if reader.ids else pa.array([], pa.string())
-    if any(t.num_columns for t in reader.attrs):
-        attributes = pa.concat_tables(reader.attrs, promote_options="permissive")
-    elif reader.attrs:  # no attribute columns at all: a zero-column table still needs its row count
+        vectors = collector.sink.result()
+    fps = np.concatenate(collector.geoms) if collector.geoms else np.zeros(0, dtype=object)
+    ids = pa.concat_arrays(collector.ids) if collector.ids else pa.array([], pa.string())
+    if any(t.num_columns for t in collector.attrs):
+        attributes = pa.concat_tables(collector.attrs, promote_options="permissive")
+    elif collector.attrs:  # no attribute columns at all: a zero-column table still needs its row count
         attributes = pa.Table.from_batches(
             [pa.record_batch([pa.nulls(len(vectors))], names=["_"]).select([])]
         )
@@ -169,7 +172,7 @@ def _finish(
         model=next((s.layout.model for s in sources if s.layout.model), None),
         region=region,
         problems=problems,
-        chip_size_m=chip_size(reader, sources, fps),
+        chip_size_m=chip_size(collector, sources, fps),
     )
 
 
