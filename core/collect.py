@@ -117,14 +117,14 @@ class BatchCollector:
         return k
 
 
-def chip_size(reader: BatchCollector, sources: list[ParquetSource], fps: np.ndarray) -> float | None:
+def chip_size(collector: BatchCollector, sources: list[ParquetSource], fps: np.ndarray) -> float | None:
     """The chip size to record: the stated one, else an estimate from the footprints (median side, metres)."""
     for src in sources:
         stated = chip_size_from_metadata(src.layout.model)
         if stated:
             return stated
-    if reader.chip_size_arg:
-        return float(reader.chip_size_arg)
+    if collector.chip_size_arg:
+        return float(collector.chip_size_arg)
     if len(fps) == 0:
         return None
     b = shapely.bounds(fps[:: max(1, len(fps) // 1000)])
