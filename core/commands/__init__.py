@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["COMMANDS", "lonlat", "bbox", "add_input_args", "open_from_args", "progress_for"]
 
-COMMANDS: list[str] = ["info", "search", "index", "embed"]
+COMMANDS: list[str] = ["info", "search", "index", "embed", "pack"]
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:

@@ -4,10 +4,12 @@ server on 127.0.0.1, and a socket guard that refuses every non-loopback connecti
 from __future__ import annotations
 
 import http.server
+import io
 import ipaddress
 import os
 import socket
-import threading
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +87,6 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         size = os.path.getsize(path)
         start, end = 0, size - 1
         rng = self.headers.get("Range")
-        f = open(path, "rb")  # noqa: SIM115 - closed by the base class after copyfile
         if rng and rng.startswith("bytes="):
             a, _, b = rng[6:].split(",")[0].partition("-")
             start = int(a) if a else max(0, size - int(b))
@@ -98,20 +99,39 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(end - start + 1))
         self.end_headers()
-        f.seek(start)
-        data = f.read(end - start + 1)
-        f.close()
-        import io
+        if self.command == "HEAD":
+            return io.BytesIO(b"")
+        with open(path, "rb") as f:
+            f.seek(start)
+            return io.BytesIO(f.read(end - start + 1))
 
-        return io.BytesIO(data)
+
+class _ServerProcess:
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+
+    def shutdown(self) -> None:
+        self.proc.kill()
+        self.proc.wait(5)
 
 
 def serve_dir(folder: Path):
-    """Start a threaded Range HTTP server for ``folder`` on 127.0.0.1; returns (base_url, server)."""
-    handler = lambda *a, **k: RangeHandler(*a, directory=str(folder), **k)  # noqa: E731
+    """Start a Range HTTP server for ``folder`` on 127.0.0.1 in a child process; return (base_url, server).
+
+    A child process, not a thread: GDAL calls back into Python (its error handler) while it reads, and an
+    in-process Python server then competes with the reader for the GIL, which made reads stall."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "serve", str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    port = int(proc.stdout.readline().strip())  # type: ignore[union-attr]
+    return f"http://127.0.0.1:{port}", _ServerProcess(proc)
+
+
+def _serve_forever(folder: str) -> None:
+    handler = lambda *a, **k: RangeHandler(*a, directory=folder, **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", server
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
 
 
 def closed_port() -> int:
@@ -149,3 +169,7 @@ def block_outside_network(monkeypatch) -> list:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     return attempts
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "serve":
+    _serve_forever(sys.argv[2])

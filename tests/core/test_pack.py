@@ -188,3 +188,14 @@ def test_cli_pack_prints_estimate_then_builds(inputs, tmp_path, capsys):
     (out / "basemap.mbtiles").unlink()
     assert args.run(args) == 1
     assert "basemap.mbtiles is missing" in capsys.readouterr().out
+
+
+def test_pack_is_a_cli_verb(inputs, tmp_path, capsys):
+    from core.cli import main
+
+    ei, cog = inputs
+    w, s, e, n = REGION.bbox
+    code = main(["pack", str(ei["path"]), f"--bbox={w},{s},{e},{n}", "--estimate-only"])
+    assert code == 0 and "Field pack estimate" in capsys.readouterr().out
+    assert main(["pack", str(ei["path"]), "--estimate-only"]) == 2  # no --bbox: one sentence, exit 2
+    assert "--bbox" in capsys.readouterr().err
