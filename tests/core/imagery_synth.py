@@ -115,21 +115,56 @@ class _ServerProcess:
         self.proc.wait(5)
 
 
-def serve_dir(folder: Path):
-    """Start a Range HTTP server for ``folder`` on 127.0.0.1 in a child process; return (base_url, server).
+class TileHandler(http.server.BaseHTTPRequestHandler):
+    """An XYZ tile service: /z/x/y.png gives a 256 px tile whose colour encodes x and y; z > 16 is 404."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+        from core.png import encode_png
+
+        try:
+            z, x, y = (int(v) for v in self.path.strip("/").removesuffix(".png").split("/")[-3:])
+        except ValueError:
+            z = x = y = -1
+        if not 0 <= z <= 16:
+            self.send_error(404)
+            return
+        tile = np.zeros((256, 256, 3), np.uint8)
+        tile[..., 0] = (x * 37) % 256
+        tile[..., 1] = (y * 53) % 256
+        tile[..., 2] = np.arange(256, dtype=np.uint8)[None, :]  # a ramp: a stitched view is not flat
+        body = encode_png(tile)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve_dir(folder: Path | None, port: int = 0):
+    """Start a Range HTTP server for ``folder`` (None: an XYZ tile service) on 127.0.0.1 in a child
+    process; return (base_url, server).
 
     A child process, not a thread: GDAL calls back into Python (its error handler) while it reads, and an
     in-process Python server then competes with the reader for the GIL, which made reads stall."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, "serve", str(folder)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "serve", str(folder or "-tiles-"), str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     port = int(proc.stdout.readline().strip())  # type: ignore[union-attr]
     return f"http://127.0.0.1:{port}", _ServerProcess(proc)
 
 
-def _serve_forever(folder: str) -> None:
-    handler = lambda *a, **k: RangeHandler(*a, directory=folder, **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def _serve_forever(folder: str, port: int) -> None:
+    if folder == "-tiles-":
+        handler = TileHandler
+    else:
+        handler = lambda *a, **k: RangeHandler(*a, directory=folder, **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
@@ -171,5 +206,5 @@ def block_outside_network(monkeypatch) -> list:
     return attempts
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "serve":
-    _serve_forever(sys.argv[2])
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "serve":
+    _serve_forever(sys.argv[2], int(sys.argv[3]))

@@ -241,3 +241,41 @@ def test_gdal_network_settings_and_url_cache_clearing():
     assert clear_gdal_url_cache() is True
     assert host_of("s3://sentinel-cogs/a/b.tif") == ("sentinel-cogs.s3.amazonaws.com", 443)
     assert host_of("/tmp/x.tif") is None
+
+
+def test_xyz_template(tmp_path):
+    base, server = serve_dir(None)
+    try:
+        cat = make_catalog(CHIPS[:1])
+        svc = ThumbnailService(tmp_path / "t.sqlite")
+        svc.set_imagery(cat.fingerprint(), base + "/{z}/{x}/{y}.png")
+        t = svc.thumbnail(cat, 0)
+        assert t.status == "ok", t.message
+        a = decode(t.png)
+        assert a.shape == (128, 128, 3) and a[..., 2].std() > 20
+        svc2 = ThumbnailService(tmp_path / "t2.sqlite", size=64)  # a zoom above 16 is 404 -> not in imagery
+        small = make_catalog([(-75.6601, 37.6300, -75.6600, 37.6301)])
+        svc2.set_imagery(small.fingerprint(), base + "/{z}/{x}/{y}.png")
+        assert svc2.thumbnail(small, 0).status == "outside"
+    finally:
+        server.shutdown()
+
+
+def test_host_comes_back_and_gdal_forgets_the_failure(cog, tmp_path):
+    port = closed_port()
+    cat = make_catalog(CHIPS[:2], [f"http://127.0.0.1:{port}/{cog.name}"] * 2)
+    svc = ThumbnailService(tmp_path / "t.sqlite", down_seconds=1.5)
+    assert svc.thumbnail(cat, 0).status == "offline"  # nothing listens: refused, host marked down
+    marked = time.monotonic()
+    base, server = serve_dir(cog.parent, port=port)
+    try:
+        assert svc.thumbnail(cat, 0).status == "offline"  # still within the down period: no network
+        assert time.monotonic() - marked < 1.5
+        time.sleep(max(0.0, 1.6 - (time.monotonic() - marked)))
+        # the probe finds the host again, GDAL's memory of the failed URL is cleared, the read succeeds
+        t = svc.thumbnail(cat, 0)
+        assert t.status == "ok", t.message
+        assert svc.breaker.down_hosts() == []
+    finally:
+        server.shutdown()
+        svc.close()
