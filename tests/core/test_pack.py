@@ -21,7 +21,6 @@ REGION = Region.from_bbox(-75.68, 37.61, -75.63, 37.66)
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("packin")
-    # (a date column: core.export fails on a catalog with no attribute columns at all; reported)
     dates = {"date": ["2024-06-01"] * 400}
     ei = write_earth_index(
         root / "17SNB_2024.parquet", n=400, d=32, bbox=BBOX, row_group_size=100, extra_columns=dates
