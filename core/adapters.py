@@ -209,6 +209,12 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
     emb = _pick_embedding(schema, embedding_column, known_emb, label)
 
     geom, enc, crs, bbox, covering = _find_geometry(schema, geo)
+    enc = enc.upper() if enc.upper() in ("WKB", "WKT") else enc.lower()
+    if geom and enc not in ("WKB", "WKT", "point"):
+        raise InputError(
+            f"{label} stores its geometry as '{enc}', which Terrafind cannot read yet; "
+            "write the file with WKB geometry (the GeoParquet default)."
+        )
     lonlat = _find_lonlat(schema.names)
     if adapter == "major_tom" and lonlat is None:
         lonlat = ("centre_lon", "centre_lat") if {"centre_lon", "centre_lat"} <= names else None
@@ -266,7 +272,7 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
         id_column=id_col,
         id_from_stem=from_stem,
         geometry=geom,
-        geometry_encoding=enc.upper() if enc.upper() in ("WKB", "WKT") else enc.lower(),
+        geometry_encoding=enc,
         lonlat=lonlat if geom is None or adapter == "major_tom" else None,
         crs=crs,
         file_bbox=file_bbox,

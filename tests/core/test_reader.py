@@ -13,7 +13,7 @@ import shapely
 from reader_util import grid, list_column, unit, write
 from synth import write_earth_index
 
-from core.errors import Cancelled
+from core.errors import Cancelled, InputError
 from core.progress import CancelToken
 from core.reader import inspect, open_catalog
 
@@ -166,6 +166,26 @@ def test_generic_finds_the_one_float_list_and_an_id_like_column(tmp_path):
     }
     cat2 = open_catalog(write(tmp_path / "noid.parquet", cols2))
     assert cat2.ids[4] == "noid:4" and "other" in cat2.attributes.column_names
+
+
+def test_geoarrow_point_and_wkt_geometry(tmp_path):
+    import json
+
+    centres, half, polys, vecs = grid(8, 4)
+    points = pa.StructArray.from_arrays([pa.array(centres[:, 0]), pa.array(centres[:, 1])], ["x", "y"])
+    table = pa.table({"id": [f"p{i}" for i in range(8)], "embedding": list_column(vecs), "geometry": points})
+    geo = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {"encoding": "point"}}}
+    pq.write_table(table.replace_schema_metadata({"geo": json.dumps(geo)}), tmp_path / "native.parquet")
+    cat = open_catalog(tmp_path / "native.parquet", chip_size_m=200)
+    assert len(cat) == 8 and cat.chip_size_m == 200
+    np.testing.assert_allclose(cat.centroids, centres, atol=1e-9)
+    geo["columns"]["geometry"]["encoding"] = "multipolygon"
+    pq.write_table(table.replace_schema_metadata({"geo": json.dumps(geo)}), tmp_path / "multi.parquet")
+    with pytest.raises(InputError, match="multi.parquet stores its geometry as 'multipolygon'"):
+        open_catalog(tmp_path / "multi.parquet")
+    wkt = {"id": [f"w{i}" for i in range(8)], "embedding": list_column(vecs), "geom": shapely.to_wkt(polys)}
+    cat = open_catalog(write(tmp_path / "wkt.parquet", wkt, geometry=None))
+    assert len(cat) == 8 and cat.footprints[2].equals_exact(polys[2], tolerance=1e-6)
 
 
 def test_user_named_embedding_column_and_sliced_list_offsets(tmp_path):
