@@ -257,22 +257,66 @@ class ThumbnailService:
         catalog: Any,
         rows: Sequence[int],
         *,
+        workers: int | None = None,
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
     ) -> int:
-        """Make sure the thumbnails of ``rows`` are cached (in the given order: put visible rows and the
-        top results first). Returns how many are now cached; offline, remote rows are skipped."""
-        done = 0
+        """Make sure the thumbnails of ``rows`` are cached, roughly in the given order (put visible rows
+        and the top results first). Returns how many are now cached; offline, remote rows are skipped.
+
+        ``workers`` threads cut at once; by default 4 when any row's imagery is remote (hides network
+        latency) and 1 for local imagery (reads already use the disk and both cores well)."""
+        check(cancel)
+        rows = [int(r) for r in rows]
         total = len(rows)
-        for i, row in enumerate(rows):
-            check(cancel)
-            key = self.key_of(catalog, int(row))
-            if key is not None and (
-                self.cache.has(key) or self.thumbnail(catalog, int(row)).status in ("ok", "outside")
-            ):
-                done += 1
-            if i % 16 == 0 or i + 1 == total:
-                report(progress, i + 1, total, "Thumbnails")
+        todo = []
+        for row in rows:
+            key = self.key_of(catalog, row)
+            if key is not None and not self.cache.has(key):
+                todo.append(row)
+        done = total - len(todo) - sum(1 for r in rows if self.source_of(catalog, r) is None)
+        report(progress, total - len(todo), total, "Thumbnails")
+        if workers is None:
+            remote = any(
+                is_remote(s) or is_template(s) for s in {self.source_of(catalog, r) or "" for r in todo}
+            )
+            workers = 4 if remote else 1
+
+        def one(row: int) -> bool:
+            return self.thumbnail(catalog, row).status in ("ok", "outside")
+
+        finished = total - len(todo)
+        if workers <= 1:
+            for row in todo:
+                check(cancel)
+                done += one(row)
+                finished += 1
+                if finished % 16 == 0 or finished == total:
+                    report(progress, finished, total, "Thumbnails")
+            return done
+        with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="terrafind-prefetch") as pool:
+            pending = set()
+            queue = iter(todo)
+            try:
+                for row in queue:  # keep a short queue so the order of ``rows`` is (roughly) kept
+                    pending.add(pool.submit(one, row))
+                    if len(pending) < 2 * workers:
+                        continue
+                    finished_now, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    for f in finished_now:
+                        done += f.result()
+                        finished += 1
+                    report(progress, finished, total, "Thumbnails")
+                    check(cancel)
+                for f in cf.as_completed(pending):
+                    done += f.result()
+                    finished += 1
+                    report(progress, finished, total, "Thumbnails")
+                    check(cancel)
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
         return done
 
     def close(self) -> None:

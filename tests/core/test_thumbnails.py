@@ -165,6 +165,10 @@ def test_http_cog(cog, tmp_path):
         svc.online = False  # offline: cached ones still come, nothing new is fetched
         assert svc.thumbnail(cat, 0).status == "ok"
         svc.close()
+        many = make_catalog([CHIPS[0], CHIPS[1]] * 4, [f"{base}/{cog.name}"] * 8)
+        fresh = ThumbnailService(tmp_path / "p.sqlite", pad=0.1)  # several threads over the network
+        assert fresh.prefetch(many, range(8)) == 8
+        fresh.close()
     finally:
         server.shutdown()
 
