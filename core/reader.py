@@ -245,4 +245,26 @@ def inspect(paths: str | Path | Sequence[str | Path]) -> list[dict[str, Any]]:
         if src.rows_total == 0:
             entry["problems"].append(f"{src.label} is empty: it holds no chips.")
         out.append(entry)
+    _flag_mixed(out)
     return out
+
+
+def _flag_mixed(entries: list[dict[str, Any]]) -> None:
+    """Say so on each file whose model or width differs from the first file's: they cannot be opened together."""
+    first = next((e for e in entries if e["adapter"]), None)
+    if first is None:
+        return
+    name = Path(first["path"]).name
+    for e in entries:
+        if e is first or not e["adapter"]:
+            continue
+        mine, theirs = model_id(e["model"]), model_id(first["model"])
+        if mine and theirs and mine != theirs:
+            e["problems"].append(
+                f"Made by the model '{mine}' but {name} by '{theirs}': they cannot be opened together."
+            )
+        elif e["dim"] and first["dim"] and e["dim"] != first["dim"]:
+            e["problems"].append(
+                f"Its embeddings have {e['dim']} values but those in {name} have {first['dim']}: "
+                "they cannot be opened together."
+            )

@@ -272,6 +272,9 @@ def test_inspect_reads_footers_only(ei_file, tmp_path):
     assert info["model"]["model"]["id"] == "synthetic_vits"
     assert info["columns"] == ["id", "embedding", "geometry"] and info["problems"] == []
     np.testing.assert_allclose(info["bbox"], ei_file["bbox"])
+    other = write_earth_index(tmp_path / "other.parquet", n=10, d=16)
+    (_, second) = inspect([ei_file["path"], other["path"]])
+    assert "16 values" in second["problems"][0] and ei_file["path"].name in second["problems"][0]
     bad = tmp_path / "notes.parquet"
     bad.write_text("hello")
     (entry,) = inspect(bad)
