@@ -263,7 +263,7 @@ def _flag_mixed(entries: list[dict[str, Any]]) -> None:
             e["problems"].append(
                 f"Made by the model '{mine}' but {name} by '{theirs}': they cannot be opened together."
             )
-        elif e["dim"] and first["dim"] and e["dim"] != first["dim"]:
+        elif e["rows"] and first["rows"] and e["dim"] and first["dim"] and e["dim"] != first["dim"]:
             e["problems"].append(
                 f"Its embeddings have {e['dim']} values but those in {name} have {first['dim']}: "
                 "they cannot be opened together."
