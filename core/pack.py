@@ -13,6 +13,14 @@ Building runs the parts in order and records each finished part in ``pack-state.
 the same inputs skips finished parts, and the thumbnail and basemap parts continue chip by chip and tile
 by tile. Opening checks the manifest: a changed or missing file is named in ``problems`` and the parts
 that are intact still work. Nothing in a pack needs the network.
+
+Using a pack (what ``terrafind DIR`` does)::
+
+    info = open_pack(folder)                  # info.problems names changed / missing files
+    catalog = info.open_catalog()
+    index = info.load_index(catalog)          # the stored index, checked; rebuilt only if broken
+    thumbs = info.thumbnail_service(catalog)  # offline, over the pack's thumbnails
+    tiles = info.basemap()                    # MBTiles or None
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from core.errors import ImageryError, InputError
 from core.progress import CancelToken, ProgressFn, check, report
 from core.types import Region
 
-__all__ = ["PackInfo", "build_pack", "estimate_pack", "open_pack", "MANIFEST"]
+__all__ = ["PackInfo", "build_pack", "estimate_pack", "open_pack", "is_pack", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 STATE = "pack-state.json"
@@ -163,14 +171,21 @@ def _versions() -> dict[str, str]:
 
 
 # --- estimate -------------------------------------------------------------------------------------
-def estimate_pack(paths: Sequence[str | Path], region: Region, imagery: str | None = None) -> dict[str, int]:
+def estimate_pack(
+    paths: Sequence[str | Path],
+    region: Region,
+    imagery: str | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, int]:
     """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
     ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
     pixels and needs no network."""
     from core.reader import open_catalog
 
     files = _input_files(paths)
-    catalog = open_catalog(files, region=region)
+    catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
     n = len(catalog)
     rows_total = sum(s.rows_total for s in catalog.sources) or 1
     bytes_total = sum(s.size for s in catalog.sources)
@@ -384,6 +399,15 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
 
 
 # --- open -----------------------------------------------------------------------------------------
+def is_pack(path: str | Path) -> bool:
+    """True when ``path`` is a folder with a field-pack manifest (for ``terrafind DIR``)."""
+    p = Path(path) / MANIFEST
+    try:
+        return p.is_file() and json.loads(p.read_text()).get("format") == "terrafind-field-pack"
+    except (OSError, ValueError):
+        return False
+
+
 def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
     """Open a field pack folder and check it against its manifest (sizes, and sha256 when ``verify``).
 

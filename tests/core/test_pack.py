@@ -10,7 +10,7 @@ from imagery_synth import block_outside_network, write_cog
 from synth import write_earth_index
 
 from core.errors import Cancelled, InputError
-from core.pack import build_pack, estimate_pack, open_pack
+from core.pack import build_pack, estimate_pack, is_pack, open_pack
 from core.progress import CancelToken
 from core.types import Examples, Region
 
@@ -78,6 +78,7 @@ def test_estimate_build_open_offline(inputs, tmp_path, monkeypatch):
     assert manifest["inputs"][0]["path"].endswith("17SNB_2024.parquet")
     assert all(len(e["sha256"]) == 64 for e in manifest["files"].values())
     assert not (pack / "pack-state.json").exists()
+    assert is_pack(pack) and not is_pack(tmp_path)
     info, catalog = use_pack_offline(pack, monkeypatch, tmp_path)
     assert info.problems == [] and len(catalog) == est["rows"]
     # the pack's chips are exactly the region's chips of the input
