@@ -79,6 +79,13 @@ def test_estimate_build_open_offline(inputs, tmp_path, monkeypatch):
     assert all(len(e["sha256"]) == 64 for e in manifest["files"].values())
     assert not (pack / "pack-state.json").exists()
     assert is_pack(pack) and not is_pack(tmp_path)
+    import pyarrow.parquet as pq
+
+    subset = pq.read_schema(pack / manifest["parts"]["embeddings"][0])
+    original = pq.read_schema(ei["path"])
+    assert subset.names == original.names and subset.types == original.types
+    assert json.loads(subset.metadata[b"emb"]) == json.loads(original.metadata[b"emb"])
+    assert json.loads(subset.metadata[b"geo"])["primary_column"] == "geometry"
     info, catalog = use_pack_offline(pack, monkeypatch, tmp_path)
     assert info.problems == [] and len(catalog) == est["rows"]
     # the pack's chips are exactly the region's chips of the input
