@@ -217,6 +217,24 @@ def _input_key(files: list[str], region: Region, imagery: str | None, size: int)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+# Tile services whose terms forbid downloading tiles for later offline use (a pack would do exactly that).
+NO_OFFLINE_HOSTS = ("tile.openstreetmap.org",)
+
+
+def _check_terms(imagery: str | None) -> None:
+    from core.hosts import host_of
+    from core.xyz import is_template
+
+    if not imagery or not is_template(imagery):
+        return
+    host = host_of(imagery.replace("{s}", "a"))
+    if host and any(host[0] == h or host[0].endswith("." + h) for h in NO_OFFLINE_HOSTS):
+        raise InputError(
+            f"{host[0]} does not allow downloading its tiles for offline use; choose your own imagery "
+            "(a COG or a folder of COGs) for the field pack."
+        )
+
+
 def _subset_names(files: list[str]) -> list[str]:
     names, seen = [], set()
     for f in files:
@@ -250,6 +268,7 @@ def build_pack(
     from core.pack_subset import write_region_subset
     from core.reader import open_catalog
 
+    _check_terms(imagery)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = _input_files(paths)

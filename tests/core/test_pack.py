@@ -145,10 +145,14 @@ def test_changed_and_missing_files_are_named(inputs, tmp_path, monkeypatch):
         open_pack(tmp_path)
 
 
-def test_region_without_chips(inputs, tmp_path):
+def test_region_without_chips_and_forbidden_tiles(inputs, tmp_path):
     ei, _ = inputs
     with pytest.raises(InputError, match="inside the region"):
         build_pack([ei["path"]], Region.from_bbox(10, 10, 11, 11), tmp_path / "p")
+    with pytest.raises(InputError, match="offline use"):
+        build_pack(
+            [ei["path"]], REGION, tmp_path / "q", imagery="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        )
 
 
 def test_pack_from_real_sentinel2(tmp_path, monkeypatch):
