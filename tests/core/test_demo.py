@@ -96,6 +96,10 @@ def test_embeddings_open_as_a_catalog_with_thumbnails_from_the_truecolour_cog(bu
     emb = json.loads(pq.read_schema(region.embeddings).metadata[b"emb"])
     assert emb["model"]["foundation_model"] is False and emb["model"]["params"]["k"] == 128
     assert emb["chip_size_m"] == 320
+    # the footer names the imagery where it lives now, not the temporary build folder
+    assert emb["datasets"] == [
+        {"source": str(region.imagery_multiband), "name": region.imagery_multiband.name}
+    ]
     # a chip's footprint is 320 m square (in degrees at this latitude)
     b = shapely.bounds(cat.footprints[0])
     assert (b[3] - b[1]) * 111_000 == pytest.approx(320, rel=0.02)
