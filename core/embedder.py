@@ -187,6 +187,11 @@ def write_embeddings(
         stems = [p.stem for p in images]
         named = list(dataset_paths) if dataset_paths else [str(p.resolve()) for p in images]
         meta = _emb_metadata(params, model, sources, indexes, named)
+        image_dates = list(dates) if dates else [image_date(src) for src in sources]
+        known = sorted(d for d in image_dates if d)
+        if known and len(known) == len(image_dates):  # a time range only when every image states its date
+            meta["start_datetime"] = f"{known[0]}T00:00:00Z"
+            meta["end_datetime"] = f"{known[-1]}T23:59:59Z"
         writer = EmbeddingWriter(out, model.dim, meta)
         done = 0
         workers = max(1, min(4, os.cpu_count() or 1))
@@ -195,7 +200,7 @@ def write_embeddings(
                 name = images[i].name
                 prefix = stems[i] if stems.count(stems[i]) == 1 else f"{i}-{stems[i]}"
                 url = source_urls[i] if source_urls else str(images[i].resolve())
-                date = dates[i] if dates else image_date(src)
+                date = image_dates[i]
                 corners = ChipCorners(src, grid)
                 rows_per_read = max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block)
 

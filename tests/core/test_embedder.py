@@ -81,6 +81,7 @@ def test_file_layout_ids_geometry_and_footer(tmp_path):
         and model["params"]["dim"] == 32
     )
     assert emb["embedding"]["dim"] == 32 and emb["chip_size_m"] == 320
+    assert (emb["start_datetime"], emb["end_datetime"]) == ("2021-06-30T00:00:00Z", "2021-06-30T23:59:59Z")
     import geopandas as gpd
 
     frame = gpd.read_parquet(out)
