@@ -149,9 +149,10 @@ def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> P
     )
 
 
-# Row groups up to this many rows are decoded two at a time, each whole (about 100 MB per 65k x 384 group);
-# bigger ones stream batch by batch so that memory stays about one matrix.
-PARALLEL_MAX_ROWS = 262_144
+# Row groups up to this size (uncompressed, per the footer) are decoded two at a time, each whole: a 65k x 384
+# group is ~110 MB, so at most ~3 groups (~0.5 GB) are alive beside the matrix. Bigger ones stream batch by
+# batch on one thread, which keeps memory about one matrix.
+PARALLEL_MAX_BYTES = 192 * 1024 * 1024
 READ_WORKERS = 2  # a 2-core laptop: decode one row group per core while the main thread builds footprints
 
 
@@ -184,9 +185,9 @@ def iter_batches(
     (Parquet decoding releases the GIL) while the caller works on the current one.
     """
     tasks = [(i, g) for i, chosen in enumerate(groups) for g in chosen]
-    sizes = [sources[i].metadata.row_group(g).num_rows for i, g in tasks]
+    sizes = [sources[i].metadata.row_group(g).total_byte_size for i, g in tasks]
     starts = [_starts(src.metadata) for src in sources]
-    if len(tasks) >= 2 and max(sizes) <= PARALLEL_MAX_ROWS:
+    if len(tasks) >= 2 and max(sizes) <= PARALLEL_MAX_BYTES:
         yield from _parallel(sources, tasks, starts, batch_rows)
     else:
         yield from prefetch(_stream(sources, tasks, starts, batch_rows))

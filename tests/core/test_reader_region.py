@@ -24,7 +24,7 @@ def read_mode(request, monkeypatch):
     import core.sources
 
     if request.param == "stream":
-        monkeypatch.setattr(core.sources, "PARALLEL_MAX_ROWS", 0)
+        monkeypatch.setattr(core.sources, "PARALLEL_MAX_BYTES", 0)
     return request.param
 
 
