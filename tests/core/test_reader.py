@@ -305,6 +305,15 @@ def test_read_is_streamed_not_whole_table(tmp_path, monkeypatch, read_mode):
     def boom(*a, **k):
         raise AssertionError("whole-table read")
 
+    import core.sources
+
+    groups_read = []
+    real_read_group = core.sources._read_group
+    monkeypatch.setattr(
+        core.sources, "_read_group", lambda src, g: groups_read.append(g) or real_read_group(src, g)
+    )
     monkeypatch.setattr(pq.ParquetFile, "read", boom)
     monkeypatch.setattr(pq, "read_table", boom)
-    assert len(open_catalog(truth["path"])) == 2000
+    cat = open_catalog(truth["path"])
+    assert len(cat) == 2000 and list(cat.ids) == list(truth["ids"])  # file order kept
+    assert sorted(groups_read) == ([0, 1, 2, 3, 4] if read_mode == "parallel" else [])
