@@ -54,6 +54,17 @@ def _check_terms(imagery: str | None) -> None:
         )
 
 
+def _normalised(imagery: str | None) -> str | None:
+    """Local imagery as an absolute path: thumbnails are cached under this name, and the manifest must
+    give the same name wherever the pack is opened from."""
+    from core.hosts import is_remote
+    from core.xyz import is_template
+
+    if not imagery or is_remote(imagery) or is_template(imagery):
+        return imagery
+    return str(Path(imagery).expanduser().resolve())
+
+
 def _subset_names(files: list[str]) -> list[str]:
     names, seen = [], set()
     for f in files:
@@ -83,6 +94,7 @@ def build(
     from core.reader import open_catalog
 
     _check_terms(imagery)
+    imagery = _normalised(imagery)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = _input_files(paths)
@@ -177,6 +189,7 @@ def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str
     from core.thumbnails import ThumbnailService
 
     svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
+    svc.cache.pin()
     try:
         if imagery:
             svc.set_imagery(svc.dataset_key(catalog), imagery)

@@ -28,6 +28,7 @@ create table if not exists thumbs (
     last_access real not null
 );
 create index if not exists thumbs_last_access on thumbs(last_access);
+create table if not exists meta (name text primary key, value text);
 """
 _TOUCH_AFTER = 60.0  # seconds: don't rewrite last_access on every hit
 
@@ -46,6 +47,7 @@ class ThumbCache:
             with con:
                 con.executescript(_SCHEMA)
             self._total = int(con.execute("select coalesce(sum(bytes), 0) from thumbs").fetchone()[0])
+            self._pinned = con.execute("select 1 from meta where name = 'pinned'").fetchone() is not None
         except sqlite3.DatabaseError as exc:
             raise CacheError(
                 f"The thumbnail cache {self.path} is damaged; delete it and Terrafind will make a new one.",
@@ -90,7 +92,7 @@ class ThumbCache:
                 (key, sqlite3.Binary(png), status, source, len(png), now, now),
             )
             self._total += len(png) - (old[0] if old else 0)
-            if self._total > self.max_bytes:
+            if self._total > self.max_bytes and not self._pinned:
                 self._evict(con)
 
     def _evict(self, con: sqlite3.Connection) -> None:
@@ -111,6 +113,24 @@ class ThumbCache:
             con.execute("rollback")
             raise
         self._total -= freed
+
+    def pin(self) -> None:
+        """Never evict from this file, whatever ``max_bytes`` a later user gives (a field pack's
+        thumbnails must survive being opened by an app with a smaller cache limit)."""
+        with self._con() as con:
+            con.execute("insert or replace into meta values ('pinned', '1')")
+        self._pinned = True
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned
+
+    def has_source(self, source: str) -> bool:
+        """Does the cache hold any thumbnail cut from ``source``? (A scan: call it rarely.)"""
+        return (
+            self._con().execute("select 1 from thumbs where source = ? limit 1", (source,)).fetchone()
+            is not None
+        )
 
     @property
     def total_bytes(self) -> int:

@@ -107,8 +107,9 @@ class ThumbnailService:
         """Imagery for a dataset without ``source_url``: a local COG or VRT, a folder of COGs (mosaic),
         a remote COG URL, or an XYZ template ``https://.../{z}/{x}/{y}.png``. None removes it.
 
-        ``must_exist=False`` accepts a local path that is not there (a field pack whose thumbnails were
-        cut before leaving: they are found in the cache by this same source name)."""
+        A local path that is not there is accepted when the cache holds thumbnails cut from it (a field
+        pack whose imagery stayed at home: they are found by this same source name), or with
+        ``must_exist=False``; otherwise it raises :class:`InputError`."""
         with self._lock:
             if not source:
                 self._imagery.pop(dataset_key, None)
@@ -116,7 +117,7 @@ class ThumbnailService:
             source = str(source)
             if not (is_remote(source) or is_template(source)):
                 path = Path(source).expanduser()
-                if must_exist and not path.exists():
+                if must_exist and not path.exists() and not self.cache.has_source(str(path.resolve())):
                     raise InputError(f"The imagery {source} does not exist: choose a COG, a VRT or a folder.")
                 source = str(path.resolve())
             self._imagery[dataset_key] = source

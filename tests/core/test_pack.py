@@ -210,3 +210,24 @@ def test_pack_is_a_cli_verb(inputs, tmp_path, capsys):
     assert code == 0 and "Field pack estimate" in capsys.readouterr().out
     assert main(["pack", str(ei["path"]), "--estimate-only"]) == 2  # no --bbox: one sentence, exit 2
     assert "--bbox" in capsys.readouterr().err
+
+
+def test_pack_thumbnails_without_the_imagery(inputs, tmp_path):
+    """The field laptop has the pack but not the imagery: thumbnails still come, as the GUI asks for them."""
+    import shutil
+
+    from core.thumbnails import ThumbnailService
+
+    ei, cog = inputs
+    own = tmp_path / "img" / "scene.tif"
+    own.parent.mkdir()
+    shutil.copy(cog, own)
+    pack = build_pack([ei["path"]], REGION, tmp_path / "pack", imagery=str(own))
+    own.unlink()
+    info = open_pack(pack)
+    catalog = info.open_catalog()
+    svc = ThumbnailService(info.thumbnails_path)  # default (smaller) cache limit, online
+    svc.set_imagery(svc.dataset_key(catalog), info.imagery)  # accepted: the cache knows this source
+    assert {svc.thumbnail(catalog, r).status for r in range(len(catalog))} == {"ok"}
+    with pytest.raises(InputError, match="does not exist"):
+        svc.set_imagery("other", str(tmp_path / "never-seen.tif"))

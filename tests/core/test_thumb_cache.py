@@ -67,3 +67,15 @@ def test_damaged_file_is_named(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CacheError, match="c.sqlite"):
         ThumbCache(bad)
+
+
+def test_pinned_cache_is_never_evicted(tmp_path):
+    c = ThumbCache(tmp_path / "pack.sqlite", max_bytes=10**9)
+    for i in range(10):
+        c.put(f"k{i}", bytes(1000), "ok", "src-a")
+    c.pin()
+    small = ThumbCache(tmp_path / "pack.sqlite", max_bytes=2000)  # an app with a small cache opens it
+    assert small.pinned
+    small.put("new", bytes(1000))
+    assert len(small) == 11 and small.get("k0") is not None
+    assert small.has_source("src-a") and not small.has_source("src-b")
