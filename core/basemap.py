@@ -17,7 +17,6 @@ import json
 import math
 import os
 import sqlite3
-import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ImageryError
+from core.mbtiles import MBTiles
 from core.progress import CancelToken, ProgressFn, check, report
 
 __all__ = [
@@ -367,57 +367,3 @@ def _build(sources, bounds, zmin, zmax, cogs, out, key, progress, cancel) -> Pat
     os.replace(partial, out)
     report(progress, total, total, "Basemap ready")
     return out
-
-
-class MBTiles:
-    """Read tiles of an MBTiles file (one read-only connection per thread; a lookup is ~0.02 ms)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ImageryError(f"The basemap {self.path} does not exist.")
-        self._local = threading.local()
-        self._meta: dict[str, str] | None = None
-
-    def _con(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=True)
-            self._local.con = con
-        return con
-
-    def tile(self, z: int, x: int, y: int) -> bytes | None:
-        """The tile at XYZ (Leaflet's numbering) or None."""
-        if z < 0 or not (0 <= x < 2**z and 0 <= y < 2**z):
-            return None
-        row = (
-            self._con()
-            .execute(
-                "select tile_data from tiles where zoom_level = ? and tile_column = ? and tile_row = ?",
-                (int(z), int(x), 2 ** int(z) - 1 - int(y)),
-            )
-            .fetchone()
-        )
-        return bytes(row[0]) if row else None
-
-    def metadata(self) -> dict[str, Any]:
-        """bounds (w, s, e, n lon/lat), minzoom, maxzoom, format, plus the other metadata as text."""
-        if self._meta is None:
-            self._meta = dict(self._con().execute("select name, value from metadata").fetchall())
-        meta: dict[str, Any] = dict(self._meta)
-        if "bounds" in meta:
-            meta["bounds"] = tuple(float(v) for v in str(meta["bounds"]).split(","))
-        for k in ("minzoom", "maxzoom"):
-            if k in meta:
-                meta[k] = int(meta[k])
-        meta.setdefault("format", "png")
-        return meta
-
-    def __len__(self) -> int:
-        return int(self._con().execute("select count(*) from tiles").fetchone()[0])
-
-    def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
