@@ -23,7 +23,7 @@ from core.demo_build import build_multiband, build_truecolour, read_stack, scene
 from core.embedder import EmbedderParams, write_embeddings
 from core.progress import CancelToken, ProgressFn, check, report
 
-__all__ = ["DemoRegion", "DEMO_ATTRIBUTION", "DEMO_HINT", "BUILDER_VERSION", "demo_region", "ensure_demo"]
+__all__ = ["DemoRegion", "DEMO_ATTRIBUTION", "DEMO_HINT", "BUILDER_VERSION", "demo_region", "ensure_demo", "bundled_demo", "install_bundled_demo"]
 
 BUILDER_VERSION = 2  # 2: multiband COG in ZSTD, emb footer names the final imagery path
 # The package does not record the acquisition date; Sentinel-2A imaging began in mid-2015 and the
@@ -45,7 +45,7 @@ class DemoRegion:
 
     embeddings: Path
     imagery_rgb: Path
-    imagery_multiband: Path
+    imagery_multiband: Path | None  # None in an installed app's prebuilt demo (not needed to search)
     basemap_mbtiles: Path | None
     attribution: str
     hint: str
@@ -76,14 +76,15 @@ def demo_region() -> DemoRegion | None:
         return None
     if stamp.get("basemap") is None and _basemap_builder() is not None:
         return None  # built before the basemap builder existed: build again to get the basemap
-    files = [folder / EMBEDDINGS, folder / RGB, folder / MULTIBAND]
+    multiband = folder / MULTIBAND if stamp.get("multiband", True) else None
+    files = [folder / EMBEDDINGS, folder / RGB] + ([multiband] if multiband else [])
     mbtiles = folder / MBTILES if stamp.get("basemap") else None
     if not all(f.exists() for f in files) or (mbtiles is not None and not mbtiles.exists()):
         return None
     return DemoRegion(
         embeddings=files[0],
         imagery_rgb=files[1],
-        imagery_multiband=files[2],
+        imagery_multiband=multiband,
         basemap_mbtiles=mbtiles,
         attribution=DEMO_ATTRIBUTION,
         hint=DEMO_HINT,
@@ -93,7 +94,7 @@ def demo_region() -> DemoRegion | None:
 
 def ensure_demo(*, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> DemoRegion:
     """The demo region, built first when missing or out of date (about 10 to 60 s on 2 cores)."""
-    region = demo_region()
+    region = demo_region() or install_bundled_demo()
     if region is not None:
         return region
     final = _folder()
@@ -110,6 +111,46 @@ def ensure_demo(*, progress: ProgressFn | None = None, cancel: CancelToken | Non
     if region is None:  # pragma: no cover - only if another process replaced it with something broken
         raise RuntimeError(f"the demo region built in {final} does not check out")
     return region
+
+
+def bundled_demo() -> Path | None:
+    """The prebuilt demo shipped inside an installed app (``sys._MEIPASS/demo``), if there is one."""
+    folder = paths.resources_dir().parent / "demo"
+    return folder if (folder / STAMP).is_file() and (folder / EMBEDDINGS).is_file() else None
+
+
+def install_bundled_demo() -> DemoRegion | None:
+    """Copy the installed app's prebuilt demo into the user's data folder: seconds, no building.
+
+    The embeddings name their imagery by absolute path, so the copy's ``source_url`` column and stamp are
+    rewritten to where the files now are. Returns None when the app ships no demo.
+    """
+    source = bundled_demo()
+    if source is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    final = _folder()
+    work = final.with_name(f".demo-install-{uuid.uuid4().hex[:8]}")
+    work.mkdir(parents=True)
+    try:
+        for name in (RGB, MBTILES, MULTIBAND):
+            if (source / name).is_file():
+                shutil.copy2(source / name, work / name)
+        table = pq.read_table(source / EMBEDDINGS)
+        urls = pa.array([str((final / RGB).resolve())] * table.num_rows, pa.string())
+        table = table.set_column(table.schema.get_field_index("source_url"), "source_url", urls)
+        pq.write_table(table, work / EMBEDDINGS, compression="zstd")
+        stamp = json.loads((source / STAMP).read_text())
+        stamp["folder"] = str(final.resolve())
+        stamp["multiband"] = (work / MULTIBAND).is_file()
+        (work / STAMP).write_text(json.dumps(stamp, indent=1))
+        _swap_in(work, final)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return demo_region()
 
 
 def _swap_in(work: Path, final: Path) -> None:

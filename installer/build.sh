@@ -26,7 +26,12 @@ from pathlib import Path
 from core.demo import ensure_demo
 demo = ensure_demo()
 src = demo.embeddings.parent
-shutil.copytree(src, Path(os.environ["TERRAFIND_STAGE"]) / "demo")
+dst = Path(os.environ["TERRAFIND_STAGE"]) / "demo"
+dst.mkdir(parents=True)
+# What searching needs; the 13-band COG (70 MB) only serves re-embedding and the quality test.
+for name in ("build.json", "demo_embeddings.parquet", "demo_truecolour_cog.tif", "demo_basemap.mbtiles"):
+    if (src / name).exists():
+        shutil.copy2(src / name, dst / name)
 print("demo staged from", src)
 EOF
 

@@ -168,3 +168,26 @@ def test_search_by_example_finds_the_same_land_cover(built, name):
     )
     assert fig.candidates >= 20
     assert fig.worst >= 0.9
+
+
+def test_installed_app_copies_its_prebuilt_demo_without_building(built, tmp_path, monkeypatch):
+    # An installed app ships the demo (without the multiband COG) beside its resources folder.
+    bundle = tmp_path / "bundle"
+    shipped = bundle / "demo"
+    shipped.mkdir(parents=True)
+    source = built["region"].embeddings.parent
+    for name in ("build.json", "demo_embeddings.parquet", "demo_truecolour_cog.tif", "demo_basemap.mbtiles"):
+        if (source / name).exists():
+            (shipped / name).write_bytes((source / name).read_bytes())
+    monkeypatch.setattr(demo.paths, "resources_dir", lambda: bundle / "resources")
+    monkeypatch.setenv("TERRAFIND_HOME", str(tmp_path / "user-home"))
+    monkeypatch.setattr(demo, "_build", lambda *a, **k: pytest.fail("an installed app must not build the demo"))
+    assert demo_region() is None
+    region = ensure_demo()
+    assert region.embeddings.parent == tmp_path / "user-home" / "data" / "demo"
+    assert region.imagery_multiband is None and region.imagery_rgb.exists()
+    catalog = open_catalog(region.embeddings)
+    assert len(catalog) == len(open_catalog(built["region"].embeddings))
+    assert catalog.source_url(0) == str(region.imagery_rgb.resolve())
+    assert b"emb" in pq.read_schema(region.embeddings).metadata
+    assert demo_region() == region
