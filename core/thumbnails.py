@@ -197,7 +197,7 @@ class ThumbnailService:
         host = host_of(source)
         if not self._online or self.breaker.is_down(host):
             return self._offline(source, size)
-        future = self._remote.submit(self._render, source, footprint, size, key, True)
+        future = self._remote.submit(self._render, source, footprint, size, key)
         try:
             thumb = future.result(timeout=self.remote_wait)
         except cf.TimeoutError:
@@ -209,7 +209,7 @@ class ThumbnailService:
             return self._offline(source, size)
         return thumb
 
-    def _render(self, source: str, footprint: Any, size: int, key: str, remote: bool = False) -> Thumbnail:
+    def _render(self, source: str, footprint: Any, size: int, key: str) -> Thumbnail:
         """Cut, encode and cache one thumbnail (runs on the caller's or a remote-pool thread)."""
         configure_gdal()
         try:
@@ -219,7 +219,8 @@ class ThumbnailService:
                 cut = cut_mosaic(self._datasets_for(source, footprint), footprint, size, pad=self.pad)
         except Exception as exc:  # noqa: BLE001 - any imagery failure becomes a placeholder + message
             self.pool.drop(source)
-            return self.placeholder("error", f"Could not read the imagery {source}: {exc}", size)
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            return self.placeholder("error", f"Could not read the imagery {source} ({reason}).", size)
         if cut.status == "outside":
             self.cache.put(key, b"", "outside", source)
             return self.placeholder("outside", "This chip lies outside its image.", size)
