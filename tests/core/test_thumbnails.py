@@ -283,3 +283,11 @@ def test_host_comes_back_and_gdal_forgets_the_failure(cog, tmp_path):
     finally:
         server.shutdown()
         svc.close()
+
+
+def test_unreadable_imagery_gives_error_placeholder(tmp_path):
+    bad = tmp_path / "broken.tif"
+    bad.write_bytes(b"II*\x00" + b"\x00" * 100)
+    t = ThumbnailService(tmp_path / "t.sqlite").thumbnail(make_catalog(CHIPS[:1], [str(bad)]), 0)
+    assert t.status == "error" and "broken.tif" in t.message
+    assert decode(t.png).shape == (128, 128, 3)
