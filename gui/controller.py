@@ -36,7 +36,7 @@ class AppController(QObject):
     catalog_loaded = Signal(object)  # core.catalog.Catalog
     index_ready = Signal(object)  # core.index.VectorIndex (searches use it from now on)
     examples_changed = Signal(list)  # list[ExampleItem]: clicked examples, then labelled results
-    labels_changed = Signal(dict)  # {row: "positive"|"negative"}
+    labels_changed = Signal(object)  # {row: "positive"|"negative"} (object: Signal(dict) drops int keys)
     results_ready = Signal(object)  # gui.features.ResultsPayload
     results_cleared = Signal()
     threshold_changed = Signal(object)  # float | None

@@ -17,7 +17,13 @@ from gui.workers import TaskRunner
 
 __all__ = ["DataFlow", "EXPORT_FORMATS"]
 
-EXPORT_FORMATS = {"GeoJSON (*.geojson)": "geojson", "GeoPackage (*.gpkg)": "gpkg", "CSV (*.csv)": "csv"}
+EXPORT_FORMATS = {
+    "GeoJSON (*.geojson)": "geojson",
+    "GeoPackage (*.gpkg)": "gpkg",
+    "CSV (*.csv)": "csv",
+    "GPX waypoints for phones (*.gpx)": "gpx",  # OsmAnd, Organic Maps, QField (core.fieldio_write)
+    "KML (*.kml)": "kml",
+}
 
 
 class DataFlow(QObject):

@@ -23,6 +23,7 @@ class ResultItem:
     lat: float
     probability: float | None = None
     label: str | None = None  # POSITIVE, NEGATIVE or None
+    matched: str | None = None  # chip id of the example this hit matched (grouped / refined searches)
 
 
 @dataclass

@@ -54,6 +54,7 @@ _STATE_CALLS = {
     "setFootprints": "footprints",
     "setExamples": "examples",
     "setResults": "results",
+    "setSites": "sites",
     "setThreshold": "threshold",
     "setRegion": "region",
     "setView": "view",
@@ -200,6 +201,10 @@ class MapView(QWidget):
 
     def set_threshold(self, t: float) -> None:
         self._call("setThreshold", float(t))
+
+    def set_sites(self, fc: dict | None) -> None:
+        """Merged sites (core.sites.sites_feature_collection, plus ``row``) as outlines with rank labels; None clears."""
+        self._call("setSites", fc)
 
     def select(self, row: int | None, *, zoom: bool = False) -> None:
         self._call("select", None if row is None else int(row), {"zoom": bool(zoom)})

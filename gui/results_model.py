@@ -57,6 +57,8 @@ class ResultsModel(QAbstractListModel):
             lines = [f"Rank {item.rank}, score {item.score:.3f}", f"Chip {item.chip_id}"]
             if item.probability is not None:
                 lines.append(f"Probability {item.probability:.2f}")
+            if item.matched:
+                lines.append(f"Matched example {item.matched}")
             if item.date:
                 lines.append(f"Date {item.date}")
             lines.append(f"{item.lon:.5f}, {item.lat:.5f} (lon, lat)")

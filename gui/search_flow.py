@@ -7,6 +7,8 @@ cancels the one still running (TaskRunner's latest-wins), so a slow old search n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.types import Examples
@@ -32,6 +34,8 @@ class SearchFlow(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
         self.timer.timeout.connect(self.search_now)
+        # gui.learn_flow takes a search over (refine, grouped, masked places) by returning True here.
+        self.takeover: Callable[[], bool] | None = None
 
     def request(self) -> None:
         """Search after a short pause (restarts the pause)."""
@@ -51,6 +55,8 @@ class SearchFlow(QObject):
     def search_now(self) -> bool:
         """Start a search now; False (with a status message) when there is nothing to search with."""
         self.timer.stop()
+        if self.takeover is not None and self.takeover():
+            return True
         catalog = self.c.catalog
         if catalog is None:
             self.c.message.emit("Open a file first: File > Open file...")

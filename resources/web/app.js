@@ -74,6 +74,7 @@
     if (typeof p.probability === "number") {
       L.DomUtil.create("div", "", meta).textContent = "probability " + p.probability.toFixed(2);
     }
+    if (p.matched) L.DomUtil.create("div", "tf-date", meta).textContent = "matched example " + String(p.matched);
     if (p.date) L.DomUtil.create("div", "tf-date", meta).textContent = String(p.date);
     if (p.id != null) L.DomUtil.create("div", "tf-id", meta).textContent = String(p.id);
     const buttons = L.DomUtil.create("div", "tf-buttons", box);
@@ -249,6 +250,32 @@
   TF.setThreshold = function (t) {
     results.setThreshold(Number(t));
   };
+  // Sites (merged touching hits, gui/sites_flow.py): outlines above the results that never take a click
+  // (the results' canvas must stay clickable), with a rank label at each site's centre.
+  let sitesLayer = null;
+  TF.setSites = function (fc) {
+    if (!sitesLayer) {
+      makePane("tf-sites", 435, false);
+      sitesLayer = L.geoJSON(null, {
+        pane: "tf-sites", interactive: false,
+        style: function () { return { color: "#e6007e", weight: 2.5, opacity: 0.95, fillColor: "#e6007e", fillOpacity: 0.08 }; },
+      });
+      sitesLayer.addTo(map);
+      layerControl.addOverlay(sitesLayer, "Sites");
+    }
+    sitesLayer.clearLayers();
+    ((fc && fc.features) || []).forEach(function (f, i) {
+      const layer = L.GeoJSON.geometryToLayer(f, { pane: "tf-sites", interactive: false });
+      layer.setStyle(sitesLayer.options.style(f));
+      const p = f.properties || {};
+      if (i < 200 && typeof p.lat === "number") { // labels are DOM nodes: only the best 200 get one
+        layer.bindTooltip("S" + (p.rank != null ? Number(p.rank) : i + 1), {
+          permanent: true, direction: "center", className: "tf-site-label", interactive: false,
+        });
+      }
+      sitesLayer.addLayer(layer);
+    });
+  };
   TF.findChip = function (row) {
     return results.byRow.get(row) || examples.byRow.get(row) || footprints.byRow.get(row) || null;
   };
@@ -332,6 +359,7 @@
     return {
       results: results.visibleCount(),
       results_total: results.items.length,
+      sites: sitesLayer ? sitesLayer.getLayers().length : 0,
       examples: examples.items.length,
       footprints: footprints.items.length,
       footprints_drawn: footprints.mode === "shapes" ? footprints.shapes.getLayers().length : 0,

@@ -1,0 +1,295 @@
+"""Issue 7 in the running window: Refine, Review, quality, grouped search, sites, import and phone export.
+
+One window serves the module (as in test_app_window.py); tests run in file order and build on each other:
+a search, labels, Refine, Review, sites, groups, imports, exports. Counts on the map come from the page.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import gpxpy
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+
+from gui import errors
+from gui.controller import AppController
+from gui.data_flow import EXPORT_FORMATS
+from gui.import_flow import ImportDialog
+from gui.learn_jobs import LearnPayload
+from gui.main_window import MainWindow
+from gui.results_model import ItemRole
+from gui.selftest import page_value
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+pytestmark = pytest.mark.webengine
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from synth import write_earth_index
+
+    return write_earth_index(tmp_path_factory.mktemp("learn") / "synthetic.parquet", n=900, d=32)
+
+
+@pytest.fixture(scope="module")
+def window(qapp, data):
+    seen: list = []
+    errors.set_dialog_hook(lambda kind, title, text, detail: seen.append((kind, text, detail)) or True)
+    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
+    w.resize(1400, 900)
+    w.show()
+    w.dialogs = seen
+    yield w
+    w.c.undo_stack.clear()  # the controller outlives the window's actions: no undo-text signal after this
+    w.close()
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    errors.set_dialog_hook(None)
+
+
+def _counts(w) -> dict:
+    return page_value(w.map_view, "TF.counts()")
+
+
+def _gallery_items(w):
+    model = w.results_panel.model
+    return [model.index(i).data(ItemRole) for i in range(model.rowCount())]
+
+
+def _new_payload(qtbot, w, old, how=None, timeout=15000):
+    def ready():
+        p = w.c.payload
+        return p is not None and p is not old and (how is None or getattr(p, "how", "plain") == how)
+
+    qtbot.waitUntil(ready, timeout=timeout)
+    return w.c.payload
+
+
+def test_refine_after_labels_shows_probabilities_and_quality(qtbot, window, data):
+    w = window
+    ui = w.learn
+    w.open_path(str(data["path"]))
+    qtbot.waitUntil(lambda: w.c.catalog is not None and w.map_view.ready, timeout=30000)
+    assert not ui.refine_action.isEnabled()
+    row = w.c.catalog.nearest(-75.75, 37.45)
+    w.c.add_example(row, "positive")
+    first = _new_payload(qtbot, w, None)
+    items = first.items
+    w.c.label(items[0].row, "positive")
+    w.c.label(items[-1].row, "negative")
+    w.c.label(items[-2].row, "negative")
+    qtbot.waitUntil(ui.refine_action.isEnabled, timeout=3000)
+    # the gallery keeps the marks (controller.labels_changed once dropped int keys: Signal(dict))
+    assert w.results_panel.model.item_for_row(items[-1].row).label == "negative"
+    assert ui.panel.refine_button.isEnabled()
+    before = w.c.payload
+    qtbot.mouseClick(ui.panel.refine_button, Qt.LeftButton)  # the button shows the Search menu's action
+    assert ui.refine_action.isChecked()
+    payload = _new_payload(qtbot, w, before, "refine")
+    assert isinstance(payload, LearnPayload) and payload.result.probabilities is not None
+    shown = _gallery_items(w)
+    assert len(shown) == len(payload.items) > 0
+    assert all(it.probability is not None for it in shown)
+    probs = [it.probability for it in shown]
+    assert probs == sorted(probs, reverse=True)  # ranked by the classifier's probability
+    tip = w.results_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Probability" in tip
+    top = int(payload.items[0].row)
+    p_map = page_value(w.map_view, f"TF.findChip({top}).props.probability")
+    assert p_map == pytest.approx(payload.items[0].probability, abs=1e-6)
+    info = w.score_plot.info_text()
+    assert "Labels:" in info and "labels)" in info and "this region" in info
+    assert payload.refine.cv_method in info
+    if payload.refine.cv_accuracy is not None:
+        assert f"{100 * payload.refine.cv_accuracy:.0f} % right" in info
+    assert w.dialogs == []
+
+
+def test_review_mode_orders_by_uncertainty_and_survives_a_label(qtbot, window):
+    w = window
+    ui = w.learn
+    payload = w.c.payload
+    assert ui.mode_bar.combo.model().item(1).isEnabled()
+    ui.mode_bar.combo.setCurrentIndex(1)
+    ui.mode_bar.combo.activated.emit(1)  # what picking "Review" with the mouse emits
+    review_rows = [it.row for it in payload.review.items]
+    assert w.results_panel.visible_rows() == review_rows
+    doubt = [abs(it.probability - 0.5) for it in _gallery_items(w)]
+    assert doubt == sorted(doubt)
+    qtbot.waitUntil(lambda: _counts(w).get("results_total") == len(review_rows), timeout=5000)
+    # Label the most uncertain chip, search again: it refines again and the gallery stays in Review.
+    w.c.label(review_rows[0], "negative")
+    assert w.results_panel.model.item_for_row(review_rows[0]).label == "negative"
+    w.actions.search.trigger()
+    new = _new_payload(qtbot, w, payload, "refine")
+    assert ui.gallery_mode == "review"
+    assert w.results_panel.visible_rows() == [it.row for it in new.review.items]
+    assert review_rows[0] not in w.results_panel.visible_rows()
+    ui.mode_bar.combo.setCurrentIndex(0)
+    ui.mode_bar.combo.activated.emit(0)
+    assert w.results_panel.visible_rows() == [it.row for it in new.items]
+
+
+def test_sites_toggle_draws_and_lists_sites(qtbot, window):
+    w = window
+    ui = w.learn
+    qtbot.mouseClick(ui.panel.sites_check, Qt.LeftButton)
+    assert ui.sites_action.isChecked()
+    qtbot.waitUntil(lambda: len(ui.sites.sites) > 0, timeout=10000)
+    n = len(ui.sites.sites)
+    assert n < len(w.c.payload.items)  # touching hits merged
+    qtbot.waitUntil(lambda: _counts(w).get("sites") == n, timeout=5000)
+    assert ui.sites_list.isVisible() and ui.sites_list.count() == n
+    assert sum(s.chip_count for s in ui.sites.sites) == len(w.c.payload.items)
+    assert "ha" in ui.sites_list.list.item(0).text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    qtbot.wait(400)
+    assert w.grab().save(str(ARTIFACTS / "learn_refine_sites.png"))
+    # A threshold keeps fewer hits: the sites follow.
+    scores = w.c.payload.scores
+    w.score_plot.threshold_changed.emit(float(np.sort(scores)[-20]))
+    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == 20, timeout=5000)
+    qtbot.waitUntil(lambda: _counts(w).get("sites") == len(ui.sites.sites), timeout=5000)
+    w.score_plot.threshold_changed.emit(-1.0)
+    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == len(w.c.payload.items), timeout=5000)
+    ui.sites_list.site_chosen.emit(0)
+    assert w.results_panel.current_row() == ui.sites.sites[0].best_row
+
+
+def test_export_hits_gpx_and_sites_kml_parse(qtbot, window, tmp_path):
+    w = window
+    assert "gpx" in EXPORT_FORMATS.values() and "kml" in EXPORT_FORMATS.values()
+    done: list = []
+    gpx_path = tmp_path / "hits.gpx"
+    assert w.c.data.export_hits(str(gpx_path), then=lambda p, n: done.append(n))
+    qtbot.waitUntil(lambda: bool(done), timeout=10000)
+    gpx = gpxpy.parse(gpx_path.read_text())
+    assert len(gpx.waypoints) == done[0] == len(w.c.payload.items)
+    assert "p=" in gpx.waypoints[0].name or "probability" in (gpx.waypoints[0].description or "")
+    kml_path = tmp_path / "sites.kml"
+    assert w.learn.sites.export(str(kml_path), then=lambda p, n: done.append(n))
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=10000)
+    marks = [el for el in ET.parse(kml_path).iter() if el.tag.endswith("Placemark")]
+    assert len(marks) == done[1] == len(w.learn.sites.sites)
+
+
+def test_grouped_search_tells_matched_example_and_far_examples_warn(qtbot, window, data):
+    w = window
+    ui = w.learn
+    ui.refine_action.setChecked(False)
+    cat = w.c.catalog
+    vecs = cat.vectors / np.linalg.norm(cat.vectors, axis=1, keepdims=True)
+    first = next(r for r, k in w.c.examples.items() if k == "positive")
+    far = int(np.argmin(vecs @ vecs[first]))  # the chip least like the first example
+    old = w.c.payload
+    w.c.add_example(far, "positive")
+    _new_payload(qtbot, w, old)
+    qtbot.waitUntil(lambda: "Group my examples" in w.message_bar.text(), timeout=5000)
+    old = w.c.payload
+    qtbot.mouseClick(ui.panel.group_check, Qt.LeftButton)
+    assert ui.group_action.isChecked()
+    payload = _new_payload(qtbot, w, old, "grouped")
+    assert payload.result.mode == "grouped"
+    names = {str(cat.ids[r]) for r in payload.result.positives}
+    matched = {it.matched for it in payload.items}
+    assert matched <= names and len(matched) >= 2  # hits of both kinds of example
+    tip = w.results_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"Matched example {payload.items[0].matched}" in tip
+    top = int(payload.items[0].row)
+    assert page_value(w.map_view, f"TF.findChip({top}).props.matched") == payload.items[0].matched
+    ui.group_action.setChecked(False)
+    _new_payload(qtbot, w, payload)
+
+
+def test_import_csv_with_status_column_adds_labels_and_undo(qtbot, window, tmp_path):
+    w = window
+    ui = w.learn
+    cat = w.c.catalog
+    taken = set(w.c.examples) | set(w.c.labels)
+    free = [r for r in range(0, len(cat), 37) if r not in taken][:3]
+    rows = [("confirmed", free[0]), ("rejected", free[1]), ("not visited", free[2])]
+    lines = ["name,lat,lon,status"]
+    for i, (status, r) in enumerate(rows):
+        lon, lat = cat.centroids[r]
+        lines.append(f"p{i},{lat:.7f},{lon:.7f},{status}")
+    lines.append("nowhere,0.5,0.5,confirmed")
+    path = tmp_path / "field.csv"
+    path.write_text("\n".join(lines) + "\n")
+    before = dict(w.c.examples)
+    assert ui.importer.import_places(str(path), how="status")
+    qtbot.waitUntil(lambda: ui.importer.last_summary != "", timeout=10000)
+    assert ui.importer.last_summary == (
+        "4 places → 1 positive, 1 negative; 1 not on any chip; 1 skipped (not visited or no status)"
+    )
+    assert w.c.examples[free[0]] == "positive" and w.c.examples[free[1]] == "negative"
+    assert free[2] not in w.c.examples
+    assert "4 places" in w.message_bar.text()
+    w.actions.undo.trigger()  # one step for the whole file
+    assert w.c.examples == before
+    w.actions.redo.trigger()
+    assert w.c.examples[free[0]] == "positive"
+
+
+def test_import_as_exclude_keeps_chips_out_of_results(qtbot, window, tmp_path):
+    w = window
+    ui = w.learn
+    payload = _new_payload(qtbot, w, None) if w.c.payload is None else w.c.payload
+    target = int(payload.items[0].row)
+    lon, lat = w.c.catalog.centroids[target]
+    path = tmp_path / "towns.csv"
+    path.write_text(f"name,lat,lon\ntown,{lat:.7f},{lon:.7f}\n")
+    asked: list = []
+    ui.importer.chooser = lambda parent, p, places: asked.append(len(places)) or "exclude"
+    ui.importer.last_summary = ""
+    ui.importer.import_places(str(path))
+    qtbot.waitUntil(lambda: ui.importer.last_summary != "", timeout=10000)
+    assert asked == [1]
+    assert target in ui.learn.masked
+    assert "1 chip excluded" in ui.importer.last_summary
+    new = _new_payload(qtbot, w, payload)  # auto search after the import
+    assert target not in {int(it.row) for it in new.items}
+    assert ui.clear_masks_action.isEnabled()
+    ui.clear_masks_action.trigger()
+    assert ui.learn.masked == {}
+
+
+def test_import_dialog_choices(qtbot):
+    d = ImportDialog(None, "places.csv", 3, has_status=False)
+    qtbot.addWidget(d)
+    assert not d.buttons["status"].isEnabled()
+    assert d.choice() == "positive"
+    d.buttons["exclude"].setChecked(True)
+    assert d.choice() == "exclude"
+    d2 = ImportDialog(None, "field.gpx", 5, has_status=True)
+    qtbot.addWidget(d2)
+    assert d2.choice() == "status"
+
+
+def test_menu_paths(window):
+    texts = {}
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        texts[menu.title().replace("&", "")] = [a.text().replace("&", "") for a in menu.actions()]
+    assert "Import places..." in texts["File"] and "Export sites..." in texts["File"]
+    assert "Refine with my labels" in texts["Search"] and "Group my examples" in texts["Search"]
+    assert "Show sites" in texts["View"]
+
+
+def test_site_text_and_import_summary_words():
+    from core.fieldio import ImportedLabels
+    from gui.import_flow import summary
+    from gui.learn_panel import site_text
+
+    assert (
+        site_text(1, {"chip_count": 1, "area_ha": 2.04, "best_score": 0.5})
+        == "S1 · 1 chip · 2.0 ha · best 0.500"
+    )
+    assert site_text(
+        2, {"chip_count": 3, "area_ha": 9, "best_score": 0.9, "best_probability": 0.97}
+    ).endswith("3 chips · 9.0 ha · best 0.900 (p 0.97)")
+    imported = ImportedLabels([1, 2, 3], [4], [], unmatched=2, skipped=0)
+    assert summary(6, imported) == "6 places → 3 positives, 1 negative; 2 not on any chip"
+    assert summary(1, ImportedLabels([], [], [], unmatched=1)) == "1 place → no chips; 1 not on any chip"
