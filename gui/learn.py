@@ -107,6 +107,7 @@ class LearnUi:
     def _wire(self) -> None:
         w, c = self.w, self.w.c
         self.refine_action.toggled.connect(self.learn.set_refining)
+        self.refine_action.toggled.connect(lambda _on: self._update_hint())
         self.group_action.toggled.connect(self.learn.set_grouping)
         self.group_action.toggled.connect(self.panel.group_check.setChecked)
         self.panel.grouping_toggled.connect(self.group_action.setChecked)
@@ -197,6 +198,8 @@ class LearnUi:
         parts = []
         if not self.refine_action.isEnabled():
             parts.append("Refine needs at least one chip marked right and one marked wrong.")
+        elif self.refine_action.isChecked():
+            parts.append("Label hits Y / N, then Search (Ctrl+Return) to refine again.")
         if self.learn.masked:
             parts.append(f"{len(self.learn.masked)} chips excluded by imported places.")
         self.clear_masks_action.setEnabled(bool(self.learn.masked))

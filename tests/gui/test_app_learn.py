@@ -88,6 +88,7 @@ def test_refine_after_labels_shows_probabilities_and_quality(qtbot, window, data
     before = w.c.payload
     qtbot.mouseClick(ui.panel.refine_button, Qt.LeftButton)  # the button shows the Search menu's action
     assert ui.refine_action.isChecked()
+    assert "refine again" in ui.panel.hint.text()
     payload = _new_payload(qtbot, w, before, "refine")
     assert isinstance(payload, LearnPayload) and payload.result.probabilities is not None
     shown = _gallery_items(w)
