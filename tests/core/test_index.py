@@ -219,3 +219,23 @@ def test_an_unwritable_cache_still_returns_the_index(catalog, tmp_path):
     blocker.write_text("x")
     vi = load_or_build_index(catalog, params=PARAMS, cache_dir=blocker)
     assert len(vi) == 2000 and not vi.from_cache
+
+
+def test_exact_split_across_threads_matches_one_scan():
+    from core import exact
+
+    rng = np.random.default_rng(9)
+    m = rng.standard_normal((70_000, 8)).astype(np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    m[34_990:35_010] = m[0]  # duplicates straddling the boundary between the two threads' ranges
+    assert len(exact._ranges(len(m))) == min(2, exact._workers())
+    q = np.stack([m[0], m[123]])
+    rows, sims = exact_topk(m, q, 40, exclude=[0, 35_000], block_rows=5000)
+    for j in range(2):
+        s = np.clip(m @ q[j], -1, 1)
+        s[[0, 35_000]] = -np.inf
+        np.testing.assert_array_equal(rows[j], np.lexsort((np.arange(len(s)), -s))[:40])
+    r2, s2, aux = exact_scored_topk(m, lambda b: (b @ q[1], None), 10, block_rows=7000)
+    full = m @ q[1]
+    np.testing.assert_array_equal(r2, np.lexsort((np.arange(len(full)), -full))[:10])
+    assert np.all(aux == -1) and np.all(np.diff(s2) <= 0)
