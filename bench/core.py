@@ -275,12 +275,25 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
     return res
 
 
+def _matrix(path: Path) -> np.ndarray:
+    """The unit vectors as the app holds them (core.reader). Measured here: a matrix filled while the
+    Arrow table of the bare read was alive scanned ~2x slower (median) than the reader's, likely for
+    want of transparent huge pages, so the sweeps use the reader's."""
+    try:
+        from core.reader import open_catalog
+
+        return open_catalog([path]).vectors
+    except ImportError:
+        v = bare_read(path)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return v
+
+
 def switch_point() -> list[dict]:
     """Exact top-100 ms against N (slices of the 1M matrix): where exact stops being imperceptible."""
     from core.exact import exact_topk
 
-    v = bare_read(data_file(1_000_000))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v = _matrix(data_file(1_000_000))
     queries = make_queries(v)
     out = []
     for n in (25_000, 50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000):
@@ -299,6 +312,58 @@ def switch_point() -> list[dict]:
             f"  (load {row['load']:.1f})",
             flush=True,
         )
+    return out
+
+
+def contention() -> list[dict]:
+    """Exact top-100 over 500k x 384 while an hnswlib index builds in a background thread (the app's
+    situation until its index is ready): core.exact's own split vs OpenBLAS's threads."""
+    import threading
+
+    import hnswlib
+
+    from core import exact
+
+    v = _matrix(data_file(1_000_000))[:500_000]
+    q = make_queries(v)[:15]
+    stop = threading.Event()
+
+    def build() -> None:
+        idx = hnswlib.Index(space="ip", dim=DIM)
+        idx.init_index(max_elements=200_000, ef_construction=200, M=16)
+        idx.set_num_threads(2)
+        for s in range(0, 200_000, 10_000):
+            if stop.is_set():
+                return
+            idx.add_items(v[s : s + 10_000])
+
+    def blas_threads() -> None:  # the plain version: one blocked scan, OpenBLAS's own 2 threads
+        for qq in q:
+            for s in range(0, len(v), exact.DEFAULT_BLOCK_ROWS):
+                np.argpartition(-(v[s : s + exact.DEFAULT_BLOCK_ROWS] @ qq), 99)
+
+    out = []
+    for busy in (False, True):
+        worker = threading.Thread(target=build) if busy else None
+        if worker:
+            worker.start()
+            time.sleep(1.0)
+        for name, fn in (
+            ("split (core.exact)", lambda: [exact.exact_topk(v, qq, 100) for qq in q]),
+            ("OpenBLAS threads", blas_threads),
+        ):
+            t = time.perf_counter()
+            fn()
+            ms = (time.perf_counter() - t) * 1000 / len(q)
+            row = {"index_building": busy, "method": name, "ms": ms, "load": os.getloadavg()[0]}
+            out.append(row)
+            print(
+                f"index building: {busy!s:5}  {name:20} {ms:7.1f} ms/query  (load {row['load']:.1f})",
+                flush=True,
+            )
+        if worker:
+            stop.set()
+            worker.join()
     return out
 
 
@@ -360,10 +425,14 @@ def main() -> None:
     ap.add_argument("--skip-index", action="store_true", help="only open and exact search")
     ap.add_argument("--switch", action="store_true", help="measure exact time against N (switch point)")
     ap.add_argument("--data", default="structured", choices=["structured", "synth"], help="vector kind")
+    ap.add_argument("--contention", action="store_true", help="exact search while an index builds")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one size, print JSON
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one, args.data, args.reuse_index, args.skip_index)))
+        return
+    if args.contention:
+        json.dump(contention(), open(OUT / "contention.json", "w"), indent=1)
         return
     if args.switch:
         json.dump(switch_point(), open(OUT / "switch.json", "w"), indent=1)

@@ -11,8 +11,8 @@ candidates per query.
 Why our own threads instead of BLAS's: the rows are split into one contiguous range per core, each scanned
 by a pool thread with BLAS limited to one thread (numpy releases the GIL). OpenBLAS's own threads wait
 for each other at every call, so when the cores are busy (the index building in the background, other
-programs) one descheduled thread stalls the other: measured on 500k x 384 while an index was building,
-the median query took 150-220 ms with OpenBLAS's 2 threads and 66 ms with this split
+programs) one descheduled thread stalls the other: on 500k x 384 while an index was building, a query
+took 108-218 ms with OpenBLAS's 2 threads and 59-115 ms with this split in three runs
 (docs/performance.md). A search in a worker thread does not freeze the GUI thread either way.
 """
 
@@ -31,11 +31,11 @@ from core.progress import CancelToken, check
 
 __all__ = ["EXACT_MAX_ROWS", "DEFAULT_BLOCK_ROWS", "exact_topk", "exact_scored_topk", "top_sorted"]
 
-# The switch point between exact search and the hnswlib index, measured with bench/core.py (see
-# docs/performance.md, "Core engine"): exact top-100 over 100k x 384 takes ~4-8 ms and over 300k x 384
-# ~20 ms on 2 cores, which no user notices, and it needs no index build (minutes at 1M). Above ~300k rows
-# (~0.5 GB of float32 at 384-d) a query costs > 20 ms and grows linearly, while hnswlib stays ~0.3-2 ms,
-# so the index pays off once it is built.
+# The switch point between exact search and the hnswlib index, measured with `bench/core.py --switch`
+# (docs/performance.md, "Core engine"): exact top-100 over N x 384 costs ~5.7 ms per 100k rows on 2 cores
+# (100k: 5.7 ms, 300k: 17 ms, 500k: 28 ms, 1M: 56 ms), hnswlib 0.4-0.9 ms. Up to 300k rows (~0.46 GB of
+# float32 at 384-d) a search stays under ~20 ms, which nobody notices, with recall 1.0 and no index to
+# build; above it the index pays for its build (about a minute per 300k rows) on every search.
 EXACT_MAX_ROWS = 300_000
 
 # 64k rows x 384-d float32 = 96 MB per block is large enough for BLAS to run at full bandwidth and

@@ -54,9 +54,10 @@ class IndexParams:
     ``space="ip"`` on unit vectors is cosine similarity (hnswlib's "cosine" would normalise a copy again).
     M=16 / ef_construction=200 as measured in research/perf-baseline.md. At query time
     ef = max(ef_search, ef_per_k * k): recall falls as k grows unless ef grows with it, and hnswlib cannot
-    return k results with ef < k. bench/core.py on 1M x 384 (docs/performance.md): recall@100 is 0.953 /
-    0.973 / 0.979 / 0.980 at ef 128 / 256 / 384 / 512 (~0.4-0.7 ms), recall@1000 0.985 / 0.988 / 0.989 at
-    ef 1000 / 1500 / 2000 (1.1 / 1.5 / 1.9 ms): 384 and 1.5 k are where more ef stops paying.
+    return k results with ef < k. Swept with bench/core.py on 1M x 384 (docs/performance.md), two builds:
+    recall@100 0.973-0.987 at ef 256, 0.979-0.992 at ef 384, 0.980-0.993 at ef 512 (0.7 / 1.0 / 1.3 ms);
+    recall@1000 0.988-0.996 at ef 1.5 k and 0.989-0.997 at 2 k (1.9 / 2.2 ms): past 384 and 1.5 k, more
+    ef buys almost nothing.
     """
 
     space: str = "ip"
