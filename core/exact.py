@@ -12,7 +12,7 @@ Why our own threads instead of BLAS's: the rows are split into one contiguous ra
 by a pool thread with BLAS limited to one thread (numpy releases the GIL). OpenBLAS's own threads wait
 for each other at every call, so when the cores are busy (the index building in the background, other
 programs) one descheduled thread stalls the other: on 500k x 384 while an index was building, a query
-took 108-218 ms with OpenBLAS's 2 threads and 59-115 ms with this split in three runs
+took 68-218 ms with OpenBLAS's 2 threads and 57-115 ms with this split over four runs, faster in each
 (docs/performance.md). A search in a worker thread does not freeze the GUI thread either way.
 """
 
