@@ -57,7 +57,9 @@ class AppController(QObject):
         self.autosave = autosave
         self.undo_stack = QUndoStack(self)
         self.catalog = None
-        self.footprints_fc: dict | None = None  # the loaded chips' outlines for the map, made in the open job
+        self.footprints_fc: str | None = (
+            None  # the loaded chips' outlines for the map (JSON, made in the open job)
+        )
         self.index = None
         self.sources: list[str] = []
         self.region = None

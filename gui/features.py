@@ -6,6 +6,7 @@ of milliseconds to turn into coordinates, which must not happen on the GUI threa
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import shapely
 import shapely.geometry
 
 from gui.items import ExampleItem, ResultItem
+from gui.map_view import RawJSON
 
 __all__ = ["geometries", "results_payload", "examples_fc", "footprints_fc", "ResultsPayload"]
 
@@ -44,6 +46,7 @@ class ResultsPayload:
     fc: dict[str, Any]
     items: list[ResultItem]
     scores: np.ndarray
+    fc_json: str | None = None  # ``fc`` already encoded for the page (RawJSON), made in the worker
 
 
 def results_payload(catalog, result, labels: dict[int, str] | None = None) -> ResultsPayload:
@@ -76,7 +79,13 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
         )
         lon, lat = (float(v) for v in centres[i])
         items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row)))
-    return ResultsPayload(result, {"type": "FeatureCollection", "features": features}, items, scores)
+    fc = {"type": "FeatureCollection", "features": features}
+    return ResultsPayload(result, fc, items, scores, encode(fc))
+
+
+def encode(fc: dict[str, Any]) -> str:
+    """``fc`` as compact JSON text the map page takes as it is (encoding 5,000 footprints takes ~30 ms)."""
+    return RawJSON(json.dumps(fc, separators=(",", ":")))
 
 
 def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:

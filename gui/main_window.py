@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
             self.results_panel.set_label(item.row, labels.get(item.row))
 
     def _on_results_ready(self, payload) -> None:
-        self.map_view.set_results(payload.fc)
+        self.map_view.set_results(payload.fc_json or payload.fc)
         self.results_panel.set_results(payload.items)
         self.score_plot.set_scores(payload.scores)
         self._on_threshold_changed(self.c.params.get("threshold"))

@@ -5,7 +5,8 @@ Measured here (PySide6 6.12.0, CPython 3.11.7):
 - every ``SignalInstance.emit(...)`` called from Python returns ``True`` without taking a reference to it,
   so each emit lowers ``True``'s reference count by one;
 - every call of a ``void`` Qt method from Python (``setObjectName``, ``processEvents``, ...) and every
-  Python ``QRunnable.run`` a ``QThreadPool`` runs loses one reference to ``None``.
+  Python ``QRunnable.run`` a ``QThreadPool`` runs loses one reference to ``None`` (the web scheme handler
+  still uses one).
 
 The wheels appear to be built with headers in which ``Py_RETURN_NONE``/``Py_RETURN_TRUE`` no longer take a
 reference (those objects are immortal from Python 3.12 on), so on 3.11 the references leak away.

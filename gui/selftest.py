@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -100,6 +100,11 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
     window.c.error.connect(lambda exc, tb: problems.append(f"{type(exc).__name__}: {exc}"))
     window.resize(1400, 900)
     window.show()
+    # The GUI thread must never stall: a 20 ms timer records its ticks, the longest gap is reported.
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: ticks.append((time.perf_counter(), step)))
+    heartbeat.start(20)
     c, m = window.c, window.map_view
     report: dict = {"selftest": "terrafind", "ok": False, "steps": {}, "counts": {}}
     step = "page"
@@ -212,6 +217,11 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
         report["error"] = f"{type(exc).__name__}: {exc}"
     if dialogs:
         report["dialogs"] = [d[1] for d in dialogs]
+    heartbeat.stop()
+    stalls: dict[str, float] = {}
+    for (a, _), (b, name) in zip(ticks, ticks[1:], strict=False):
+        stalls[name] = max(stalls.get(name, 0.0), round((b - a) * 1000.0, 1))
+    report["gui_max_stall_ms"] = stalls
     report["total_ms"] = round(sum(report["steps"].values()), 1)
     print(json.dumps(report), flush=True)
     dispose(window)

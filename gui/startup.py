@@ -39,36 +39,42 @@ def offer_recovery(window) -> bool:
 
 
 def open_demo(window) -> None:
-    """The demo region, built with a progress dialog the first time."""
-    try:
-        from core import demo
-    except ImportError:
-        window.status.showMessage("Open a file to start: File > Open file...", 0)
-        return
-    if demo.demo_region() is None:
-        dialog = QProgressDialog("Preparing the demo region (once)...", "Cancel", 0, 0, window)
-        dialog.setWindowTitle("Terrafind")
-        dialog.setWindowModality(Qt.NonModal)
-        dialog.setMinimumDuration(0)
-        runner = window.c.runner
+    """The demo region, built with a progress dialog the first time (the dialog appears only when
+    preparing takes longer than a moment, i.e. when the demo is really being built)."""
+    dialog = QProgressDialog("Preparing the demo region (once, under a minute)...", "Cancel", 0, 0, window)
+    dialog.setWindowTitle("Terrafind")
+    dialog.setWindowModality(Qt.NonModal)
+    dialog.setMinimumDuration(800)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    runner = window.c.runner
+    state = {"job": None}
 
-        def progress(job) -> None:
-            if job.kind == "open":
-                dialog.setMaximum(max(job.total, 0))
-                dialog.setValue(min(job.done, job.total))
-                dialog.setLabelText(job.text or job.label)
+    def started(job) -> None:
+        if job.kind == "open" and state["job"] is None:
+            state["job"] = job
 
-        def ended(job, how) -> None:
-            if job.kind == "open":
-                runner.job_progress.disconnect(progress)
-                runner.job_ended.disconnect(ended)
-                dialog.close()
-                dialog.deleteLater()
+    def progress(job) -> None:
+        if job is state["job"]:
+            dialog.setMaximum(max(job.total, 0))
+            dialog.setValue(min(job.done, job.total))
+            dialog.setLabelText(job.text or job.label)
 
-        runner.job_progress.connect(progress)
-        runner.job_ended.connect(ended)
-        dialog.canceled.connect(lambda: runner.cancel("open"))
-        dialog.show()
+    def ended(job, how) -> None:
+        if job is state["job"]:
+            for sig, fn in (
+                (runner.job_started, started),
+                (runner.job_progress, progress),
+                (runner.job_ended, ended),
+            ):
+                sig.disconnect(fn)
+            dialog.close()
+            dialog.deleteLater()
+
+    runner.job_started.connect(started)
+    runner.job_progress.connect(progress)
+    runner.job_ended.connect(ended)
+    dialog.canceled.connect(lambda: runner.cancel("open"))
     window.c.data.open_demo()
 
 

@@ -1,4 +1,4 @@
-"""The only place that creates threads: jobs run as QRunnables on two QThreadPools.
+"""The only place that creates threads: jobs run on two small pools of persistent Python threads.
 
 A job is a plain function called as ``fn(progress=..., cancel=...)`` (the keyword arguments every long
 ``core`` function takes). Its outcome comes back to the GUI thread through queued signals of a
@@ -10,20 +10,26 @@ first, so its late result can never reach the screen even though its thread fini
 
 Thumbnails get their own small pool (max 4) so a slow COG read never delays a search. ``QPixmap`` must only
 be made on the GUI thread; workers hand back bytes.
+
+Why not QThreadPool + QRunnable (the first version): PySide gives a Python ``QRunnable.run`` a fresh Python
+thread state each time and drops it afterwards, together with the thread's ``threading.local`` data. pyproj
+keeps its PROJ context there, and the next job that used pyproj on such a thread segfaulted in
+``proj_create`` (measured three ways: opening the demo region after building it, opening a file after a
+job that used pyproj, and the sites job of the learning panel). Python threads keep one thread state for
+their whole life, which is what pyproj (and GDAL's per-thread state) expect.
 """
 
 from __future__ import annotations
 
-import ctypes
 import itertools
-import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from core.errors import Cancelled
 from core.progress import CancelToken
@@ -34,12 +40,7 @@ _libraries_ready = False
 
 
 def _prepare_libraries() -> None:
-    """Initialise pyproj on the GUI thread before any worker can.
-
-    Measured: when pyproj is first imported inside a pooled QRunnable, a later job (the thread's Python
-    state is dropped between runs) segfaults in ``proj_create`` (opening the demo region crashed this
-    way). Initialising it once here, on the main thread, avoids that; it costs ~50 ms at start-up.
-    """
+    """Initialise pyproj once on the GUI thread, before any worker imports it (costs ~30 ms at start)."""
     global _libraries_ready
     if _libraries_ready:
         return
@@ -52,24 +53,6 @@ def _prepare_libraries() -> None:
         pass
 
 
-_pinned: set[int] = set()
-
-
-def _keep_thread_state() -> None:
-    """Keep this pool thread's Python thread state alive between jobs.
-
-    PySide creates a Python thread state for each QRunnable.run and drops it afterwards, which also drops
-    the thread's ``threading.local`` data. pyproj keeps its PROJ context there, and a second job that uses
-    pyproj on the same pool thread then segfaulted in ``proj_create`` (measured: a job using pyproj, then
-    opening a GeoParquet file). One extra ``PyGILState_Ensure`` per thread, never released, keeps the
-    state (and the context) for the life of the thread; the pools never expire their threads.
-    """
-    ident = threading.get_ident()
-    if ident not in _pinned:
-        _pinned.add(ident)
-        ctypes.pythonapi.PyGILState_Ensure()
-
-
 class WorkerSignals(QObject):
     """Emitted from the worker thread; delivered queued to receivers in the GUI thread."""
 
@@ -79,11 +62,10 @@ class WorkerSignals(QObject):
     cancelled = Signal(int)
 
 
-class Worker(QRunnable):
-    """Runs ``fn(progress=, cancel=)`` once and reports through ``signals``."""
+class Worker:
+    """Runs ``fn(progress=, cancel=)`` once (``run``, in a pool thread) and reports through ``signals``."""
 
     def __init__(self, job_id: int, fn: Callable[..., Any], token: CancelToken, signals: WorkerSignals):
-        super().__init__()
         self.job_id, self.fn, self.token, self.signals = job_id, fn, token, signals
         self._last_progress = 0.0
 
@@ -96,7 +78,6 @@ class Worker(QRunnable):
         self.signals.progress.emit(self.job_id, int(done), int(total), str(label))
 
     def run(self) -> None:
-        _keep_thread_state()
         try:
             if self.token.cancelled:
                 raise Cancelled()
@@ -142,12 +123,9 @@ class TaskRunner(QObject):
     def __init__(self, parent: QObject | None = None, *, max_threads: int = 2, thumb_threads: int = 4):
         super().__init__(parent)
         _prepare_libraries()
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max_threads)
-        self.thumb_pool = QThreadPool(self)
-        self.thumb_pool.setMaxThreadCount(thumb_threads)
-        for pool in (self.pool, self.thumb_pool):
-            pool.setExpiryTimeout(-1)  # threads live as long as the runner: see _keep_thread_state
+        self.pool = ThreadPoolExecutor(max_threads, thread_name_prefix="terrafind-job")
+        self.thumb_pool = ThreadPoolExecutor(thumb_threads, thread_name_prefix="terrafind-thumb")
+        self._futures: set[Future] = set()
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
         self._current: dict[str, Job] = {}  # kind -> newest job of that kind
@@ -185,7 +163,9 @@ class TaskRunner(QObject):
         if shown:
             self.job_started.emit(job)
         worker = Worker(job.id, fn, job.token, self._signals)
-        (self.thumb_pool if thumbnails else self.pool).start(worker)
+        future = (self.thumb_pool if thumbnails else self.pool).submit(worker.run)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
         return job
 
     # --- control ----------------------------------------------------------------------------------
@@ -203,13 +183,27 @@ class TaskRunner(QObject):
     def is_busy(self, kind: str) -> bool:
         return any(j.kind == kind for j in self._jobs.values())
 
+    def wait_idle(self, timeout_ms: int = 5000) -> bool:
+        """Wait until no job is running in a thread (their results may still be queued for the GUI)."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        for future in list(self._futures):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                future.exception(timeout=left)
+            except Exception:  # noqa: BLE001 - a timeout or a cancelled future: checked below
+                pass
+        return all(f.done() for f in list(self._futures))
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel everything and wait for the threads (on exit: no thread may outlive the app)."""
         self.cancel()
-        self.thumb_pool.clear()
-        self.pool.clear()
-        self.pool.waitForDone(timeout_ms)
-        self.thumb_pool.waitForDone(timeout_ms)
+        for future in list(self._futures):
+            future.cancel()  # not started yet: never starts
+        self.wait_idle(timeout_ms)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.thumb_pool.shutdown(wait=False, cancel_futures=True)
 
     def _drop(self, job: Job, how: str) -> None:
         job.token.cancel()

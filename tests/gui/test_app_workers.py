@@ -45,7 +45,7 @@ def test_latest_search_wins(qtbot, runner):
     assert started.wait(5)
     runner.start("search", _slow(0.05, "new"), on_done=got.append)
     qtbot.waitUntil(lambda: bool(got), timeout=5000)
-    runner.pool.waitForDone(3000)
+    assert runner.wait_idle(3000)
     qtbot.wait(50)
     assert got == ["new"]  # the old job was cancelled and its result never arrived
 
@@ -88,7 +88,7 @@ def test_gui_thread_keeps_answering_and_cancel_stops_the_job(qtbot, runner):
     bar.cancel_button.click()
     assert outcome == ["cancelled"]
     assert runner.running() == []
-    runner.pool.waitForDone(2000)
+    assert runner.wait_idle(2000)
     assert time.monotonic() - t0 < 1.0  # the worker stopped at its next chunk, not after 30 s
     assert bar.cancel_button.isHidden()
 
