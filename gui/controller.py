@@ -9,7 +9,9 @@ goes through the undo stack and is written to the recovery file at once (nothing
 
 from __future__ import annotations
 
+import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -349,8 +351,26 @@ class AppController(QObject):
             on_error=self.report_error,
         )
 
+    def archive_session(self) -> str | None:
+        """Keep the session about to be replaced as a project file under data_dir()/sessions, so that
+        opening other data (or another region) never loses what the user showed and labelled."""
+        if not self.autosave or not (self.examples or self.labels) or self.catalog is None:
+            return None
+        from core.paths import data_dir
+
+        stem = Path(self.sources[0]).stem if self.sources else "session"
+        path = data_dir() / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}.terrafind"
+        try:
+            return projects.save_project(self.project(), path).as_posix()
+        except Exception as exc:  # noqa: BLE001 - shown; the new data still opens
+            self.report_error(exc)
+            return None
+
     def reset_session(self) -> None:
-        """Forget examples, labels and results (a new file was opened)."""
+        """Forget examples, labels and results (a new file was opened); the old session is archived."""
+        kept = self.archive_session()
+        if kept:
+            self.message.emit(f"Your previous examples and labels are kept in {kept} (File > Open project).")
         self.search.cancel()
         self.undo_stack.clear()
         self.examples.clear()

@@ -178,3 +178,17 @@ def test_export_labels(qtbot, controller, data, tmp_path):
 
     features = json.loads(open(done[0][0]).read())["features"]
     assert sorted(f["properties"]["label"] for f in features) == ["negative", "positive"]
+
+
+def test_opening_other_data_archives_the_session(qtbot, controller, data, tmp_path):
+    from synth import write_earth_index
+
+    c = controller
+    cat = _open(qtbot, c, data["path"])
+    c.params["auto"] = False
+    c.click_at(*cat.centroids[2])
+    other = write_earth_index(tmp_path / "other.parquet", n=100, d=32, seed=3)
+    _open(qtbot, c, other["path"])
+    assert c.examples == {}
+    (kept,) = (projects.data_dir() / "sessions").glob("*.terrafind")
+    assert projects.load_project(kept).examples == [{"id": str(cat.ids[2]), "kind": "positive"}]

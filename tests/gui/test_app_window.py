@@ -85,6 +85,7 @@ def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
 
 def test_threshold_filters_map_gallery_and_plot(qtbot, window):
     w = window
+    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
     scores = w.c.payload.scores
     t = float(scores[59])
     expected = int((scores >= t).sum())
@@ -102,6 +103,7 @@ def test_threshold_filters_map_gallery_and_plot(qtbot, window):
 
 def test_label_key_then_search_excludes_and_undo_restores(qtbot, window):
     w = window
+    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
     first = w.c.payload
     top = int(first.items[0].row)
     w.results_panel.select_row(top)
