@@ -250,7 +250,7 @@ def _final_stem(path: Path) -> str:
     return Path(name).stem
 
 
-def write_atomic(write: Callable[[Path], None], path: Path) -> Path:
+def write_atomic(write: Callable[[Path], object], path: Path) -> Path:
     """Run ``write(tmp)`` on a temporary file beside ``path`` and move it into place only when it succeeded."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def _model(model: Any) -> str:
     if not model:
         return "not stated"
     if isinstance(model, dict):
-        inner = model.get("model") if isinstance(model.get("model"), dict) else model
+        inner: dict[str, Any] = model["model"] if isinstance(model.get("model"), dict) else model
         return str(inner.get("name") or inner.get("id") or json.dumps(model)[:80])
     return str(model)
 

@@ -162,3 +162,10 @@ def test_format_choice_registry_and_bad_paths(catalog, result, tmp_path, monkeyp
     monkeypatch.setitem(export_mod.WRITERS, ".txt", write_txt)
     export_hits(catalog, result, tmp_path / "hits.txt")
     assert seen["n"] == 25 and (tmp_path / "hits.txt").read_text() == "ok"
+
+
+def test_no_hits_still_give_valid_files(catalog, tmp_path):
+    empty = search(catalog, Examples(positives=[1]), k=5, threshold=1.0)
+    assert len(empty) == 0
+    for suffix in (".geojson", ".gpkg", ".csv"):
+        assert len(gpd.read_file(export_hits(catalog, empty, tmp_path / f"none{suffix}"))) == 0
