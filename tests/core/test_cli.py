@@ -203,3 +203,15 @@ def test_empty_earth_index_sample(capsys):
     assert main(["search", str(path), "--at", "-59.2,-6.8"]) == 2
     assert "holds no chips" in capsys.readouterr().err
     assert Path(path).exists()
+
+
+def test_search_uses_the_cached_index_above_the_switch_point(ei_file, capsys, monkeypatch):
+    import core.exact
+
+    assert main(["index", str(ei_file["path"])]) == 0
+    monkeypatch.setattr(core.exact, "EXACT_MAX_ROWS", 100)
+    monkeypatch.setattr(search_mod, "EXACT_MAX_ROWS", 100)
+    assert main(["search", str(ei_file["path"]), "--at", at(ei_file["centres"][42]), "-k", "10"]) == 0
+    assert "mode mean, index" in capsys.readouterr().out
+    assert main(["search", str(ei_file["path"]), "--at", at(ei_file["centres"][42]), "--no-index"]) == 0
+    assert "mode mean, exact" in capsys.readouterr().out
