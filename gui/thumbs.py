@@ -148,7 +148,25 @@ class ThumbnailFlow(QObject):
             self.thumbnail_ready.emit(row, png, status)
 
     def prefetch(self, rows: list[int]) -> None:
-        self.want([int(r) for r in rows[:PREFETCH_TOP]])
+        """Cache the top results' thumbnails as one job the status bar shows (progress, Cancel); the gallery
+        asks for its visible tiles itself, and those come from the cache once this job made them."""
+        catalog, service, gen = self.c.catalog, self.service, self._generation
+        if catalog is None or service is None or not rows:
+            return
+        top = [int(r) for r in rows[:PREFETCH_TOP]]
+
+        def job(progress, cancel):
+            service.prefetch(catalog, top, progress=progress, cancel=cancel)
+            return gen
+
+        self.runner.start(
+            "thumbnails",
+            job,
+            label="Thumbnails",
+            thumbnails=True,
+            on_done=lambda g: self.want(top) if g == self._generation else None,
+            on_error=lambda exc, tb: None,  # a failed prefetch only means the tiles are cut when seen
+        )
 
     # --- the map page's route (runs in the scheme handler's pool, not the GUI thread) ----------------
     def provide_row(self, row: int) -> bytes | None:
