@@ -201,3 +201,18 @@ def test_start_without_arguments_reopens_the_last_session(qtbot, window, data):
     start_session(w, None)
     qtbot.waitUntil(lambda: w.c.examples == {11: "positive"}, timeout=20000)
     qtbot.waitUntil(lambda: w.c.index is not None, timeout=20000)  # the index is built in the background
+
+
+def test_declined_recovery_is_kept_not_deleted(qtbot, window, data):
+    projects.write_recovery(
+        projects.Project(sources=[str(data["path"])], labels=[{"id": "x", "label": "positive"}])
+    )
+    before = errors._dialog_hook
+    errors.set_dialog_hook(lambda kind, title, text, detail: False)  # "No, don't restore"
+    try:
+        assert not offer_recovery(window)
+    finally:
+        errors.set_dialog_hook(before)
+    assert projects.recovery_pending() is None
+    (kept,) = projects.recovery_path().parent.glob("recovery-declined-*.terrafind")
+    assert projects.load_project(kept).labels == [{"id": "x", "label": "positive"}]
