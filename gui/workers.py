@@ -129,6 +129,7 @@ class TaskRunner(QObject):
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
         self._current: dict[str, Job] = {}  # kind -> newest job of that kind
+        self._closed = False  # after shutdown(): late requests (a debounce timer firing) start nothing
         # One signals object for all jobs: it lives in the GUI thread, so every emit from a worker is queued.
         self._signals = WorkerSignals(self)
         self._signals.progress.connect(self._on_progress)
@@ -151,7 +152,11 @@ class TaskRunner(QObject):
         latest_wins: bool = True,
     ) -> Job:
         """Run ``fn(progress=, cancel=)`` in a worker. With ``latest_wins`` an older job of ``kind`` is
-        cancelled and forgotten first."""
+        cancelled and forgotten first. After :meth:`shutdown` nothing starts: the job comes back cancelled."""
+        if self._closed:
+            job = Job(next(self._ids), kind, label or kind, CancelToken(), None, None, None, False)
+            job.token.cancel()
+            return job
         if latest_wins:
             old = self._current.pop(kind, None)
             if old is not None:
@@ -198,6 +203,7 @@ class TaskRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel everything and wait for the threads (on exit: no thread may outlive the app)."""
+        self._closed = True
         self.cancel()
         for future in list(self._futures):
             future.cancel()  # not started yet: never starts

@@ -120,3 +120,13 @@ def test_expected_error_in_message_bar_unexpected_in_dialog(qtbot):
             restore()
     finally:
         errors.set_dialog_hook(None)
+
+
+def test_nothing_starts_after_shutdown(qtbot):
+    # A debounce timer of a closed window may still fire: it must start nothing and raise nothing.
+    r = TaskRunner()
+    r.shutdown()
+    ran = []
+    job = r.start("thumbnails", lambda progress, cancel: ran.append(1), thumbnails=True, on_done=ran.append)
+    qtbot.wait(100)
+    assert job.token.cancelled and ran == [] and r.running() == []
