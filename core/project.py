@@ -50,7 +50,8 @@ class Project:
     ``examples`` are ``{"id": chip id, "kind": "positive"|"negative"}`` (clicked on the map);
     ``labels`` are ``{"id": chip id, "label": "positive"|"negative"}`` (given to results);
     ``results`` is ``{"ids": [...], "scores": [...], "mode", "k", "method", "elapsed_ms"}`` or None;
-    ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`core.types.Region.to_dict` or None.
+    ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`core.types.Region.to_dict` or None;
+    ``imagery`` is the imagery the user configured for the data (see :mod:`core.imagery_settings`) or None.
     """
 
     sources: list[str] = field(default_factory=list)
@@ -61,6 +62,7 @@ class Project:
     results: dict[str, Any] | None = None
     view: dict[str, float] | None = None
     saved_from: str | None = None  # the *.terrafind path this session last saved to or opened from
+    imagery: str | None = None  # imagery configured for the data (COG, VRT, folder or XYZ template)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,6 +87,7 @@ class Project:
                 results=data.get("results"),
                 view=data.get("view"),
                 saved_from=data.get("saved_from"),
+                imagery=str(data["imagery"]) if data.get("imagery") else None,  # absent in older files
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc
