@@ -62,8 +62,9 @@ def test_project_keeps_imagery_and_reads_old_files(tmp_path):
 
 
 def test_local_cogs_skip_remote_and_missing_and_cap(tmp_path):
-    from core.reader import open_catalog
     from synth import write_earth_index
+
+    from core.reader import open_catalog
 
     scenes = [tmp_path / f"s{i}.tif" for i in range(3)]
     for s in scenes:
