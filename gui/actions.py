@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
@@ -51,8 +52,8 @@ class Actions:
         self.redo.setEnabled(False)
         stack.canUndoChanged.connect(self.undo.setEnabled)
         stack.canRedoChanged.connect(self.redo.setEnabled)
-        stack.undoTextChanged.connect(lambda t: self.undo.setToolTip(f"Undo: {t}" if t else "Undo"))
-        stack.redoTextChanged.connect(lambda t: self.redo.setToolTip(f"Redo: {t}" if t else "Redo"))
+        stack.undoTextChanged.connect(lambda t: _set_tip(self.undo, "Undo", t))
+        stack.redoTextChanged.connect(lambda t: _set_tip(self.redo, "Redo", t))
         self.search = self._act("&Search now", c.search_now, "Ctrl+Return")
         self.negative = self._act("&Negative examples", None, "Ctrl+N")
         self.negative.setCheckable(True)
@@ -239,3 +240,9 @@ class Actions:
         if demo is not None and getattr(demo, "attribution", ""):
             text += f"<br><br>Demo region: {demo.attribution}"
         QMessageBox.about(self.w, "About Terrafind", text)
+
+
+def _set_tip(action: QAction, verb: str, text: str) -> None:
+    # The undo stack outlives the window's actions at exit and still reports its text: skip dead ones.
+    if shiboken6.isValid(action):
+        action.setToolTip(f"{verb}: {text}" if text else verb)
