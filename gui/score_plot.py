@@ -96,8 +96,8 @@ class ScorePlot(pg.PlotWidget):
         self.getPlotItem().setXRange(lo - pad, hi + pad, padding=0)
         self.getPlotItem().setYRange(0, max(1, int(counts.max())) * 1.18, padding=0)
         # Without a threshold the line waits at the lowest score, ready to be dragged.
+        self.line.show()  # before placing it: a hidden line's label does not refresh its text
         self._place_line(self._threshold if self._threshold is not None else lo)
-        self.line.show()
 
     def set_threshold(self, t: float | None) -> None:
         """Move the line without emitting ``threshold_changed``; None = no threshold (line at the
@@ -113,6 +113,8 @@ class ScorePlot(pg.PlotWidget):
         return self._threshold
 
     def _place_line(self, value: float) -> None:
+        # Without a threshold the label says what dragging does instead of showing the lowest score.
+        self.line.label.setFormat("{value:.3f}" if self._threshold is not None else "drag to filter")
         self._quiet = True
         try:
             self.line.setValue(value)
@@ -140,6 +142,8 @@ class ScorePlot(pg.PlotWidget):
     def _on_line_moved(self) -> None:
         self._update_region()
         if not self._quiet:
+            if self._threshold is None:
+                self.line.label.setFormat("{value:.3f}")
             self._threshold = float(self.line.value())
             self.hidden_region.show()
             self.threshold_changed.emit(self._threshold)
