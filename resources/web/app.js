@@ -149,9 +149,10 @@
 
     footprints = new ChipLayer({
       map: map,
-      pane: "tf-footprints", points: false, viewOnly: true, shapePixels: 6,
-      // grey, thin, half transparent: faint on pale land and on imagery alike
-      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.45, fill: false }; },
+      pane: "tf-footprints", points: false, viewOnly: true, shapePixels: 10,
+      // grey, thin, mostly transparent: faint on pale land and on imagery alike (chips that overlap at
+      // half stride draw each line twice, so a lower opacity still reads as one faint grid)
+      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.25, fill: false }; },
       pointStyle: function () { return {}; },
     });
     examples = new ChipLayer({
