@@ -162,6 +162,9 @@ def _finish(
     if region is not None and len(vectors) == 0 and any(r.rows_total for r in records):
         problems.append("None of the chips in the opened files lies inside the chosen region.")
     adapters = list(dict.fromkeys(s.layout.adapter for s in sources))
+    # Arrow's allocator keeps the decoded pages' memory for reuse (~0.2 GB per 1M x 384 chips); nothing
+    # reads parquet again soon, so give it back before the index build needs its own copy of the vectors.
+    pa.default_memory_pool().release_unused()
     return Catalog(
         vectors=vectors,
         ids=unique_ids(ids, problems),
