@@ -22,6 +22,7 @@ from core import project as projects
 from core.errors import InputError
 from gui.data_flow import DataFlow
 from gui.features import ResultsPayload, results_payload
+from gui.imagery_flow import ImageryFlow
 from gui.items import NEGATIVE, POSITIVE, ExampleItem
 from gui.pack_flow import PackFlow
 from gui.search_flow import SearchFlow
@@ -77,6 +78,7 @@ class AppController(QObject):
         self.thumbs = ThumbnailFlow(self, self.runner)
         self.data = DataFlow(self, self.runner)
         self.packs = PackFlow(self)
+        self.imagery = ImageryFlow(self, self.runner)  # imagery per dataset, imagery basemap
         self._view_timer = QTimer(
             self, singleShot=True, interval=1500
         )  # map pans: autosave at most every 1.5 s
@@ -252,6 +254,7 @@ class AppController(QObject):
             results=results,
             view=self.view,
             saved_from=self.project_path,
+            imagery=self.imagery.value,
         )
 
     def save_recovery(self) -> None:
@@ -285,6 +288,7 @@ class AppController(QObject):
             self.packs.open(proj.sources[0], then=lambda: self._apply_project(proj))
             return
         self.pack = None
+        self.imagery.expect(proj.sources, proj.imagery)
         region = Region.from_dict(proj.region) if proj.region else None
         self.data.open_paths(proj.sources, region, then=lambda: self._apply_project(proj))
 

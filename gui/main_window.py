@@ -18,6 +18,7 @@ from gui.controller import AppController
 from gui.dataset_panel import DatasetPanel
 from gui.examples_panel import ExamplesPanel
 from gui.features import examples_fc
+from gui.imagery_ui import install_imagery
 from gui.learn import install_learning
 from gui.map_view import MapView
 from gui.pack_flow import is_pack
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.actions = Actions(self)
         self._wire()
         self.learn = install_learning(self)  # issue 7: refine, review, groups, sites, import (gui/learn.py)
+        self.imagery_ui = install_imagery(self)  # File > Imagery...; imagery basemap (gui/imagery_ui.py)
         self.dataset_panel.set_recent(self.settings.recent())
         self.resize(1400, 900)
         self.resizeDocks([self.left_dock, self.right_dock], [330, 380], Qt.Horizontal)

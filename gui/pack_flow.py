@@ -47,11 +47,12 @@ class PackFlow(QObject):
             c.message.emit("Open data and choose a region (or zoom the map to it) before preparing a pack.")
             return False
         sources = list(c.sources)
+        imagery = c.imagery.value  # the configured imagery: the pack's thumbnails and basemap come from it
 
         def estimate(progress, cancel):
             from core.pack import estimate_pack
 
-            return estimate_pack(sources, region)
+            return estimate_pack(sources, region, imagery)
 
         c.runner.start(
             "pack",
@@ -75,10 +76,14 @@ class PackFlow(QObject):
         self.build(sources, region, out_dir)
 
     def build(self, sources: list[str], region, out_dir: str) -> None:
+        imagery = self.c.imagery.value  # imagery configured for data without source_url (None: none)
+
         def job(progress, cancel):
             from core.pack import build_pack
 
-            return str(build_pack(sources, region, Path(out_dir), progress=progress, cancel=cancel))
+            return str(
+                build_pack(sources, region, Path(out_dir), imagery=imagery, progress=progress, cancel=cancel)
+            )
 
         self.c.runner.start(
             "pack", job, label="Preparing for offline use", on_done=self._built, on_error=self.c.report_error
