@@ -176,3 +176,23 @@ def test_local_source_url_gives_an_imagery_basemap_made_once(qtbot, window, file
     assert ("", "") in ready  # the data without imagery had no basemap meanwhile
     assert ready[-1][0] == path and os.stat(path).st_mtime_ns == mtime
     assert w.map_view.external_requests == []
+
+
+def test_project_brings_its_imagery_and_a_tile_template_makes_no_basemap(qtbot, window, files, tmp_path):
+    w, c = window, window.c
+    _open(qtbot, w, files["plain"])
+    ready = []
+    c.imagery.basemap_ready.connect(lambda path, bounds, attribution: ready.append(path))
+    template = "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert c.imagery.choose(template)
+    qtbot.waitUntil(lambda: bool(ready), timeout=10000)
+    assert ready[-1] == ""  # terms of service: a tile service is never rendered into MBTiles
+    assert c.thumbs.service.thumbnail(c.catalog, 3).status == "offline"  # the window is offline
+    assert w.imagery_ui.panel_label.text() == "Imagery: tiles from tiles.example.org"
+    saved = c.save_project(str(tmp_path / "survey.terrafind"))
+
+    imagery_settings.set_imagery_for(c.sources, None)  # as on another computer: only the project knows
+    _open(qtbot, w, files["with_url"])
+    c.open_project(saved)
+    qtbot.waitUntil(lambda: c.sources == [str(files["plain"])] and c.imagery.value == template, timeout=20000)
+    assert c.project().imagery == template
