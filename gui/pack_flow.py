@@ -12,22 +12,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from core.units import human_bytes
 from gui import errors
 
-__all__ = ["PackFlow", "is_pack", "human_bytes"]
+__all__ = ["PackFlow", "is_pack"]
 
 
 def is_pack(path: str | Path) -> bool:
     p = Path(path)
     return p.is_dir() and (p / "manifest.json").is_file()
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 class PackFlow(QObject):

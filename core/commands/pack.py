@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["register", "run", "human_bytes"]
+from core.units import human_bytes
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -29,14 +31,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--estimate-only", action="store_true", help="print the size estimate and stop")
     p.add_argument("--check", metavar="DIR", help="check an existing pack against its manifest")
     p.set_defaults(run=run)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 def run(args: argparse.Namespace) -> int:
