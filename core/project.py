@@ -51,7 +51,10 @@ class Project:
     ``labels`` are ``{"id": chip id, "label": "positive"|"negative"}`` (given to results);
     ``results`` is ``{"ids": [...], "scores": [...], "mode", "k", "method", "elapsed_ms"}`` or None;
     ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`core.types.Region.to_dict` or None;
-    ``imagery`` is the imagery the user configured for the data (see :mod:`core.imagery_settings`) or None.
+    ``imagery`` is the imagery the user configured for the data (see :mod:`core.imagery_settings`) or None;
+    ``masked`` are the ids of chips under imported "exclude" places (never shown in results);
+    ``learn`` is ``{"refine": bool, "group": bool, "sites": bool, "gallery": "best"|"review"}``.
+    Both are absent from files written before they existed: those load with no masks and all off.
     """
 
     sources: list[str] = field(default_factory=list)
@@ -63,6 +66,8 @@ class Project:
     view: dict[str, float] | None = None
     saved_from: str | None = None  # the *.terrafind path this session last saved to or opened from
     imagery: str | None = None  # imagery configured for the data (COG, VRT, folder or XYZ template)
+    masked: list[str] = field(default_factory=list)
+    learn: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -88,12 +93,27 @@ class Project:
                 view=data.get("view"),
                 saved_from=data.get("saved_from"),
                 imagery=str(data["imagery"]) if data.get("imagery") else None,  # absent in older files
+                masked=[str(i) for i in data.get("masked") or []],  # absent in older files too
+                learn=_learn(data.get("learn")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc
 
     def is_empty(self) -> bool:
         return not (self.sources or self.examples or self.labels)
+
+
+LEARN_DEFAULTS: dict[str, Any] = {"refine": False, "group": False, "sites": False, "gallery": "best"}
+
+
+def _learn(value: Any) -> dict[str, Any]:
+    """The learn toggles of a file, defaults for what it lacks; unknown keys are dropped. None or {}
+    (older files) stay {}: nothing was saved, all off."""
+    if not isinstance(value, dict) or not value:
+        return {}
+    out = {k: bool(value.get(k, d)) for k, d in LEARN_DEFAULTS.items() if k != "gallery"}
+    out["gallery"] = "review" if value.get("gallery") == "review" else "best"
+    return out
 
 
 def _kind(value: Any) -> str:

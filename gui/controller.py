@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,19 @@ from gui.pack_flow import PackFlow
 from gui.search_flow import SearchFlow
 from gui.thumbs import ThumbnailFlow
 from gui.undo import ExampleCommand, LabelCommand
+from gui.visible import threshold_by, visible_mask
 from gui.workers import TaskRunner
 
 __all__ = ["AppController", "DEFAULT_PARAMS"]
 
-DEFAULT_PARAMS: dict[str, Any] = {"mode": "mean", "k": 200, "threshold": None, "auto": True}
+# threshold_by: what the threshold compares, "score" or "probability" (after Refine; gui.visible)
+DEFAULT_PARAMS: dict[str, Any] = {
+    "mode": "mean",
+    "k": 200,
+    "threshold": None,
+    "auto": True,
+    "threshold_by": "score",
+}
 
 
 class AppController(QObject):
@@ -47,6 +56,7 @@ class AppController(QObject):
     region_changed = Signal(object)  # core.types.Region | None
     view_requested = Signal(dict)  # {"lon", "lat", "zoom"} from a project, for the map
     project_path_changed = Signal(str)
+    project_applied = Signal(object)  # core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
     error = Signal(object, str)  # exception, traceback: the window's ErrorReporter shows it
     exported = Signal(str, int)  # path, number of features written
@@ -73,6 +83,8 @@ class AppController(QObject):
         self.view: dict[str, float] | None = None
         self.project_path: str | None = None
         self.pack = None  # core.pack.PackInfo while a field pack is open
+        # gui.learn gives the masked chip ids and its toggles for projects: {"masked": [...], "learn": {}}
+        self.extra_state: Callable[[], dict[str, Any]] | None = None
         self.search = SearchFlow(self, self.runner)
         self.search.results_ready.connect(self._on_results)
         self.thumbs = ThumbnailFlow(self, self.runner)
@@ -206,18 +218,30 @@ class AppController(QObject):
     def _on_results(self, payload: ResultsPayload) -> None:
         self.payload = payload
         r = payload.result
+        self._follow_threshold_kind(threshold_by(r))
         how = "index" if r.method == "index" else "exact search"
         self.message.emit(f"{len(r)} matches in {r.elapsed_ms:.0f} ms ({how}).")
         self.results_ready.emit(payload)
         self.thumbs.prefetch([int(x) for x in r.rows])
         self.save_recovery()
 
+    def _follow_threshold_kind(self, by: str) -> None:
+        """Results ranked by probability (Refine) are filtered by probability, plain ones by similarity:
+        a threshold of the other kind means nothing for them, so it is dropped when the kind changes."""
+        if by == self.params.get("threshold_by"):
+            return
+        self.params["threshold_by"] = by
+        if self.params.get("threshold") is not None:
+            self.params["threshold"] = None
+            self.threshold_changed.emit(None)
+        self.params_changed.emit(dict(self.params))
+
     def visible_hits(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the current results at or above the threshold, best first."""
+        """Rows and scores of the current results at or above the threshold (gui.visible), best first."""
         if self.payload is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        r, t = self.payload.result, self.params.get("threshold")
-        keep = np.ones(len(r), bool) if t is None else np.asarray(r.scores) >= float(t)
+        r = self.payload.result
+        keep = visible_mask(r, self.params.get("threshold"))
         return np.asarray(r.rows)[keep], np.asarray(r.scores)[keep]
 
     def clear_results(self) -> None:
@@ -245,6 +269,9 @@ class AppController(QObject):
                 "method": r.method,
                 "elapsed_ms": round(float(r.elapsed_ms), 2),
             }
+            if r.probabilities is not None:  # a refined result: its threshold filters these
+                results["probabilities"] = [round(float(p), 6) for p in r.probabilities]
+        extra = self.extra_state() if self.extra_state is not None else {}
         return projects.Project(
             sources=[str(self.pack.root)] if self.pack is not None else list(self.sources),
             region=self.region.to_dict() if self.region is not None else None,
@@ -255,6 +282,8 @@ class AppController(QObject):
             view=self.view,
             saved_from=self.project_path,
             imagery=self.imagery.value,
+            masked=list(extra.get("masked", [])),
+            learn=dict(extra.get("learn", {})),
         )
 
     def save_recovery(self) -> None:
@@ -321,6 +350,7 @@ class AppController(QObject):
         self.threshold_changed.emit(self.params.get("threshold"))
         if self.project_path:
             self.project_path_changed.emit(self.project_path)
+        self.project_applied.emit(proj)  # gui.learn brings back masks and toggles (may search again)
         if missing:
             self.message.emit(f"{len(missing)} saved chips are not in the loaded data (e.g. {missing[0]}).")
         else:
@@ -329,8 +359,13 @@ class AppController(QObject):
     def _restore_results(self, saved: dict[str, Any]) -> None:
         from core.types import SearchResult
 
-        pairs = [(self.catalog.row_of(i), s) for i, s in zip(saved["ids"], saved["scores"], strict=False)]
-        pairs = [(r, s) for r, s in pairs if r is not None]
+        probs = saved.get("probabilities")
+        probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
+        pairs = [
+            (self.catalog.row_of(i), s, probs[n] if probs else None)
+            for n, (i, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
+        ]
+        pairs = [p for p in pairs if p[0] is not None]
         if not pairs:
             return
         rows = np.array([p[0] for p in pairs], np.int64)
@@ -345,6 +380,7 @@ class AppController(QObject):
             negatives=tuple(r for r, k in self.examples.items() if k == NEGATIVE),
             method=str(saved.get("method", "exact")),
             elapsed_ms=float(saved.get("elapsed_ms", 0.0)),
+            probabilities=np.array([p[2] for p in pairs], np.float32) if probs else None,
         )
         catalog, labels = self.catalog, dict(self.labels)
         self.runner.start(

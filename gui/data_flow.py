@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from gui.features import encode, footprints_fc
+from gui.visible import threshold_by, visible_result
 from gui.workers import TaskRunner
 
 __all__ = ["DataFlow", "EXPORT_FORMATS"]
@@ -170,7 +171,8 @@ class DataFlow(QObject):
     def export_hits(
         self, path: str, fmt: str | None = None, *, then: Callable[[str, int], None] | None = None
     ) -> bool:
-        """Write the visible hits (score >= threshold) with core's provenance, in a job."""
+        """Write the visible hits (gui.visible: score, or probability after Refine, >= threshold) with
+        core's provenance, in a job."""
         c = self.c
         if c.catalog is None or c.payload is None:
             c.message.emit("Search first: there are no hits to export.")
@@ -180,16 +182,16 @@ class DataFlow(QObject):
         extra = {
             "app": "terrafind",
             "examples": [{"id": c.chip_name(r), "kind": k} for r, k in c.examples.items()],
+            "visible": {"threshold": threshold, "by": threshold_by(result)},
         }
 
         def job(progress, cancel):
             from core.export import export_hits
 
-            written = export_hits(
-                catalog, result, path, fmt=fmt, threshold=threshold, labels=labels, extra_provenance=extra
-            )
-            count = len(result) if threshold is None else int((result.scores >= float(threshold)).sum())
-            return str(written), count
+            # The rows are filtered here, by the same rule as the map and the gallery (gui.visible).
+            visible = visible_result(result, threshold)
+            written = export_hits(catalog, visible, path, fmt=fmt, labels=labels, extra_provenance=extra)
+            return str(written), len(visible)
 
         self.runner.start(
             "export",

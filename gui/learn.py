@@ -18,6 +18,7 @@ from gui.import_flow import PLACE_FILTER, ImportFlow
 from gui.learn_flow import LearnFlow
 from gui.learn_jobs import LearnPayload
 from gui.learn_panel import GalleryModeBar, LearnPanel, SitesList
+from gui.learn_state import learn_state, restore_learn_state
 from gui.sites_flow import SITE_FORMATS, SitesFlow
 
 __all__ = ["LearnUi", "install_learning"]
@@ -43,6 +44,10 @@ class LearnUi:
         self.importer.summary_shown = lambda text: w.message_bar.show_message(text, "info")
         self.gallery_mode = "best"
         self._warned_for: frozenset[int] | None = None
+        # The examples and labels (positives, negatives) the latest refined search used: when they differ
+        # from the session's, the labels changed since and the panel says "Search to refine again".
+        self._refined_with: tuple[frozenset[int], frozenset[int]] | None = None
+        c.extra_state = lambda: learn_state(self)  # projects and the recovery file keep masks and toggles
 
         self.refine_action = self._act("&Refine with my labels", None, "Ctrl+R", checkable=True)
         self.refine_action.setToolTip(
@@ -117,6 +122,14 @@ class LearnUi:
         self.learn.readiness_changed.connect(self._on_readiness)
         self.learn.masked_changed.connect(lambda n: self._update_hint())
         self.mode_bar.mode_chosen.connect(self.show_gallery)
+        # Autosave every change of what the project keeps (gui.learn_state), after the slots above.
+        for action in (self.refine_action, self.group_action, self.sites_action):
+            action.toggled.connect(lambda _on: c.save_recovery())
+        self.mode_bar.mode_chosen.connect(lambda _m: c.save_recovery())
+        self.learn.masked_changed.connect(lambda _n: c.save_recovery())
+        c.project_applied.connect(lambda proj: restore_learn_state(self, proj))
+        c.search.search_started.connect(self._on_search_started)
+        c.examples_changed.connect(lambda _items: self._update_hint())
         self.sites.sites_ready.connect(self.sites_list.set_sites)
         self.sites.sites_cleared.connect(lambda: self.sites_list.set_sites([]))
         self.sites_list.site_chosen.connect(self._on_site_chosen)
@@ -141,10 +154,14 @@ class LearnUi:
             self.gallery_mode = "best"
         r = payload.result
         if learned and payload.how == "refine":
+            self._refined_with = (frozenset(r.positives), frozenset(r.negatives))
             w.score_plot.set_info(
-                f"{len(r)} hits ranked by probability · {r.elapsed_ms:.0f} ms\n{payload.quality}"
+                f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability\n{payload.quality}"
             )
-            w.c.message.emit(f"Refined: {len(r)} hits ranked by probability in {r.elapsed_ms:.0f} ms.")
+            w.c.message.emit(
+                f"Refined: {len(r)} hits ranked by probability in {r.elapsed_ms:.0f} ms; "
+                "the threshold line now filters by probability."
+            )
         elif learned and payload.how == "grouped":
             groups = len({int(m) for m in r.matched if m >= 0})
             w.score_plot.set_info(f"{len(r)} matches · {r.elapsed_ms:.0f} ms · grouped search")
@@ -152,6 +169,7 @@ class LearnUi:
                 f"{len(r)} matches from a search per group of examples ({groups} examples matched)."
             )
         self._warn_spread(payload)
+        self._update_hint()
 
     def _warn_spread(self, payload) -> None:
         positives = frozenset(int(p) for p in payload.result.positives)
@@ -194,12 +212,34 @@ class LearnUi:
         self.refine_action.setEnabled(ready)
         self._update_hint()
 
+    def _on_search_started(self) -> None:
+        if self.learn.how() == "refine":
+            self._refined_with = self._examples_now()
+        self._update_hint()
+
+    def _examples_now(self) -> tuple[frozenset[int], frozenset[int]]:
+        ex = self.w.c.search.examples()
+        return frozenset(ex.positives), frozenset(ex.negatives)
+
+    def labels_changed_since_refine(self) -> bool:
+        """True when Refine is on and the labels differ from those of the latest refined search."""
+        return (
+            self.refine_action.isChecked()
+            and self._refined_with is not None
+            and self._refined_with != self._examples_now()
+        )
+
     def _update_hint(self) -> None:
         parts = []
+        stale = self.refine_action.isEnabled() and self.labels_changed_since_refine()
         if not self.refine_action.isEnabled():
             parts.append("Refine needs at least one chip marked right and one marked wrong.")
+        elif stale:
+            parts.append("Labels changed — Search to refine again.")
         elif self.refine_action.isChecked():
             parts.append("Label hits Y / N, then Search (Ctrl+Return) to refine again.")
+        self.panel.set_stale(stale)
+        set_prominent(self.w.controls.search_button, stale)
         if self.learn.masked:
             parts.append(f"{len(self.learn.masked)} chips excluded by imported places.")
         self.clear_masks_action.setEnabled(bool(self.learn.masked))
@@ -243,6 +283,21 @@ class LearnUi:
             if fmt and not Path(path).suffix:
                 path += "." + fmt
             self.sites.export(path, None if Path(path).suffix else fmt)
+
+
+# The Search button while labels wait to be learnt from: the app's accent, bold (cleared once pressed).
+PROMINENT_STYLE = (
+    "QPushButton { background: #2f6fb0; color: white; font-weight: bold; border: 1px solid #1f4f80;"
+    " border-radius: 3px; padding: 3px 10px; }"
+)
+
+
+def set_prominent(button, on: bool) -> None:
+    """Highlight ``button`` (or return it to its normal look); the "prominent" property lets tests see it."""
+    if bool(button.property("prominent")) == on:
+        return
+    button.setProperty("prominent", on)
+    button.setStyleSheet(PROMINENT_STYLE if on else "")
 
 
 def install_learning(window) -> LearnUi:

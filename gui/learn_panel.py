@@ -54,6 +54,7 @@ class LearnPanel(QWidget):
         self.sites_check.setToolTip("Merge touching hits into sites: outlines on the map and a list")
         self.hint = hint_label("")
         self.hint.setWordWrap(True)
+        self._hint_style = self.hint.styleSheet()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(4)
@@ -74,6 +75,10 @@ class LearnPanel(QWidget):
     def set_hint(self, text: str) -> None:
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
+
+    def set_stale(self, on: bool) -> None:
+        """Labels changed since the last Refine: the hint turns into a call to action (bold, accent)."""
+        self.hint.setStyleSheet("color: #1f4f80; font-weight: bold;" if on else self._hint_style)
 
 
 class GalleryModeBar(QWidget):

@@ -27,6 +27,7 @@ from gui.score_plot import ScorePlot
 from gui.search_controls import SearchControls
 from gui.status import StatusBar
 from gui.ui_settings import UiSettings
+from gui.visible import filter_values, threshold_by
 
 __all__ = ["MainWindow"]
 
@@ -239,10 +240,10 @@ class MainWindow(QMainWindow):
     def _on_results_ready(self, payload) -> None:
         self.map_view.set_results(payload.fc_json or payload.fc)
         self.results_panel.set_results(payload.items)
-        self.score_plot.set_scores(payload.scores)
-        self._on_threshold_changed(self.c.params.get("threshold"))
         r = payload.result
-        self.score_plot.set_info(f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method}")
+        self.score_plot.set_scores(filter_values(r), by=threshold_by(r))  # gui.visible: what the line filters
+        self._on_threshold_changed(self.c.params.get("threshold"))
+        self.score_plot.set_info(f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by similarity")
 
     def _on_results_cleared(self) -> None:
         self.map_view.set_results({"type": "FeatureCollection", "features": []})

@@ -28,6 +28,7 @@ class ResultsModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._items: list[ResultItem] = []
+        self.by = "score"  # what the threshold compares: "score" or "probability" (gui.visible)
         self._scores = np.zeros(0, np.float32)
         self._order = np.zeros(0, np.int64)  # item positions sorted by the current key
         self._shown = np.zeros(0, np.int64)  # _order with the threshold applied
@@ -69,7 +70,10 @@ class ResultsModel(QAbstractListModel):
     def set_items(self, items: list[ResultItem]) -> None:
         self.beginResetModel()
         self._items = list(items)
-        self._scores = np.array([it.score for it in self._items], np.float32)
+        # What the threshold compares (gui.visible): probabilities when every hit has one (after Refine).
+        self.by = "probability" if items and all(it.probability is not None for it in items) else "score"
+        key = (lambda it: it.probability) if self.by == "probability" else (lambda it: it.score)
+        self._scores = np.array([key(it) for it in self._items], np.float32)
         self._pos_of_row = {it.row: i for i, it in enumerate(self._items)}
         # Hits that survive into the next search keep their thumbnail: no grey flash, no new request.
         for row in [r for r in self._pixmaps if r not in self._pos_of_row]:

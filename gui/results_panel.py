@@ -192,12 +192,12 @@ class ResultsPanel(QWidget):
             text = f"{shown:,} of {total:,}"
         self.count_label.setText(text)
         self.count_label.setToolTip(
-            f"{shown:,} of {total:,} hits have a score of at least {self._threshold:.3f}"
+            f"{shown:,} of {total:,} hits have a {self.model.by} of at least {self._threshold:.3f}"
             if self._threshold is not None and total
             else ""
         )
         self.view.empty_text = (
-            "All results are below the score threshold."
+            f"All results are below the {self.model.by} threshold."
             if total
             else "No results yet.\nClick chips on the map to search by example."
         )

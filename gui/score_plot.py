@@ -1,5 +1,8 @@
 """Histogram of all result scores with a draggable threshold line (bottom of the window).
 
+After Refine the histogram is of the classifier's probabilities instead (x axis "probability", 0..1) and
+the line filters by probability (``set_scores(values, by="probability")``; the rule is gui.visible's).
+
 Scores below the line are shaded: they are what the map and gallery hide. ``threshold_changed`` fires
 live while the line is dragged, never when the line is moved from code (``set_threshold``), so the
 plot, the controls and the panels can all mirror each other without signal loops.
@@ -34,6 +37,7 @@ class ScorePlot(pg.PlotWidget):
         self._quiet = False
         self._bins = 0
         self._threshold: float | None = None
+        self.by = "score"  # what the x axis and the line are: "score" (similarity) or "probability"
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
@@ -78,7 +82,9 @@ class ScorePlot(pg.PlotWidget):
     def sizeHint(self) -> QSize:
         return QSize(700, 170)
 
-    def set_scores(self, scores: np.ndarray) -> None:
+    def set_scores(self, scores: np.ndarray, *, by: str = "score") -> None:
+        """Histogram of ``scores``: similarities (``by="score"``) or probabilities (``by="probability"``)."""
+        self._set_kind(by)
         scores = np.asarray(scores, dtype=np.float64)
         scores = scores[np.isfinite(scores)]
         self._bins = histogram_bins(len(scores))
@@ -88,6 +94,8 @@ class ScorePlot(pg.PlotWidget):
             self.hidden_region.hide()
             return
         lo, hi = float(scores.min()), float(scores.max())
+        if by == "probability":  # a fixed 0..1 axis: 0.5 is the classifier's own "as likely yes as no"
+            lo, hi = 0.0, 1.0
         if hi - lo < 1e-6:  # all equal: give the single bar some width
             lo, hi = lo - 0.005, hi + 0.005
         counts, edges = np.histogram(scores, bins=self._bins, range=(lo, hi))
@@ -98,6 +106,15 @@ class ScorePlot(pg.PlotWidget):
         # Without a threshold the line waits at the lowest score, ready to be dragged.
         self.line.show()  # before placing it: a hidden line's label does not refresh its text
         self._place_line(self._threshold if self._threshold is not None else lo)
+
+    def _set_kind(self, by: str) -> None:
+        if by == self.by:
+            return
+        self.by = by
+        word = "probability" if by == "probability" else "score"
+        self.getPlotItem().getAxis("bottom").setLabel(word, color=AXIS_COLOR)
+        self.line.setBounds((0.0, 1.0) if by == "probability" else (-1.0, 1.0))
+        self.line.setToolTip(f"Drag to hide results below this {word}")
 
     def set_threshold(self, t: float | None) -> None:
         """Move the line without emitting ``threshold_changed``; None = no threshold (line at the

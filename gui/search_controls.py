@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -100,7 +101,8 @@ class SearchControls(QWidget):
         threshold = QHBoxLayout()
         threshold.addWidget(self.threshold_check)
         threshold.addWidget(self.threshold_spin, 1)
-        form.addRow("Min score", threshold)
+        self.threshold_label = QLabel("Min score", self)  # "Min probability" after Refine (gui.visible)
+        form.addRow(self.threshold_label, threshold)
         clicks = QHBoxLayout()
         clicks.setSpacing(0)
         clicks.addWidget(self.positive_button)
@@ -143,6 +145,9 @@ class SearchControls(QWidget):
                 self.auto_check.setChecked(bool(params["auto"]))
             if "threshold" in params:
                 self._show_threshold(params["threshold"])
+            if "threshold_by" in params:
+                by_probability = params["threshold_by"] == "probability"
+                self.threshold_label.setText("Min probability" if by_probability else "Min score")
         finally:
             for widget in widgets:
                 widget.blockSignals(False)

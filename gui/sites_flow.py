@@ -2,7 +2,7 @@
 
 Merging runs in a worker (an STRtree, a union per site and a UTM area per site: tens of milliseconds for
 hundreds of hits, more for thousands). It follows what the gallery shows: the current best matches at or
-above the score threshold, recomputed when the results or the threshold change while sites are shown.
+above the threshold (score, or probability after Refine: gui.visible), recomputed when the results or the threshold change while sites are shown.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gui.visible import visible_result
 from gui.workers import TaskRunner
 
 __all__ = ["SitesFlow", "visible_result", "sites_job", "SITE_FORMATS"]
@@ -24,24 +24,6 @@ SITE_FORMATS = {
     "GPX waypoints for phones (*.gpx)": "gpx",
     "KML (*.kml)": "kml",
 }
-
-
-def visible_result(result, threshold: float | None):
-    """The hits of ``result`` with score >= ``threshold`` (all when None), as a SearchResult."""
-    from dataclasses import replace
-
-    if threshold is None:
-        return result
-    keep = np.asarray(result.scores) >= float(threshold)
-    probs = None if result.probabilities is None else np.asarray(result.probabilities)[keep]
-    matched = np.asarray(result.matched)
-    return replace(
-        result,
-        rows=np.asarray(result.rows)[keep],
-        scores=np.asarray(result.scores)[keep],
-        matched=matched[keep] if len(matched) == len(keep) else matched,
-        probabilities=probs,
-    )
 
 
 def sites_job(catalog, result, threshold: float | None):

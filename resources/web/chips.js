@@ -70,7 +70,9 @@
       const bbox = isPoint ? [f.geometry.coordinates[0], f.geometry.coordinates[1], f.geometry.coordinates[0], f.geometry.coordinates[1]] : bboxOf(f.geometry);
       const item = {
         feature: f, props: p, row: p.row, bbox: bbox, isPoint: isPoint,
-        score: typeof p.score === "number" ? p.score : null, point: null, shape: null, visible: true,
+        // After Refine the threshold (and colour) follow the classifier's probability (gui/visible.py).
+        score: typeof p.probability === "number" ? p.probability : (typeof p.score === "number" ? p.score : null),
+        point: null, shape: null, visible: true,
       };
       if (!isPoint) widths.push(bbox[2] - bbox[0]);
       this.items.push(item);

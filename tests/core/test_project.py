@@ -87,3 +87,25 @@ def test_finish_empty_session_keeps_previous_last_session(terrafind_home):
     P.write_recovery(P.Project())
     P.finish_session(P.Project())
     assert P.load_project(P.last_session_path()).sources == ["/data/a.parquet"]
+
+
+def test_masks_and_learn_toggles_round_trip_and_old_files_still_load(tmp_path):
+    proj = _sample()
+    proj.masked = ["c7", "c8"]
+    proj.learn = {"refine": True, "group": False, "sites": True, "gallery": "review"}
+    back = P.load_project(P.save_project(proj, tmp_path / "learned"))
+    assert back.masked == ["c7", "c8"]
+    assert back.learn == {"refine": True, "group": False, "sites": True, "gallery": "review"}
+    # A file written before masks and toggles existed: no such keys at all.
+    old = _sample().to_dict()
+    del old["masked"], old["learn"]
+    (tmp_path / "old.terrafind").write_text(json.dumps(old))
+    loaded = P.load_project(tmp_path / "old.terrafind")
+    assert loaded.masked == [] and loaded.learn == {}
+    assert loaded.examples == _sample().examples
+    # Unknown or odd values are made safe, not trusted.
+    odd = dict(old, learn={"refine": 1, "gallery": "<b>", "extra": True}, masked=[5])
+    (tmp_path / "odd.terrafind").write_text(json.dumps(odd))
+    loaded = P.load_project(tmp_path / "odd.terrafind")
+    assert loaded.learn == {"refine": True, "group": False, "sites": False, "gallery": "best"}
+    assert loaded.masked == ["5"]

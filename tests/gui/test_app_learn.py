@@ -122,10 +122,18 @@ def test_review_mode_orders_by_uncertainty_and_survives_a_label(qtbot, window):
     assert doubt == sorted(doubt)
     qtbot.waitUntil(lambda: _counts(w).get("results_total") == len(review_rows), timeout=5000)
     # Label the most uncertain chip, search again: it refines again and the gallery stays in Review.
+    search_button = w.controls.search_button
+    assert not search_button.property("prominent")
     w.c.label(review_rows[0], "negative")
     assert w.results_panel.model.item_for_row(review_rows[0]).label == "negative"
+    # A label does not search by itself (the gallery stays put), but the next step is plain to see.
+    assert ui.labels_changed_since_refine()
+    assert "Labels changed — Search to refine again" in ui.panel.hint.text()
+    assert search_button.property("prominent") and "font-weight: bold" in search_button.styleSheet()
     w.actions.search.trigger()
+    assert not search_button.property("prominent")  # pressed: back to normal at once
     new = _new_payload(qtbot, w, payload, "refine")
+    assert "Labels changed" not in ui.panel.hint.text() and not search_button.property("prominent")
     assert ui.gallery_mode == "review"
     assert w.results_panel.visible_rows() == [it.row for it in new.review.items]
     assert review_rows[0] not in w.results_panel.visible_rows()
@@ -150,9 +158,11 @@ def test_sites_toggle_draws_and_lists_sites(qtbot, window):
     qtbot.wait(400)
     assert w.grab().save(str(ARTIFACTS / "learn_refine_sites.png"))
     # A threshold keeps fewer hits: the sites follow.
-    scores = w.c.payload.scores
-    w.score_plot.threshold_changed.emit(float(np.sort(scores)[-20]))
-    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == 20, timeout=5000)
+    probs = np.asarray(w.c.payload.result.probabilities)  # refined hits: the line filters probability
+    t = float(np.sort(probs)[-20])
+    kept = int((probs >= t).sum())
+    w.score_plot.threshold_changed.emit(t)
+    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == kept, timeout=5000)
     qtbot.waitUntil(lambda: _counts(w).get("sites") == len(ui.sites.sites), timeout=5000)
     w.score_plot.threshold_changed.emit(-1.0)
     qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == len(w.c.payload.items), timeout=5000)
@@ -175,6 +185,53 @@ def test_export_hits_gpx_and_sites_kml_parse(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: len(done) == 2, timeout=10000)
     marks = [el for el in ET.parse(kml_path).iter() if el.tag.endswith("Placemark")]
     assert len(marks) == done[1] == len(w.learn.sites.sites)
+
+
+def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(qtbot, window, tmp_path):
+    import json
+
+    w = window
+    ui = w.learn
+    payload = w.c.payload
+    assert payload.how == "refine"
+    plot = w.score_plot
+    assert plot.by == "probability" and w.c.params["threshold_by"] == "probability"
+    assert plot.getPlotItem().getAxis("bottom").labelText == "probability"
+    assert plot.getPlotItem().viewRange()[0][0] <= 0.0 and plot.getPlotItem().viewRange()[0][1] >= 1.0
+    assert "by probability" in plot.info_text()
+    assert w.controls.threshold_label.text() == "Min probability"
+    probs = np.asarray(payload.result.probabilities)
+    scores = np.asarray(payload.result.scores)
+    t = float(np.median(probs))
+    expected = int((probs >= t).sum())
+    assert expected != int((scores >= t).sum())  # the two rules differ here, so the test can tell
+    plot.threshold_changed.emit(t)  # what dragging the line emits
+    assert len(w.results_panel.visible_rows()) == expected
+    assert "probability of at least" in w.results_panel.count_label.toolTip()
+    qtbot.waitUntil(lambda: _counts(w).get("results") == expected, timeout=5000)
+    assert len(w.c.visible_hits()[0]) == expected
+    done: list = []
+    path = tmp_path / "visible.geojson"
+    assert w.c.data.export_hits(str(path), then=lambda p, n: done.append(n))
+    qtbot.waitUntil(lambda: bool(done), timeout=10000)
+    fc = json.loads(path.read_text())
+    assert done[0] == len(fc["features"]) == expected
+    assert all(f["properties"]["probability"] >= t - 1e-6 for f in fc["features"])
+    assert fc["terrafind"]["visible"] == {"threshold": t, "by": "probability"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    qtbot.wait(300)
+    assert w.grab().save(str(ARTIFACTS / "learn_refine_probability_plot.png"))
+    # Back to a plain search: similarity again, and the probability cut-off (meaningless there) is gone.
+    ui.refine_action.setChecked(False)
+    plain = _new_payload(qtbot, w, payload)
+    assert not isinstance(plain, LearnPayload) or plain.how != "refine"
+    assert plain.result.probabilities is None
+    assert plot.by == "score" and w.c.params["threshold_by"] == "score"
+    assert plot.getPlotItem().getAxis("bottom").labelText == "score"
+    assert w.c.params["threshold"] is None and plot.threshold() is None
+    assert "by similarity" in plot.info_text()
+    assert w.controls.threshold_label.text() == "Min score"
+    assert len(w.results_panel.visible_rows()) == len(plain.items)
 
 
 def test_grouped_search_tells_matched_example_and_far_examples_warn(qtbot, window, data):
