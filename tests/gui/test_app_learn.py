@@ -351,3 +351,86 @@ def test_site_text_and_import_summary_words():
     imported = ImportedLabels([1, 2, 3], [4], [], unmatched=2, skipped=0)
     assert summary(6, imported) == "6 places → 3 positives, 1 negative; 2 not on any chip"
     assert summary(1, ImportedLabels([], [], [], unmatched=1)) == "1 place → no chips; 1 not on any chip"
+
+
+def _learn_state_shown(w) -> dict:
+    ui = w.learn
+    return {
+        "masked": sorted(ui.learn.masked),
+        "refine": ui.refine_action.isChecked(),
+        "group": ui.group_action.isChecked(),
+        "sites": ui.sites_action.isChecked() and ui.panel.sites_check.isChecked(),
+        "gallery": ui.gallery_mode,
+    }
+
+
+def _wait_restored(qtbot, w, before, want: dict) -> None:
+    payload = _new_payload(qtbot, w, before, "refine")  # Refine was on: it refines again on restore
+    qtbot.waitUntil(lambda: _learn_state_shown(w) == want, timeout=10000)
+    assert w.results_panel.visible_rows() == [it.row for it in payload.review.items]  # Review mode
+    assert w.learn.mode_bar.mode() == "review"
+    qtbot.waitUntil(lambda: len(w.learn.sites.sites) > 0, timeout=10000)
+
+
+def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_path):
+    import json
+
+    from core import project as projects
+    from gui.import_flow import PlacesCommand
+
+    w = window
+    ui, c = w.learn, w.c
+    cat = c.catalog
+    c.autosave = True  # the app's controller autosaves; this module's window was made without
+    try:
+        taken = set(c.examples) | set(c.labels)
+        masked = [r for r in range(5, len(cat), 53) if r not in taken][:3]
+        # The step an import of "exclude" places pushes (gui.import_flow), then the toggles.
+        c.undo_stack.push(PlacesCommand(ui.importer, {}, set(masked), "Import towns.csv"))
+        assert sorted(projects.load_project(projects.recovery_path()).masked) == sorted(
+            str(cat.ids[r]) for r in masked
+        )
+        old = c.payload
+        ui.refine_action.setChecked(True)
+        refined = _new_payload(qtbot, w, old, "refine")
+        assert not {int(it.row) for it in refined.items} & set(masked)
+        ui.sites_action.setChecked(True)
+        ui.mode_bar.combo.setCurrentIndex(1)
+        ui.mode_bar.combo.activated.emit(1)
+        want = {"masked": sorted(masked), "refine": True, "group": False, "sites": True, "gallery": "review"}
+        assert _learn_state_shown(w) == want
+        saved = projects.load_project(projects.recovery_path())  # autosaved on each change
+        assert saved.learn == {"refine": True, "group": False, "sites": True, "gallery": "review"}
+        crash = tmp_path / "crashed.terrafind"  # the recovery file as a crash right now would leave it
+        crash.write_text(projects.recovery_path().read_text())
+        path = c.save_project(str(tmp_path / "kept"))
+
+        def forget_all() -> None:
+            ui.refine_action.setChecked(False)
+            ui.sites_action.setChecked(False)
+            ui._clear_masks()
+            ui.mode_bar.combo.setCurrentIndex(0)
+            ui.mode_bar.combo.activated.emit(0)
+            assert ui.learn.masked == {} and ui.gallery_mode == "best"
+
+        forget_all()
+        before = c.payload
+        c.open_project(path)
+        _wait_restored(qtbot, w, before, want)
+
+        forget_all()
+        before = c.payload
+        c.restore(projects.load_project(crash))  # what gui.startup.offer_recovery does after a crash
+        _wait_restored(qtbot, w, before, want)
+
+        # A project written before masks and toggles were kept still opens: no masks, all off.
+        data = json.loads(Path(path).read_text())
+        del data["masked"], data["learn"]
+        old_file = tmp_path / "old.terrafind"
+        old_file.write_text(json.dumps(data))
+        c.open_project(str(old_file))
+        qtbot.waitUntil(lambda: not ui.refine_action.isChecked() and not ui.learn.masked, timeout=10000)
+        assert ui.gallery_mode == "best" and not ui.sites_action.isChecked()
+        assert sorted(r for r in c.examples) == sorted(cat.row_of(e["id"]) for e in data["examples"])
+    finally:
+        c.autosave = False
