@@ -130,6 +130,8 @@ def test_review_mode_orders_by_uncertainty_and_survives_a_label(qtbot, window):
     assert ui.labels_changed_since_refine()
     assert "Labels changed — Search to refine again" in ui.panel.hint.text()
     assert search_button.property("prominent") and "font-weight: bold" in search_button.styleSheet()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert w.grab().save(str(ARTIFACTS / "learn_labels_changed.png"))
     w.actions.search.trigger()
     assert not search_button.property("prominent")  # pressed: back to normal at once
     new = _new_payload(qtbot, w, payload, "refine")
