@@ -7,10 +7,18 @@ QWebChannel (gui/map_bridge.py). Python speaks (lon, lat) everywhere in this cla
 Two QtWebEngine facts (research/gui-stack.md): a script whose value is a Leaflet object stalls every
 later ``runJavaScript`` callback, so ``run_js`` always ends with ``null;``; and JS objects come back as
 ``''``, so values travel as ``JSON.stringify`` text (``eval_json``).
+
+Layers (footprints, examples, results) never travel inside a script: 14k footprints are ~3 MB of JSON, and
+``runJavaScript`` copies a script on the GUI thread (10-40 ms measured, plus Chromium's own IPC work there).
+Their JSON is registered in the scheme handler under a fresh path and the page fetches it
+(``TF.load``); the handler answers with a QBuffer. Only the latest payload of each layer stays registered
+(the renderer-crash replay loads it again). ``TF.call`` keeps Python's call order: a call made while a
+load is pending runs after it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -47,6 +55,8 @@ ONLINE_LAYERS = [
         "maxZoom": 19,
     },
 ]
+
+
 # Calls whose latest value is the page's state (see _on_render_process_terminated); order = replay order.
 class RawJSON(str):
     """JSON text encoded already (in a worker: 100k footprints take ~0.5 s to encode), passed to the page as
@@ -65,6 +75,10 @@ _STATE_CALLS = {
     "setView": "view",
     "fitBounds": "view",
 }
+# Layers loaded by URL (see module doc): JS function -> route name. Versions are global because the one
+# scheme handler is shared by every MapView of a profile.
+_LOADED = {"setFootprints": "footprints", "setExamples": "examples", "setResults": "results"}
+_PAYLOAD_VERSIONS = itertools.count(1)
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,7})/(\d{1,7})\.webp$")
 _THUMB = re.compile(r"^(\d{1,9})\.png$")
 
@@ -125,6 +139,10 @@ class MapView(QWidget):
         self._imagery_version = 0
         self._state: dict[str, str] = {}
         self._announced = False
+        self._payloads: dict[str, str] = {}  # layer -> route of its latest JSON in the scheme handler
+        handler, payloads = self.scheme_handler, self._payloads
+        # The handler outlives this view: drop its payloads with it (no reference to self in the slot).
+        self.destroyed.connect(lambda *_a: [handler.remove(p) for p in list(payloads.values())])
         self.page.renderProcessTerminated.connect(self._on_render_process_terminated)
         self.bridge.page_ready.connect(self._on_bridge_ready)
         self.bridge.point_clicked.connect(self.point_clicked)
@@ -179,7 +197,22 @@ class MapView(QWidget):
 
     def _call(self, fn: str, *args) -> None:
         # json.dumps output is a valid JS literal (NaN/Infinity included); strings are quoted, never spliced
-        script = f"TF.{fn}({', '.join(a if isinstance(a, RawJSON) else json.dumps(a) for a in args)})"
+        literal = ", ".join(a if isinstance(a, RawJSON) else json.dumps(a) for a in args)
+        self._remember(fn, f"TF.call({json.dumps(fn)}, [{literal}])")
+
+    def _load(self, fn: str, fc: dict | str) -> None:
+        """Hand a layer's FeatureCollection to the page by URL (see module doc); same order as ``_call``."""
+        text = fc if isinstance(fc, RawJSON) else json.dumps(fc, separators=(",", ":"))
+        layer = _LOADED[fn]
+        route = f"/data/{layer}-{next(_PAYLOAD_VERSIONS)}.json"
+        self.scheme_handler.add_bytes(route, text.encode("utf-8"), "application/json")
+        old = self._payloads.get(layer)
+        self._payloads[layer] = route
+        if old is not None:
+            self.scheme_handler.remove(old)  # its fetch, if still pending, fails quietly: this one wins
+        self._remember(fn, f"TF.load({json.dumps(fn)}, {json.dumps(url_for(route))})")
+
+    def _remember(self, fn: str, script: str) -> None:
         key = _STATE_CALLS.get(fn)
         if key is not None:
             self._state[key] = script  # the latest of each, replayed if the renderer has to be restarted
@@ -195,14 +228,16 @@ class MapView(QWidget):
         self.page.load(QUrl(url_for("/index.html")))
 
     # --- layers ----------------------------------------------------------------------------------------
-    def set_footprints(self, fc: dict) -> None:
-        self._call("setFootprints", fc)
+    def set_footprints(self, fc: dict | str) -> None:
+        """All chips' outlines (a FeatureCollection, or RawJSON of one encoded in a worker)."""
+        self._load("setFootprints", fc)
 
-    def set_examples(self, fc: dict) -> None:
-        self._call("setExamples", fc)
+    def set_examples(self, fc: dict | str) -> None:
+        self._load("setExamples", fc)
 
-    def set_results(self, fc: dict) -> None:
-        self._call("setResults", fc)
+    def set_results(self, fc: dict | str) -> None:
+        """Result chips (properties row, rank, score, ...); a dict or RawJSON made in a worker."""
+        self._load("setResults", fc)
 
     def set_threshold(self, t: float) -> None:
         self._call("setThreshold", float(t))

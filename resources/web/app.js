@@ -241,6 +241,42 @@
   };
 
   // --- the API Python calls ---------------------------------------------------------------------------
+  // Big layers arrive as URLs the page fetches (gui/map_view.py): a multi-megabyte script would be copied
+  // on Python's GUI thread. A load's fetch starts at once, but loads are applied in the order Python asked,
+  // and every TF.call made while one is pending waits behind it, so "set results, then select row 7"
+  // keeps its meaning and a later load always wins over an earlier, slower one.
+  let chain = Promise.resolve();
+  let pending = 0;
+  const latestUrl = {};
+  function parseLayer(text) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      // Python's json writes NaN/Infinity, which JSON.parse refuses but a JS literal accepts.
+      return Function('"use strict"; return (' + text + ");")();
+    }
+  }
+  TF.call = function (name, args) {
+    if (!pending) return TF[name].apply(null, args);
+    chain = chain.then(function () { TF[name].apply(null, args); })
+      .catch(function (err) { console.error(name + ": " + err); });
+    return null;
+  };
+  TF.load = function (name, url) {
+    latestUrl[name] = url;
+    const data = fetch(url).then(function (r) {
+      if (!r.ok) throw new Error(url + " " + r.status);
+      return r.text();
+    });
+    pending += 1;
+    chain = chain.then(function () { return data; })
+      .then(function (text) { TF[name](parseLayer(text)); })
+      // a superseded payload is removed by Python and may 404: the newer load, queued behind, wins anyway
+      .catch(function (err) { if (latestUrl[name] === url) console.error(name + ": " + err); })
+      .then(function () { pending -= 1; });
+    return null;
+  };
+  TF.pendingLoads = function () { return pending; };
   TF.setFootprints = function (fc) { footprints.set(fc); };
   TF.setExamples = function (fc) { examples.set(fc); };
   TF.setResults = function (fc) {
