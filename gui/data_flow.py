@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from gui.features import footprints_json
 from gui.visible import threshold_by, visible_result
-from gui.workers import TaskRunner
+from gui.workers import TaskRunner, freeze_heap
 
 __all__ = ["DataFlow", "EXPORT_FORMATS"]
 
@@ -90,6 +90,7 @@ class DataFlow(QObject):
         if then is not None:
             then()
         c.save_recovery()
+        freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
 
     def set_region(self, region) -> None:
         """Reopen the same data limited to ``region`` (None = all). Examples are kept by chip id."""

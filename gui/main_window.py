@@ -28,6 +28,7 @@ from gui.search_controls import SearchControls
 from gui.status import StatusBar
 from gui.ui_settings import UiSettings
 from gui.visible import filter_values, threshold_by
+from gui.workers import freeze_heap
 
 __all__ = ["MainWindow"]
 
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
 
         self.actions.negative.toggled.connect(self.controls.set_negative_mode)
         m.set_thumbnail_provider(c.thumbs.provide_row, threaded=True)
+        freeze_heap()  # the window's objects live as long as it does (see freeze_heap)
 
     # --- opening ------------------------------------------------------------------------------------
     def open_path(self, path: str) -> None:

@@ -34,7 +34,21 @@ from PySide6.QtCore import QObject, Signal, Slot
 from core.errors import Cancelled
 from core.progress import CancelToken
 
-__all__ = ["Worker", "WorkerSignals", "Job", "TaskRunner"]
+__all__ = ["Worker", "WorkerSignals", "Job", "TaskRunner", "freeze_heap"]
+
+
+def freeze_heap() -> None:
+    """Take every object alive now out of Python's full garbage collections (``gc.freeze``).
+
+    A full collection walks every tracked object while holding the GIL, whichever thread it runs in: with
+    the window built and a catalog open that is 160-240k objects and 60-80 ms, measured as the longest
+    freeze of the window while opening the demo region. Objects alive at startup and after an open (modules,
+    Qt wrappers, the catalog) live on anyway; refcounting still frees them when dropped, only reference
+    cycles among them are never collected. gc.freeze itself is a list splice, no walk: cheap here.
+    """
+    import gc
+
+    gc.freeze()
 
 _libraries_ready = False
 
