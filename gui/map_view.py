@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
@@ -188,12 +188,22 @@ class MapView(QWidget):
         self._run(script + "\n;null;", callback)
 
     def eval_json(self, expr: str, callback: Callable[[object], None]) -> None:
-        """Evaluate ``expr`` and hand its value to ``callback`` as Python data (via JSON.stringify)."""
+        """Evaluate ``expr`` and hand its value to ``callback`` as Python data (via JSON.stringify).
+
+        Like every call, it sees the effect of the calls made before it: while a layer load is pending
+        (``TF.load``) the page answers ``~pending`` (never JSON) and the question is asked again shortly.
+        """
+        script = (
+            f"(window.TF && TF.pendingLoads && TF.pendingLoads()) ? '~pending' : JSON.stringify(({expr}))"
+        )
 
         def parse(text):
+            if text == "~pending":
+                QTimer.singleShot(5, self, lambda: self._run(script, parse))
+                return
             callback(json.loads(text) if isinstance(text, str) and text else None)
 
-        self._run(f"JSON.stringify(({expr}))", parse)
+        self._run(script, parse)
 
     def _call(self, fn: str, *args) -> None:
         # json.dumps output is a valid JS literal (NaN/Infinity included); strings are quoted, never spliced

@@ -268,6 +268,7 @@
       if (!r.ok) throw new Error(url + " " + r.status);
       return r.text();
     });
+    data.catch(function () {}); // handled in the chain below, maybe later: not an "uncaught" rejection
     pending += 1;
     chain = chain.then(function () { return data; })
       .then(function (text) { TF[name](parseLayer(text)); })
@@ -276,7 +277,7 @@
       .then(function () { pending -= 1; });
     return null;
   };
-  TF.pendingLoads = function () { return pending; };
+  TF.pendingLoads = function () { return pending; }; // MapView.eval_json waits for 0
   TF.setFootprints = function (fc) { footprints.set(fc); };
   TF.setExamples = function (fc) { examples.set(fc); };
   TF.setResults = function (fc) {
