@@ -50,6 +50,7 @@ def freeze_heap() -> None:
 
     gc.freeze()
 
+
 _libraries_ready = False
 
 
