@@ -141,8 +141,10 @@
     map.setMaxZoom(19);
     makePane("tf-ne", 150, false); // below the tile pane (200): imagery covers the outlines where it exists
     makePane("tf-footprints", 410, false);
-    makePane("tf-examples", 420, false);
-    makePane("tf-results", 430, true);
+    makePane("tf-results", 420, true);
+    // Examples above results: half-stride neighbours in the results would otherwise hide the user's own
+    // examples. The pane lets clicks through, so results under an example stay clickable.
+    makePane("tf-examples", 430, false);
     makePane("tf-region", 440, false);
     makePane("tf-selection", 450, false);
     map.attributionControl.addAttribution("Natural Earth (public domain)");

@@ -7,8 +7,10 @@
 (function () {
   "use strict";
 
-  // --- colour by score (a viridis-like ramp; readable on imagery and on the pale land) --------------
-  const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  // --- colour by score: blue (weak) through grey to yellow (strong), a cividis-like ramp. It has no
+  // green and no red, which belong to the user's positive and negative examples, and it reads the same
+  // for colour-blind eyes; readable on imagery and on the pale land ------------------------------------
+  const RAMP = [[38, 62, 150], [84, 104, 160], [140, 140, 140], [205, 188, 96], [255, 234, 50]];
   function rampColour(t) {
     t = Math.max(0, Math.min(1, isFinite(t) ? t : 0)) * (RAMP.length - 1);
     const i = Math.min(RAMP.length - 2, Math.floor(t));

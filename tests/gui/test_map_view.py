@@ -209,6 +209,9 @@ def test_drawing_a_rectangle_with_the_mouse(qtbot, map_view):
         for i in range(1, 11):
             QTest.mouseMove(target, QPoint(200 + 20 * i, 200 + 15 * i))
             qtbot.wait(15)
+        # Chromium hands mouse moves to the page once per animation frame; on a busy machine let the last
+        # one land before the release, as a person's hand does.
+        qtbot.wait(300)
         QTest.mouseRelease(
             target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(400, 350)
         )
