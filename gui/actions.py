@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
 from gui.data_flow import EXPORT_FORMATS
+from gui.file_dialogs import ask_save_path, start_dir
 
 __all__ = ["Actions", "has_module"]
 
@@ -133,8 +134,7 @@ class Actions:
 
     # --- dialogs ------------------------------------------------------------------------------------
     def _start_dir(self) -> str:
-        recent = self.w.settings.recent()
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
+        return start_dir(self.w)
 
     def open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -180,14 +180,9 @@ class Actions:
             self.w.c.report_error(exc)
 
     def export_hits(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self.w, "Export hits", str(Path(self._start_dir()) / "hits.geojson"), ";;".join(EXPORT_FORMATS)
-        )
-        if path:
-            fmt = EXPORT_FORMATS.get(chosen)
-            if fmt and not Path(path).suffix:
-                path += "." + fmt
-            self.w.c.data.export_hits(path, fmt)
+        chosen = ask_save_path(self.w, "Export hits", "hits.geojson", EXPORT_FORMATS)
+        if chosen:
+            self.w.c.data.export_hits(*chosen)
 
     def export_labels(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
+from gui.file_dialogs import ask_save_path, start_dir
 from gui.import_flow import PLACE_FILTER, ImportFlow
 from gui.learn_flow import LearnFlow
 from gui.learn_jobs import LearnPayload
@@ -266,8 +267,7 @@ class LearnUi:
 
     # --- dialogs --------------------------------------------------------------------------------------
     def _start_dir(self) -> str:
-        recent = self.w.settings.recent()
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
+        return start_dir(self.w)
 
     def ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.w, "Import places", self._start_dir(), PLACE_FILTER)
@@ -275,13 +275,9 @@ class LearnUi:
             self.importer.import_places(path)
 
     def ask_export_sites(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self.w, "Export sites", str(Path(self._start_dir()) / "sites.geojson"), ";;".join(SITE_FORMATS)
-        )
-        if path:
-            fmt = SITE_FORMATS.get(chosen)
-            if fmt and not Path(path).suffix:
-                path += "." + fmt
+        chosen = ask_save_path(self.w, "Export sites", "sites.geojson", SITE_FORMATS)
+        if chosen:
+            path, fmt = chosen
             self.sites.export(path, None if Path(path).suffix else fmt)
 
 
