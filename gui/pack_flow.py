@@ -12,15 +12,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from core.pack import is_pack
 from core.units import human_bytes
 from gui import errors
 
-__all__ = ["PackFlow", "is_pack"]
-
-
-def is_pack(path: str | Path) -> bool:
-    p = Path(path)
-    return p.is_dir() and (p / "manifest.json").is_file()
+__all__ = ["PackFlow", "is_pack"]  # is_pack: core.pack.is_pack, re-exported for the window
 
 
 class PackFlow(QObject):

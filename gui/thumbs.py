@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from core.png import encode_png
 from gui.workers import TaskRunner
 
 __all__ = ["ThumbnailFlow", "PLACEHOLDER_PNG"]
@@ -20,26 +22,8 @@ MAX_MEMORY = 3000  # PNGs kept in memory (~15 kB each at 128 px)
 PREFETCH_TOP = 60
 
 
-def _placeholder() -> bytes:
-    """A 1x1 light-grey PNG, built by hand so no image library is needed at import time."""
-    import struct
-    import zlib
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-        )
-
-    raw = b"\x00" + bytes((224, 224, 224))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-PLACEHOLDER_PNG = _placeholder()
+# A 1x1 light-grey PNG for a row whose thumbnail is still being cut.
+PLACEHOLDER_PNG = encode_png(np.full((1, 1, 3), 224, np.uint8))
 
 
 class ThumbnailFlow(QObject):
