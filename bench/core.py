@@ -187,9 +187,9 @@ def _finish_open_times(res: dict, open_catalog, path: Path, times: list[float], 
 
 def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
     """All measurements for one size, in this process."""
-    from core.catalog import Catalog  # noqa: F401 - imported before timing so import cost is not counted
-    from core.exact import exact_topk
-    from core.index import IndexParams, build_index, load_or_build_index
+    from terrafind.core.catalog import Catalog  # noqa: F401 - imported before timing so import cost is not counted
+    from terrafind.core.search.exact import exact_topk
+    from terrafind.core.search.index import IndexParams, build_index, load_or_build_index
 
     n = SIZES[label]
     path = data_file(n, kind)
@@ -198,7 +198,7 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
     # The bare read comes last: Arrow's allocator keeps freed memory, which would count as our peak.
     res["baseline_rss_gb"] = _status_gb("VmRSS")
     try:
-        from core.reader import open_catalog
+        from terrafind.core.read.reader import open_catalog
     except ImportError:
         open_catalog = None
     catalog = None
@@ -213,11 +213,13 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
         except Exception as exc:  # a reader still in the making must not stop the index figures
             res.pop("open_s", None)
             res["open_error"] = repr(exc)[:200]
-    if catalog is None:  # without core.reader: build the catalog from the bare read (no open time)
+    if (
+        catalog is None
+    ):  # without terrafind.core.read.reader: build the catalog from the bare read (no open time)
         import pyarrow as pa
         import shapely
 
-        from core.catalog import Catalog
+        from terrafind.core.catalog import Catalog
 
         v = bare_read(path)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
@@ -244,7 +246,7 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
         t = time.perf_counter()
         vi = build_index(catalog, params=params)
         res["build_s"] = time.perf_counter() - t
-        from core.index import _save, index_paths
+        from terrafind.core.search.index import _save, index_paths
 
         index_file, sidecar = index_paths(vi.fingerprint, cache)
         _save(vi, index_file, sidecar)
@@ -258,7 +260,7 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
     t = time.perf_counter()
     vi = load_or_build_index(catalog, params=params, cache_dir=cache)
     res["reopen_s"] = min(res["reopen_s"], time.perf_counter() - t)  # best of 2: other jobs share the disk
-    from core.index import index_paths
+    from terrafind.core.search.index import index_paths
 
     res["index_file_gb"] = index_paths(vi.fingerprint, cache)[0].stat().st_size / 1e9
     for k in (100, 1000):
@@ -276,11 +278,11 @@ def run_one(label: str, kind: str, reuse_index: bool, skip_index: bool) -> dict:
 
 
 def _matrix(path: Path) -> np.ndarray:
-    """The unit vectors as the app holds them (core.reader). Measured here: a matrix filled while the
+    """The unit vectors as the app holds them (terrafind.core.read.reader). Measured here: a matrix filled while the
     Arrow table of the bare read was alive scanned ~2x slower (median) than the reader's, likely for
     want of transparent huge pages, so the sweeps use the reader's."""
     try:
-        from core.reader import open_catalog
+        from terrafind.core.read.reader import open_catalog
 
         return open_catalog([path]).vectors
     except ImportError:
@@ -291,7 +293,7 @@ def _matrix(path: Path) -> np.ndarray:
 
 def switch_point() -> list[dict]:
     """Exact top-100 ms against N (slices of the 1M matrix): where exact stops being imperceptible."""
-    from core.exact import exact_topk
+    from terrafind.core.search.exact import exact_topk
 
     v = _matrix(data_file(1_000_000))
     queries = make_queries(v)
@@ -317,12 +319,12 @@ def switch_point() -> list[dict]:
 
 def contention() -> list[dict]:
     """Exact top-100 over 500k x 384 while an hnswlib index builds in a background thread (the app's
-    situation until its index is ready): core.exact's own split vs OpenBLAS's threads."""
+    situation until its index is ready): terrafind.core.search.exact's own split vs OpenBLAS's threads."""
     import threading
 
     import hnswlib
 
-    from core import exact
+    from terrafind.core.search import exact
 
     v = _matrix(data_file(1_000_000))[:500_000]
     q = make_queries(v)[:15]
@@ -349,7 +351,7 @@ def contention() -> list[dict]:
             worker.start()
             time.sleep(1.0)
         for name, fn in (
-            ("split (core.exact)", lambda: [exact.exact_topk(v, qq, 100) for qq in q]),
+            ("split (terrafind.core.search.exact)", lambda: [exact.exact_topk(v, qq, 100) for qq in q]),
             ("OpenBLAS threads", blas_threads),
         ):
             t = time.perf_counter()

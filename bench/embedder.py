@@ -38,7 +38,7 @@ def _compute(data, valid, model, params, workers: int) -> None:
 
     from threadpoolctl import threadpool_limits
 
-    from core.embed_raster import iter_chip_rows
+    from terrafind.core.embed.raster import iter_chip_rows
 
     grid = params.grid()
     h, w = valid.shape
@@ -70,8 +70,8 @@ def _timed(fn, repeat: int) -> tuple[float, float, float]:
 def speed(repeat: int, home: Path) -> None:
     import rasterio
 
-    from core.demo import DEMO_PARAMS, ensure_demo
-    from core.embedder import embed_images, fit_embedder
+    from terrafind.core.embed.demo import DEMO_PARAMS, ensure_demo
+    from terrafind.core.embed.embedder import embed_images, fit_embedder
 
     os.environ["TERRAFIND_HOME"] = str(home)
     load_before = _load()
@@ -113,9 +113,12 @@ def speed(repeat: int, home: Path) -> None:
 
 
 def quality(home: Path) -> None:
-    from core.demo import ensure_demo
-    from core.demo_quality import chip_class_shares, precision_at_k
-    from core.reader import open_catalog
+    from terrafind.core.embed.demo import ensure_demo
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from demo_quality import chip_class_shares, precision_at_k
+
+    from terrafind.core.read.reader import open_catalog
 
     os.environ["TERRAFIND_HOME"] = str(home)
     region = ensure_demo()

@@ -68,7 +68,7 @@ def ms(samples: list[float]) -> str:
 
 
 def bench_source(label: str, source: str, raster: Path, n: int = 60) -> list[str]:
-    from core.thumbnails import ThumbnailService
+    from terrafind.core.imagery.thumbnails import ThumbnailService
 
     boxes = chips_in(raster, 2 * n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +117,7 @@ def bench_source(label: str, source: str, raster: Path, n: int = 60) -> list[str
 
 
 def bench_basemap(label: str, raster: Path) -> str:
-    from core.basemap import MBTiles, build_mbtiles
+    from terrafind.core.imagery.basemap import MBTiles, build_mbtiles
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

@@ -2,5 +2,3 @@
 
 No Qt here, ever: everything the app does can be done from a script, the CLI or a test.
 """
-
-__version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """The loaded chips of a region: vectors, ids, footprints, attributes, and fast lookups on the map.
 
-A :class:`Catalog` is immutable once made (by :func:`core.reader.open_catalog` or directly from arrays in
+A :class:`Catalog` is immutable once made (by :func:`terrafind.core.read.reader.open_catalog` or directly from arrays in
 tests), which is what lets worker threads search it while the GUI thread looks chips up.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from core.types import Region, SourceFile
+from terrafind.core.types import Region, SourceFile
 
 __all__ = ["Catalog"]
 

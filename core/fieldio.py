@@ -1,10 +1,9 @@
-"""The field loop in one import: GPX/KML waypoints out (:mod:`core.fieldio_write`), places and
-verification files back in as labels (:mod:`core.fieldio_read`)."""
+"""The field loop in one import: GPX/KML waypoints out (:mod:`terrafind.core.export.phones`), places and
+verification files back in as labels (:mod:`terrafind.core.read.places`)."""
 
 from __future__ import annotations
 
-from core.fieldio_read import STATUS_WORDS, ImportedLabels, Place, parse_status, places_to_labels, read_places
-from core.fieldio_write import (
+from terrafind.core.export.phones import (
     KML_NS,
     Waypoint,
     fc_waypoints,
@@ -16,6 +15,14 @@ from core.fieldio_write import (
     write_hits_kml,
     write_kml,
     write_kml_fc,
+)
+from terrafind.core.read.places import (
+    STATUS_WORDS,
+    ImportedLabels,
+    Place,
+    parse_status,
+    places_to_labels,
+    read_places,
 )
 
 __all__ = [

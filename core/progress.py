@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.errors import Cancelled
+from terrafind.core.errors import Cancelled
 
 __all__ = ["ProgressFn", "CancelToken", "report", "check", "TextProgress"]
 

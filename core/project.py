@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError
-from core.paths import data_dir
+from terrafind.core.errors import InputError
+from terrafind.core.paths import data_dir
 
 __all__ = [
     "Project",
@@ -50,8 +50,8 @@ class Project:
     ``examples`` are ``{"id": chip id, "kind": "positive"|"negative"}`` (clicked on the map);
     ``labels`` are ``{"id": chip id, "label": "positive"|"negative"}`` (given to results);
     ``results`` is ``{"ids": [...], "scores": [...], "mode", "k", "method", "elapsed_ms"}`` or None;
-    ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`core.types.Region.to_dict` or None;
-    ``imagery`` is the imagery the user configured for the data (see :mod:`core.imagery_settings`) or None;
+    ``view`` is ``{"lon", "lat", "zoom"}`` or None; ``region`` is :meth:`terrafind.core.types.Region.to_dict` or None;
+    ``imagery`` is the imagery the user configured for the data (see :mod:`terrafind.core.imagery.settings`) or None;
     ``masked`` are the ids of chips under imported "exclude" places (never shown in results);
     ``learn`` is ``{"refine": bool, "group": bool, "sites": bool, "gallery": "best"|"review"}``.
     Both are absent from files written before they existed: those load with no masks and all off.

@@ -23,7 +23,7 @@ class Region:
     @classmethod
     def from_bbox(cls, west: float, south: float, east: float, north: float) -> Region:
         if not (west < east and south < north):
-            from core.errors import InputError
+            from terrafind.core.errors import InputError
 
             raise InputError(
                 f"The region {west}, {south}, {east}, {north} is empty: give west, south, east, north "

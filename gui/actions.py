@@ -14,8 +14,8 @@ import shiboken6
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar
 
-from gui.data_flow import EXPORT_FORMATS
-from gui.file_dialogs import ask_save_path, start_dir
+from terrafind.gui.file_dialogs import ask_save_path, start_dir
+from terrafind.gui.flows.data_flow import EXPORT_FORMATS
 
 __all__ = ["Actions", "has_module"]
 
@@ -75,10 +75,10 @@ class Actions:
         file_menu.addSeparator()
         file_menu.addActions([self.export_hits_action, self.export_labels_action])
         self.embed_action = self.pack_action = None
-        if has_module("core.embedder"):
+        if has_module("terrafind.core.embed.embedder"):
             self.embed_action = self._act("Create embeddings from imagery...", self.create_embeddings)
             file_menu.addAction(self.embed_action)
-        if has_module("core.pack"):
+        if has_module("terrafind.core.pack.pack"):
             self.pack_action = self._act("Prepare for &offline use...", self.prepare_pack)
             file_menu.addAction(self.pack_action)
         file_menu.addSeparator()
@@ -208,7 +208,7 @@ class Actions:
 
     def prepare_pack(self) -> None:
         """A field pack of the chosen region, or of what the map shows when no region is chosen."""
-        from core.types import Region
+        from terrafind.core.types import Region
 
         c = self.w.c
         region = c.region

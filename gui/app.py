@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     import PySide6.QtWebEngineWidgets  # noqa: F401  (must be imported before the QApplication exists)
     from PySide6.QtWidgets import QApplication
 
-    from gui.web_scheme import register_scheme
+    from terrafind.gui.map.web_scheme import register_scheme
 
     register_scheme()
     app = QApplication.instance() or QApplication(
@@ -68,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("Terrafind")
 
     if args.selftest is not None:
-        from gui.selftest import run_selftest
+        from terrafind.gui.selftest import run_selftest
 
         return run_selftest(app, args.selftest or None, screenshot=args.screenshot)
 
-    from gui import errors
-    from gui.main_window import MainWindow
-    from gui.startup import start_session
+    from terrafind.gui import errors
+    from terrafind.gui.main_window import MainWindow
+    from terrafind.gui.startup import start_session
 
     window = MainWindow()
     restore = errors.install_hooks(window.reporter)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(app.exec())
     finally:
         restore()
-        from gui.selftest import dispose
+        from terrafind.gui.selftest import dispose
 
         dispose(window)
 

@@ -2,8 +2,8 @@
 
 ``AppController`` owns the Catalog, the VectorIndex, the user's examples and labels, the last result and the
 search parameters. Widgets call its methods and listen to its signals; it never touches a widget. Long
-steps run through :class:`gui.workers.TaskRunner` (open and index in :mod:`gui.data_flow`, search in
-:mod:`gui.search_flow`, thumbnails in :mod:`gui.thumbs`). Every change of what the user showed or judged
+steps run through :class:`terrafind.gui.workers.TaskRunner` (open and index in :mod:`terrafind.gui.flows.data_flow`, search in
+:mod:`terrafind.gui.flows.search_flow`, thumbnails in :mod:`terrafind.gui.flows.thumbs`). Every change of what the user showed or judged
 goes through the undo stack and is written to the recovery file at once (nothing labelled is ever lost).
 """
 
@@ -19,22 +19,22 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from core import project as projects
-from core.errors import InputError
-from gui.data_flow import DataFlow
-from gui.features import ResultsPayload, results_payload
-from gui.imagery_flow import ImageryFlow
-from gui.items import NEGATIVE, POSITIVE, ExampleItem
-from gui.pack_flow import PackFlow
-from gui.search_flow import SearchFlow
-from gui.thumbs import ThumbnailFlow
-from gui.undo import ExampleCommand, LabelCommand
-from gui.visible import threshold_by, visible_mask
-from gui.workers import TaskRunner
+from terrafind.core import project as projects
+from terrafind.core.errors import InputError
+from terrafind.core.present.features import ResultsPayload, results_payload
+from terrafind.core.present.items import NEGATIVE, POSITIVE, ExampleItem
+from terrafind.core.search.visible import threshold_by, visible_mask
+from terrafind.gui.flows.data_flow import DataFlow
+from terrafind.gui.flows.imagery_flow import ImageryFlow
+from terrafind.gui.flows.pack_flow import PackFlow
+from terrafind.gui.flows.search_flow import SearchFlow
+from terrafind.gui.flows.thumbs import ThumbnailFlow
+from terrafind.gui.undo import ExampleCommand, LabelCommand
+from terrafind.gui.workers import TaskRunner
 
 __all__ = ["AppController", "DEFAULT_PARAMS"]
 
-# threshold_by: what the threshold compares, "score" or "probability" (after Refine; gui.visible)
+# threshold_by: what the threshold compares, "score" or "probability" (after Refine; terrafind.core.search.visible)
 DEFAULT_PARAMS: dict[str, Any] = {
     "mode": "mean",
     "k": 200,
@@ -45,18 +45,18 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 
 class AppController(QObject):
-    catalog_loaded = Signal(object)  # core.catalog.Catalog
-    index_ready = Signal(object)  # core.index.VectorIndex (searches use it from now on)
+    catalog_loaded = Signal(object)  # terrafind.core.catalog.Catalog
+    index_ready = Signal(object)  # terrafind.core.search.index.VectorIndex (searches use it from now on)
     examples_changed = Signal(list)  # list[ExampleItem]: clicked examples, then labelled results
     labels_changed = Signal(object)  # {row: "positive"|"negative"} (object: Signal(dict) drops int keys)
-    results_ready = Signal(object)  # gui.features.ResultsPayload
+    results_ready = Signal(object)  # terrafind.core.present.features.ResultsPayload
     results_cleared = Signal()
     threshold_changed = Signal(object)  # float | None
     params_changed = Signal(dict)
-    region_changed = Signal(object)  # core.types.Region | None
+    region_changed = Signal(object)  # terrafind.core.types.Region | None
     view_requested = Signal(dict)  # {"lon", "lat", "zoom"} from a project, for the map
     project_path_changed = Signal(str)
-    project_applied = Signal(object)  # core.project.Project, after its examples and labels are back
+    project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
     error = Signal(object, str)  # exception, traceback: the window's ErrorReporter shows it
     exported = Signal(str, int)  # path, number of features written
@@ -82,8 +82,8 @@ class AppController(QObject):
         self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.view: dict[str, float] | None = None
         self.project_path: str | None = None
-        self.pack = None  # core.pack.PackInfo while a field pack is open
-        # gui.learn gives the masked chip ids and its toggles for projects: {"masked": [...], "learn": {}}
+        self.pack = None  # terrafind.core.pack.pack.PackInfo while a field pack is open
+        # terrafind.gui.learn gives the masked chip ids and its toggles for projects: {"masked": [...], "learn": {}}
         self.extra_state: Callable[[], dict[str, Any]] | None = None
         self.search = SearchFlow(self, self.runner)
         self.search.results_ready.connect(self._on_results)
@@ -237,7 +237,7 @@ class AppController(QObject):
         self.params_changed.emit(dict(self.params))
 
     def visible_hits(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the current results at or above the threshold (gui.visible), best first."""
+        """Rows and scores of the current results at or above the threshold (terrafind.core.search.visible), best first."""
         if self.payload is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         r = self.payload.result
@@ -310,8 +310,8 @@ class AppController(QObject):
         self.restore(proj)
 
     def restore(self, proj: projects.Project) -> None:
-        from core.types import Region
-        from gui.pack_flow import is_pack
+        from terrafind.core.types import Region
+        from terrafind.gui.flows.pack_flow import is_pack
 
         if len(proj.sources) == 1 and is_pack(proj.sources[0]):
             self.packs.open(proj.sources[0], then=lambda: self._apply_project(proj))
@@ -350,14 +350,16 @@ class AppController(QObject):
         self.threshold_changed.emit(self.params.get("threshold"))
         if self.project_path:
             self.project_path_changed.emit(self.project_path)
-        self.project_applied.emit(proj)  # gui.learn brings back masks and toggles (may search again)
+        self.project_applied.emit(
+            proj
+        )  # terrafind.gui.learn brings back masks and toggles (may search again)
         if missing:
             self.message.emit(f"{len(missing)} saved chips are not in the loaded data (e.g. {missing[0]}).")
         else:
             self.message.emit(f"Restored {len(self.examples)} examples and {len(self.labels)} labels.")
 
     def _restore_results(self, saved: dict[str, Any]) -> None:
-        from core.types import SearchResult
+        from terrafind.core.types import SearchResult
 
         probs = saved.get("probabilities")
         probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
@@ -396,7 +398,7 @@ class AppController(QObject):
         opening other data (or another region) never loses what the user showed and labelled."""
         if not self.autosave or not (self.examples or self.labels) or self.catalog is None:
             return None
-        from core.paths import data_dir
+        from terrafind.core.paths import data_dir
 
         stem = Path(self.sources[0]).stem if self.sources else "session"
         path = data_dir() / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}.terrafind"

@@ -1,6 +1,6 @@
 """Showing problems to people (vorta/glue: excepthook -> dialog; Orange: expected problems inline).
 
-- A :class:`core.errors.TerrafindError` is expected: its one sentence goes to the :class:`MessageBar` at the
+- A :class:`terrafind.core.errors.TerrafindError` is expected: its one sentence goes to the :class:`MessageBar` at the
   top of the window. No dialog, no traceback.
 - Anything else is a bug: a dialog says so, with the traceback under "Show Details...".
 - ``sys.excepthook`` and ``threading.excepthook`` route here; an exception in another thread is passed to
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
 
-from core.errors import TerrafindError
+from terrafind.core.errors import TerrafindError
 
 __all__ = ["MessageBar", "ErrorReporter", "set_dialog_hook", "ask", "inform", "install_hooks"]
 

@@ -3,7 +3,7 @@ and Import places, wired into the main window from one call (``install_learning(
 
 Menu paths: Search > Refine with my labels (Ctrl+R), Search > Group my examples, Search > Clear excluded
 places; View > Show sites; File > Import places..., File > Export sites... (File > Export hits... offers
-GPX and KML through gui.data_flow.EXPORT_FORMATS). The same controls sit in the "Learn from labels" box
+GPX and KML through terrafind.gui.flows.data_flow.EXPORT_FORMATS). The same controls sit in the "Learn from labels" box
 under the search controls, and the Best matches / Review switch and the sites list in the results dock.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from gui.file_dialogs import ask_save_path, start_dir
-from gui.import_flow import PLACE_FILTER, ImportFlow
-from gui.learn_flow import LearnFlow
-from gui.learn_jobs import LearnPayload
-from gui.learn_panel import GalleryModeBar, LearnPanel, SitesList
-from gui.learn_state import learn_state, restore_learn_state
-from gui.sites_flow import SITE_FORMATS, SitesFlow
+from terrafind.core.search.learn import LearnPayload
+from terrafind.gui.file_dialogs import ask_save_path, start_dir
+from terrafind.gui.flows.import_flow import PLACE_FILTER, ImportFlow
+from terrafind.gui.flows.learn_flow import LearnFlow
+from terrafind.gui.flows.sites_flow import SITE_FORMATS, SitesFlow
+from terrafind.gui.learn_state import learn_state, restore_learn_state
+from terrafind.gui.panels.learn_panel import GalleryModeBar, LearnPanel, SitesList
 
 __all__ = ["LearnUi", "install_learning"]
 
@@ -123,7 +123,7 @@ class LearnUi:
         self.learn.readiness_changed.connect(self._on_readiness)
         self.learn.masked_changed.connect(lambda n: self._update_hint())
         self.mode_bar.mode_chosen.connect(self.show_gallery)
-        # Autosave every change of what the project keeps (gui.learn_state), after the slots above.
+        # Autosave every change of what the project keeps (terrafind.gui.learn_state), after the slots above.
         for action in (self.refine_action, self.group_action, self.sites_action):
             action.toggled.connect(lambda _on: c.save_recovery())
         self.mode_bar.mode_chosen.connect(lambda _m: c.save_recovery())
@@ -179,7 +179,7 @@ class LearnUi:
         if isinstance(payload, LearnPayload):
             text = payload.warning
         else:
-            from core.groups import spread_warning  # a 256 x 256 sample product: ~1 ms
+            from terrafind.core.search.groups import spread_warning  # a 256 x 256 sample product: ~1 ms
 
             text = spread_warning(self.w.c.catalog, sorted(positives))
         if text and not self.learn.grouping:
@@ -247,7 +247,7 @@ class LearnUi:
         self.panel.set_hint(" ".join(parts))
 
     def _clear_masks(self) -> None:
-        from gui.import_flow import PlacesCommand
+        from terrafind.gui.flows.import_flow import PlacesCommand
 
         self.w.c.undo_stack.push(PlacesCommand(self.importer, {}, set(), "Clear excluded places"))
 
@@ -297,5 +297,5 @@ def set_prominent(button, on: bool) -> None:
 
 
 def install_learning(window) -> LearnUi:
-    """Add issue 7's controls to ``window`` (a gui.main_window.MainWindow after its own wiring)."""
+    """Add issue 7's controls to ``window`` (a terrafind.gui.main_window.MainWindow after its own wiring)."""
     return LearnUi(window)

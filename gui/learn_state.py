@@ -1,6 +1,6 @@
 """What of "learning from labels" a project keeps: the chips under imported "exclude" places (by chip id,
 since rows change with the region) and the Refine / Group my examples / Show sites toggles and the
-gallery's Best matches / Review mode. :class:`gui.learn.LearnUi` hands :func:`learn_state` to the
+gallery's Best matches / Review mode. :class:`terrafind.gui.learn.LearnUi` hands :func:`learn_state` to the
 controller (``extra_state``) and calls :func:`restore_learn_state` when a project is applied.
 """
 

@@ -3,7 +3,7 @@
 Layout: message bar and map in the centre; a left dock with the dataset panel, the examples list and the
 search controls; the results gallery on the right; the score plot at the bottom; menus, a toolbar and a
 status bar (job progress + Cancel, online/offline). This module only connects signals: state lives in
-:class:`gui.controller.AppController`, menus in :mod:`gui.actions`.
+:class:`terrafind.gui.controller.AppController`, menus in :mod:`terrafind.gui.actions`.
 """
 
 from __future__ import annotations
@@ -12,23 +12,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
-from gui import errors
-from gui.actions import Actions
-from gui.controller import AppController
-from gui.dataset_panel import DatasetPanel
-from gui.examples_panel import ExamplesPanel
-from gui.features import examples_fc
-from gui.imagery_ui import install_imagery
-from gui.learn import install_learning
-from gui.map_view import MapView
-from gui.pack_flow import is_pack
-from gui.results_panel import ResultsPanel
-from gui.score_plot import ScorePlot
-from gui.search_controls import SearchControls
-from gui.status import StatusBar
-from gui.ui_settings import UiSettings
-from gui.visible import filter_values, threshold_by
-from gui.workers import freeze_heap
+from terrafind.core.present.features import examples_fc
+from terrafind.core.search.visible import filter_values, threshold_by
+from terrafind.gui import errors
+from terrafind.gui.actions import Actions
+from terrafind.gui.controller import AppController
+from terrafind.gui.flows.pack_flow import is_pack
+from terrafind.gui.learn import install_learning
+from terrafind.gui.map.map_view import MapView
+from terrafind.gui.panels.dataset_panel import DatasetPanel
+from terrafind.gui.panels.examples_panel import ExamplesPanel
+from terrafind.gui.panels.imagery_ui import install_imagery
+from terrafind.gui.panels.search_controls import SearchControls
+from terrafind.gui.panels.status import StatusBar
+from terrafind.gui.results.results_panel import ResultsPanel
+from terrafind.gui.results.score_plot import ScorePlot
+from terrafind.gui.ui_settings import UiSettings
+from terrafind.gui.workers import freeze_heap
 
 __all__ = ["MainWindow"]
 
@@ -42,7 +42,7 @@ class MainWindow(QMainWindow):
         self.c = controller or AppController(parent=self)
         self.settings = UiSettings()
         self._remember_geometry = restore_geometry  # the self test and tests leave the user's layout alone
-        self.demo = None  # core.demo.DemoRegion when the demo region is open
+        self.demo = None  # terrafind.core.embed.demo.DemoRegion when the demo region is open
         self._page_ready = False
         self.view_bounds: tuple[float, float, float, float] | None = None  # what the map shows (w, s, e, n)
 
@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
 
     def _imagery_basemap(self, mbtiles, bounds=None, attribution: str = "") -> None:
         """Serve an MBTiles pyramid as the map's imagery layer (tiles read in the scheme handler)."""
-        from core.basemap import MBTiles
+        from terrafind.core.imagery.basemap import MBTiles
 
         try:
             tiles = MBTiles(mbtiles)
@@ -243,7 +243,9 @@ class MainWindow(QMainWindow):
         self.map_view.set_results(payload.fc_json or payload.fc)
         self.results_panel.set_results(payload.items)
         r = payload.result
-        self.score_plot.set_scores(filter_values(r), by=threshold_by(r))  # gui.visible: what the line filters
+        self.score_plot.set_scores(
+            filter_values(r), by=threshold_by(r)
+        )  # terrafind.core.search.visible: what the line filters
         self._on_threshold_changed(self.c.params.get("threshold"))
         self.score_plot.set_info(f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by similarity")
 
@@ -305,7 +307,7 @@ class MainWindow(QMainWindow):
     def _on_region_drawn(self, geometry: dict) -> None:
         import shapely.geometry
 
-        from core.types import Region
+        from terrafind.core.types import Region
 
         self.map_view.set_draw_mode(None)
         try:
@@ -314,7 +316,7 @@ class MainWindow(QMainWindow):
             self.c.report_error(exc)
 
     def _on_bbox_entered(self, bbox: tuple) -> None:
-        from core.types import Region
+        from terrafind.core.types import Region
 
         try:
             self.c.data.set_region(Region.from_bbox(*bbox))

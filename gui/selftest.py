@@ -89,9 +89,9 @@ def _pause(seconds: float) -> None:
 
 
 def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None = None) -> int:
-    from gui import errors
-    from gui.controller import AppController
-    from gui.main_window import MainWindow
+    from terrafind.gui import errors
+    from terrafind.gui.controller import AppController
+    from terrafind.gui.main_window import MainWindow
 
     dialogs: list[tuple] = []
     errors.set_dialog_hook(lambda kind, title, text, detail: dialogs.append((kind, text, detail)) or True)

@@ -8,8 +8,8 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog
 
-from core import project as projects
-from gui import errors
+from terrafind.core import project as projects
+from terrafind.gui import errors
 
 __all__ = ["start_session", "offer_recovery", "open_demo"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from core.paths import config_dir
+from terrafind.core.paths import config_dir
 
 __all__ = ["UiSettings"]
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core.errors import Cancelled
-from core.progress import CancelToken
+from terrafind.core.errors import Cancelled
+from terrafind.core.progress import CancelToken
 
 __all__ = ["Worker", "WorkerSignals", "Job", "TaskRunner", "freeze_heap"]
 

@@ -23,7 +23,7 @@ rm -rf "$STAGE/demo"
 TERRAFIND_HOME="$STAGE/home" "$PY" - <<'EOF'
 import os, shutil
 from pathlib import Path
-from core.demo import ensure_demo
+from terrafind.core.embed.demo import ensure_demo
 demo = ensure_demo()
 src = demo.embeddings.parent
 dst = Path(os.environ["TERRAFIND_STAGE"]) / "demo"
@@ -71,7 +71,7 @@ echo "smoke test passed in $((t2 - t1)) s"
 
 # 4. The archive people download, with its checksum.
 if [ "$ARCHIVE" = 1 ]; then
-    VERSION=$("$PY" -c "import core; print(core.__version__)")
+    VERSION=$("$PY" -c "import terrafind; print(terrafind.__version__)")
     NAME="terrafind-$VERSION-linux-x86_64.tar.gz"
     tar -C "$ROOT/dist" -czf "$ROOT/dist/$NAME" terrafind
     (cd "$ROOT/dist" && sha256sum "$NAME" > "$NAME.sha256")

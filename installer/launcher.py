@@ -5,10 +5,10 @@ import sys
 
 def run() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "cli":
-        from core.cli import main as cli_main
+        from terrafind.core.cli.main import main as cli_main
 
         return cli_main(sys.argv[2:])
-    from gui.app import main
+    from terrafind.gui.app import main
 
     return main(sys.argv[1:])
 

@@ -27,7 +27,9 @@ EMB_META = {
 }
 
 
-def clustered_vectors(n: int, d: int, labels: np.ndarray, *, seed: int = 0, spread: float = 0.35) -> np.ndarray:
+def clustered_vectors(
+    n: int, d: int, labels: np.ndarray, *, seed: int = 0, spread: float = 0.35
+) -> np.ndarray:
     """(n, d) float32 vectors around one random centre per label, with norms between 0.5 and 3."""
     rng = np.random.default_rng(seed)
     n_clusters = int(labels.max()) + 1
@@ -86,7 +88,11 @@ def write_earth_index(
     geoms = shapely.points(centres) if points else polys
     ids = np.array([f"chip-{seed}-{i:07d}" for i in range(n)], dtype=object)
     emb = pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1), pa.float32()), d)
-    columns = {"id": pa.array(ids, pa.string()), "embedding": emb, "geometry": pa.array(shapely.to_wkb(geoms))}
+    columns = {
+        "id": pa.array(ids, pa.string()),
+        "embedding": emb,
+        "geometry": pa.array(shapely.to_wkb(geoms)),
+    }
     if bbox_covering:
         b = shapely.bounds(geoms)
         columns["bbox"] = pa.StructArray.from_arrays(

@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_importing_core_loads_no_gui_libraries():
     code = (
-        "import sys, pkgutil, importlib, core\n"
+        "import sys, pkgutil, importlib, terrafind.core as core\n"
         "for m in pkgutil.iter_modules(core.__path__):\n"
-        "    importlib.import_module('core.' + m.name)\n"
+        "    importlib.import_module('terrafind.core.' + m.name)\n"
         "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'PySide6', 'pyqtgraph', 'folium', 'gui', 'shiboken6'})\n"
         "print(','.join(bad))\n"
     )

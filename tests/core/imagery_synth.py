@@ -123,7 +123,7 @@ class TileHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-        from core.png import encode_png
+        from terrafind.core.imagery.png import encode_png
 
         try:
             z, x, y = (int(v) for v in self.path.strip("/").removesuffix(".png").split("/")[-3:])

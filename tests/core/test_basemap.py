@@ -10,9 +10,9 @@ import pytest
 from imagery_synth import write_cog
 from rasterio.io import MemoryFile
 
-from core.basemap import MBTiles, basemap_path, build_mbtiles, tile_count
-from core.errors import Cancelled, ImageryError
-from core.progress import CancelToken
+from terrafind.core.errors import Cancelled, ImageryError
+from terrafind.core.imagery.basemap import MBTiles, basemap_path, build_mbtiles, tile_count
+from terrafind.core.progress import CancelToken
 
 BBOX = (-75.70, 37.60, -75.60, 37.68)
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from shared_data import ROOT, shared_file
 
-import core.search as search_mod
-from core.cli import main
+import terrafind.core.search.query as search_mod
+from terrafind.core.cli.main import main
 
 CLAY = ("clay-v0-embeddings", "03WVN_20220610_20220610_v001.gpq")
 EI_EMPTY = ("earth-index-embeddings-schema", "21MNT.parquet")
@@ -130,7 +130,7 @@ def test_index_builds_then_reuses_the_cache(ei_file, capsys, terrafind_home):
 
 def test_real_subprocess_exit_codes(ei_file, tmp_path):
     exe = ROOT / ".venv" / "bin" / "terrafind-cli"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "core.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "terrafind.core.cli.main"]
     env = dict(os.environ, TERRAFIND_HOME=str(tmp_path / "home"))
     bad = tmp_path / "broken.gpq"
     bad.write_bytes(b"PAR1" + b"\0" * 100)
@@ -165,9 +165,9 @@ def test_real_subprocess_exit_codes(ei_file, tmp_path):
 
 
 def test_clay_v0_own_vector_finds_itself_first():
-    from core.reader import open_catalog
-    from core.search import search
-    from core.types import Examples
+    from terrafind.core.read.reader import open_catalog
+    from terrafind.core.search.query import search
+    from terrafind.core.types import Examples
 
     cat = open_catalog([shared_file(*CLAY)])
     for row in (0, 123, len(cat) - 1):
@@ -176,7 +176,7 @@ def test_clay_v0_own_vector_finds_itself_first():
 
 
 def test_clay_v0_click_at_a_chip_centre_returns_its_neighbours(tmp_path, capsys):
-    from core.reader import open_catalog
+    from terrafind.core.read.reader import open_catalog
 
     path = shared_file(*CLAY)
     cat = open_catalog([path])
@@ -206,10 +206,10 @@ def test_empty_earth_index_sample(capsys):
 
 
 def test_search_uses_the_cached_index_above_the_switch_point(ei_file, capsys, monkeypatch):
-    import core.exact
+    import terrafind.core.search.exact
 
     assert main(["index", str(ei_file["path"])]) == 0
-    monkeypatch.setattr(core.exact, "EXACT_MAX_ROWS", 100)
+    monkeypatch.setattr(terrafind.core.search.exact, "EXACT_MAX_ROWS", 100)
     monkeypatch.setattr(search_mod, "EXACT_MAX_ROWS", 100)
     assert main(["search", str(ei_file["path"]), "--at", at(ei_file["centres"][42]), "-k", "10"]) == 0
     assert "mode mean, index" in capsys.readouterr().out

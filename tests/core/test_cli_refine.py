@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from synth import write_earth_index
 
-from core.cli import main
-from core.fieldio import KML_NS
+from terrafind.core.cli.main import main
+from terrafind.core.fieldio import KML_NS
 
 
 @pytest.fixture(scope="module")

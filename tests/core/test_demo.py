@@ -1,4 +1,4 @@
-"""core.demo: the demo region built from the real Sentinel-2 scene, and the honest quality check on it.
+"""terrafind.core.embed.demo: the demo region built from the real Sentinel-2 scene, and the honest quality check on it.
 
 The demo is built once per session (about 15-30 s on 2 cores) into its own Terrafind home and shared.
 """
@@ -13,14 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 import rasterio
 import shapely
+from demo_quality import chip_class_shares, precision_at_k
 from rasterio.warp import transform_bounds
 
-import core.demo as demo
-from core.demo import DEMO_ATTRIBUTION, DEMO_HINT, demo_region, ensure_demo
-from core.demo_quality import chip_class_shares, precision_at_k
-from core.errors import Cancelled
-from core.progress import CancelToken
-from core.reader import open_catalog
+import terrafind.core.embed.demo as demo
+from terrafind.core.embed.demo import DEMO_ATTRIBUTION, DEMO_HINT, demo_region, ensure_demo
+from terrafind.core.errors import Cancelled
+from terrafind.core.progress import CancelToken
+from terrafind.core.read.reader import open_catalog
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def test_embeddings_open_as_a_catalog_with_thumbnails_from_the_truecolour_cog(bu
 
 
 def test_thumbnails_are_cut_from_the_demo_imagery(built, tmp_path):
-    from core.thumbnails import ThumbnailService
+    from terrafind.core.imagery.thumbnails import ThumbnailService
 
     cat = open_catalog(built["region"].embeddings)
     service = ThumbnailService(tmp_path / "thumbs.sqlite")
@@ -181,7 +181,9 @@ def test_installed_app_copies_its_prebuilt_demo_without_building(built, tmp_path
             (shipped / name).write_bytes((source / name).read_bytes())
     monkeypatch.setattr(demo.paths, "resources_dir", lambda: bundle / "resources")
     monkeypatch.setenv("TERRAFIND_HOME", str(tmp_path / "user-home"))
-    monkeypatch.setattr(demo, "_build", lambda *a, **k: pytest.fail("an installed app must not build the demo"))
+    monkeypatch.setattr(
+        demo, "_build", lambda *a, **k: pytest.fail("an installed app must not build the demo")
+    )
     assert demo_region() is None
     region = ensure_demo()
     assert region.embeddings.parent == tmp_path / "user-home" / "data" / "demo"

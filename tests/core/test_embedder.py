@@ -1,4 +1,4 @@
-"""core.embedder: random convolutional features on small generated rasters, written as Earth Index GeoParquet."""
+"""terrafind.core.embed.embedder: random convolutional features on small generated rasters, written as Earth Index GeoParquet."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import shapely
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-import core.embedder as embedder
-from core.embedder import EmbedderParams, embed_array, embed_images, fit_embedder
-from core.errors import Cancelled, InputError
-from core.progress import CancelToken
-from core.reader import open_catalog
+import terrafind.core.embed.embedder as embedder
+from terrafind.core.embed.embedder import EmbedderParams, embed_array, embed_images, fit_embedder
+from terrafind.core.errors import Cancelled, InputError
+from terrafind.core.progress import CancelToken
+from terrafind.core.read.reader import open_catalog
 
 SMALL = EmbedderParams(k=16)  # 32-d vectors: fast, and enough to tell textures apart
 WEST, NORTH = 440_000.0, 4_170_000.0  # UTM 18N, on the Virginia coast
@@ -205,7 +205,7 @@ def test_bad_input_says_what_to_do(tmp_path):
 
 
 def test_large_outputs_spill_to_disk_and_give_the_same_file(tmp_path, monkeypatch):
-    import core.embed_output as embed_output
+    import terrafind.core.embed.output as embed_output
 
     img = _write(tmp_path / "scene.tif", _scene())
     whole, v1 = _read(embed_images([img], tmp_path / "a.parquet", params=SMALL))
@@ -220,7 +220,7 @@ def test_large_outputs_spill_to_disk_and_give_the_same_file(tmp_path, monkeypatc
 
 
 def test_cli_embed_writes_a_file_and_reports_bad_input_in_one_sentence(tmp_path, capsys):
-    from core.cli import main
+    from terrafind.core.cli.main import main
 
     img = _write(tmp_path / "scene.tif", _scene())
     out = tmp_path / "cli.parquet"
@@ -251,7 +251,7 @@ def test_float_imagery_with_nan_nodata_in_lon_lat(tmp_path):
 
 
 def test_cancel_while_embedding_stops_the_job_and_leaves_no_file(tmp_path, monkeypatch):
-    import core.embed_output as embed_output
+    import terrafind.core.embed.output as embed_output
 
     img = _write(tmp_path / "scene.tif", _scene(height=400))
     monkeypatch.setattr(embedder, "WINDOW_VALUES", 1)  # many small reads, so there is a "while"

@@ -14,13 +14,13 @@ import pytest
 import shapely
 from synth import chip_polygons, clustered_vectors, grid_layout
 
-import core
-import core.export as export_mod
-from core.catalog import Catalog
-from core.errors import InputError
-from core.export import export_hits, export_labels, hits_feature_collection
-from core.search import search
-from core.types import Examples, SourceFile
+import terrafind
+import terrafind.core.export.hits as export_mod
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+from terrafind.core.export.hits import export_hits, export_labels, hits_feature_collection
+from terrafind.core.search.query import search
+from terrafind.core.types import Examples, SourceFile
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_feature_collection_properties_and_provenance(catalog, result):
     assert f0["date"] == "2022-06-10" and f0["source_url"].startswith("s3://")
     assert f0["bands"] == [1, 2, 3] and f0["data_score"] == 42.0 and "probability" not in f0
     prov = fc["terrafind"]
-    assert prov["version"] == core.__version__ and prov["created"].endswith("Z")
+    assert prov["version"] == terrafind.__version__ and prov["created"].endswith("Z")
     assert prov["inputs"][0]["path"] == "/data/31TEST.parquet"
     assert prov["model"]["model"]["id"] == "dinov2_vits14_softcon"
     assert prov["search"]["mode"] == "max" and prov["search"]["k"] == 25

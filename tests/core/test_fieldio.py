@@ -15,9 +15,9 @@ import pytest
 import shapely
 from synth import chip_polygons, grid_layout
 
-from core.catalog import Catalog
-from core.errors import InputError
-from core.fieldio import (
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+from terrafind.core.fieldio import (
     KML_NS,
     parse_status,
     places_to_labels,
@@ -27,8 +27,8 @@ from core.fieldio import (
     write_hits_kml,
     write_kml,
 )
-from core.sites import merge_sites
-from core.types import SearchResult
+from terrafind.core.search.sites import merge_sites
+from terrafind.core.types import SearchResult
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +255,7 @@ def test_unreadable_inputs_say_what_to_do(cat, tmp_path):
 
 
 def test_export_registry_writes_gpx_and_kml_by_extension(cat, tmp_path):
-    from core.export import export_hits
+    from terrafind.core.export.hits import export_hits
 
     res = hits([5, 77], [0.9, 0.8], probabilities=[0.7, 0.6], matched=[1, 0])
     gpx_path = export_hits(cat, res, tmp_path / "out.gpx")
@@ -270,7 +270,7 @@ def test_export_registry_writes_gpx_and_kml_by_extension(cat, tmp_path):
 
 
 def test_export_sites_in_every_format(cat, tmp_path):
-    from core.sites import export_sites
+    from terrafind.core.search.sites import export_sites
 
     cols = int(np.ceil(np.sqrt(len(cat))))
     res = hits([0, 1, cols, 200], [0.9, 0.8, 0.7, 0.95], matched=[0, 0, 1, 1])

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core import imagery_settings as imset
-from core import project as projects
-from core.errors import InputError
+from terrafind.core import project as projects
+from terrafind.core.errors import InputError
+from terrafind.core.imagery import settings as imset
 
 
 def test_remembered_per_dataset_by_resolved_sorted_sources(tmp_path, monkeypatch):
@@ -64,7 +64,7 @@ def test_project_keeps_imagery_and_reads_old_files(tmp_path):
 def test_local_cogs_skip_remote_and_missing_and_cap(tmp_path):
     from synth import write_earth_index
 
-    from core.reader import open_catalog
+    from terrafind.core.read.reader import open_catalog
 
     scenes = [tmp_path / f"s{i}.tif" for i in range(3)]
     for s in scenes:

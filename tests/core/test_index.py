@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 from synth import chip_polygons, clustered_vectors, grid_layout
 
-from core.catalog import Catalog
-from core.errors import Cancelled
-from core.exact import exact_scored_topk, exact_topk, top_sorted
-from core.index import IndexParams, build_index, index_paths, load_or_build_index
-from core.progress import CancelToken
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import Cancelled
+from terrafind.core.progress import CancelToken
+from terrafind.core.search.exact import exact_scored_topk, exact_topk, top_sorted
+from terrafind.core.search.index import IndexParams, build_index, index_paths, load_or_build_index
 
 PARAMS = IndexParams(chunk_rows=500, ef_construction=64)
 
@@ -159,7 +159,7 @@ def test_cache_is_reopened_when_the_fingerprint_matches(catalog, tmp_path, terra
     assert load_or_build_index(
         catalog, params=IndexParams(chunk_rows=500, ef_construction=64, ef_search=99), cache_dir=tmp_path
     ).from_cache
-    # The default location is core.paths.cache_dir()/index (TERRAFIND_HOME in tests).
+    # The default location is terrafind.core.paths.cache_dir()/index (TERRAFIND_HOME in tests).
     load_or_build_index(catalog, params=PARAMS)
     assert (terrafind_home / "cache" / "index" / index_file.name).exists()
 
@@ -222,7 +222,7 @@ def test_an_unwritable_cache_still_returns_the_index(catalog, tmp_path):
 
 
 def test_exact_split_across_threads_matches_one_scan():
-    from core import exact
+    from terrafind.core.search import exact
 
     rng = np.random.default_rng(9)
     m = rng.standard_normal((70_000, 8)).astype(np.float32)

@@ -9,10 +9,10 @@ import pytest
 from imagery_synth import block_outside_network, write_cog
 from synth import write_earth_index
 
-from core.errors import Cancelled, InputError
-from core.pack import build_pack, estimate_pack, is_pack, open_pack
-from core.progress import CancelToken
-from core.types import Examples, Region
+from terrafind.core.errors import Cancelled, InputError
+from terrafind.core.pack.pack import build_pack, estimate_pack, is_pack, open_pack
+from terrafind.core.progress import CancelToken
+from terrafind.core.types import Examples, Region
 
 BBOX = (-75.70, 37.60, -75.60, 37.68)
 REGION = Region.from_bbox(-75.68, 37.61, -75.63, 37.66)
@@ -31,8 +31,8 @@ def inputs(tmp_path_factory):
 
 def use_pack_offline(pack_dir, monkeypatch, tmp_path):
     """Everything a ranger does with a pack, with every non-loopback connection refused."""
-    from core.export import hits_feature_collection, write_geojson
-    from core.search import search
+    from terrafind.core.export.hits import hits_feature_collection, write_geojson
+    from terrafind.core.search.query import search
 
     attempts = block_outside_network(monkeypatch)
     info = open_pack(pack_dir)
@@ -89,7 +89,7 @@ def test_estimate_build_open_offline(inputs, tmp_path, monkeypatch):
     info, catalog = use_pack_offline(pack, monkeypatch, tmp_path)
     assert info.problems == [] and len(catalog) == est["rows"]
     # the pack's chips are exactly the region's chips of the input
-    from core.reader import open_catalog
+    from terrafind.core.read.reader import open_catalog
 
     assert sorted(catalog.ids) == sorted(open_catalog([ei["path"]], region=REGION).ids)
     # a pack copied to another disk still opens, with its stored index
@@ -180,7 +180,7 @@ def test_pack_from_real_sentinel2(tmp_path, monkeypatch):
 def test_cli_pack_prints_estimate_then_builds(inputs, tmp_path, capsys):
     import argparse
 
-    from core.commands import pack as pack_cmd
+    from terrafind.core.cli import pack as pack_cmd
 
     ei, cog = inputs
     parser = argparse.ArgumentParser()
@@ -202,7 +202,7 @@ def test_cli_pack_prints_estimate_then_builds(inputs, tmp_path, capsys):
 
 
 def test_pack_is_a_cli_verb(inputs, tmp_path, capsys):
-    from core.cli import main
+    from terrafind.core.cli.main import main
 
     ei, cog = inputs
     w, s, e, n = REGION.bbox
@@ -216,7 +216,7 @@ def test_pack_thumbnails_without_the_imagery(inputs, tmp_path):
     """The field laptop has the pack but not the imagery: thumbnails still come, as the GUI asks for them."""
     import shutil
 
-    from core.thumbnails import ThumbnailService
+    from terrafind.core.imagery.thumbnails import ThumbnailService
 
     ei, cog = inputs
     own = tmp_path / "img" / "scene.tif"

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from core import project as P
-from core.errors import InputError
+from terrafind.core import project as P
+from terrafind.core.errors import InputError
 
 
 def _sample() -> P.Project:

@@ -1,4 +1,4 @@
-"""core.reader: adapters, vectors, footprints, ids, attributes, progress/cancel, sources and lookups."""
+"""terrafind.core.read.reader: adapters, vectors, footprints, ids, attributes, progress/cancel, sources and lookups."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import shapely
 from reader_util import grid, list_column, unit, write
 from synth import write_earth_index
 
-from core.errors import Cancelled, InputError
-from core.progress import CancelToken
-from core.reader import inspect, open_catalog
+from terrafind.core.errors import Cancelled, InputError
+from terrafind.core.progress import CancelToken
+from terrafind.core.read.reader import inspect, open_catalog
 
 
 def test_earth_index_polygons(ei_file):
@@ -217,10 +217,10 @@ def test_large_list_and_half_float_vectors(tmp_path):
 @pytest.fixture(params=["parallel", "stream"])
 def read_mode(request, monkeypatch):
     """Run a test with row groups decoded two at a time, and with batches streamed one by one."""
-    import core.sources
+    import terrafind.core.read.sources
 
     if request.param == "stream":
-        monkeypatch.setattr(core.sources, "PARALLEL_MAX_BYTES", 0)
+        monkeypatch.setattr(terrafind.core.read.sources, "PARALLEL_MAX_BYTES", 0)
     return request.param
 
 
@@ -305,12 +305,14 @@ def test_read_is_streamed_not_whole_table(tmp_path, monkeypatch, read_mode):
     def boom(*a, **k):
         raise AssertionError("whole-table read")
 
-    import core.sources
+    import terrafind.core.read.sources
 
     groups_read = []
-    real_read_group = core.sources._read_group
+    real_read_group = terrafind.core.read.sources._read_group
     monkeypatch.setattr(
-        core.sources, "_read_group", lambda src, g: groups_read.append(g) or real_read_group(src, g)
+        terrafind.core.read.sources,
+        "_read_group",
+        lambda src, g: groups_read.append(g) or real_read_group(src, g),
     )
     monkeypatch.setattr(pq.ParquetFile, "read", boom)
     monkeypatch.setattr(pq, "read_table", boom)

@@ -1,4 +1,4 @@
-"""core.reader on bad input: one sentence naming the file (InputError), or rows skipped with one warning."""
+"""terrafind.core.read.reader on bad input: one sentence naming the file (InputError), or rows skipped with one warning."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import shapely
 from reader_util import grid, list_column, unit, write
 from synth import write_earth_index
 
-from core.errors import InputError
-from core.reader import open_catalog
+from terrafind.core.errors import InputError
+from terrafind.core.read.reader import open_catalog
 
 
 def _ei(n=20, d=6, **kw):

@@ -1,4 +1,4 @@
-"""core.reader with a region: files and row groups outside it are never read; rows are filtered exactly.
+"""terrafind.core.read.reader with a region: files and row groups outside it are never read; rows are filtered exactly.
 
 The proofs damage the data pages of what must be skipped (footers stay intact): reading any of those bytes
 would fail, so an open that succeeds did not read them. The same files without the region fail, which shows
@@ -13,18 +13,18 @@ import shapely
 from reader_util import data_span, row_group_spans, zero_out
 from synth import write_earth_index
 
-from core.errors import InputError
-from core.reader import open_catalog
-from core.types import Region
+from terrafind.core.errors import InputError
+from terrafind.core.read.reader import open_catalog
+from terrafind.core.types import Region
 
 
 @pytest.fixture(params=["parallel", "stream"])
 def read_mode(request, monkeypatch):
     """Prove pruning both with row groups decoded two at a time and with batches streamed one by one."""
-    import core.sources
+    import terrafind.core.read.sources
 
     if request.param == "stream":
-        monkeypatch.setattr(core.sources, "PARALLEL_MAX_BYTES", 0)
+        monkeypatch.setattr(terrafind.core.read.sources, "PARALLEL_MAX_BYTES", 0)
     return request.param
 
 

@@ -1,4 +1,4 @@
-"""core.reader on the real sample files in ../shared/data (skipped cleanly when they are absent)."""
+"""terrafind.core.read.reader on the real sample files in ../shared/data (skipped cleanly when they are absent)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from shared_data import shared_file
 
-from core.reader import inspect, open_catalog
-from core.types import Region
+from terrafind.core.read.reader import inspect, open_catalog
+from terrafind.core.types import Region
 
 CLAY = ("clay-v0-embeddings", "03WVN_20220610_20220610_v001.gpq")
 EARTH_INDEX = ("earth-index-embeddings-schema", "21MNT.parquet")

@@ -9,13 +9,13 @@ import pyarrow as pa
 import pytest
 from synth import chip_polygons, grid_layout
 
-import core.refine as refine_mod
-from core.catalog import Catalog
-from core.errors import InputError
-from core.groups import closeness, group_examples, grouped_search, spread_warning
-from core.refine import format_share, refine, region_share
-from core.search import search
-from core.types import Examples
+import terrafind.core.search.refine as refine_mod
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+from terrafind.core.search.groups import closeness, group_examples, grouped_search, spread_warning
+from terrafind.core.search.query import search
+from terrafind.core.search.refine import format_share, refine, region_share
+from terrafind.core.types import Examples
 
 A, B, DISTRACTOR, LOCAL = 0, 1, 2, 3
 
@@ -245,7 +245,7 @@ def test_grouped_search_tells_which_example_each_hit_matched(clustered):
 def test_real_clay_sample_neighbours_are_close_and_refine_runs():
     from shared_data import shared_file
 
-    from core.reader import open_catalog
+    from terrafind.core.read.reader import open_catalog
 
     cat = open_catalog([shared_file("clay-v0-embeddings", "03WVN_20220610_20220610_v001.gpq")])
     sims = cat.vectors @ cat.vectors[10]

@@ -7,13 +7,13 @@ import pyarrow as pa
 import pytest
 from synth import chip_polygons, clustered_vectors, grid_layout
 
-import core.search as search_mod
-from core.catalog import Catalog
-from core.errors import Cancelled, InputError
-from core.index import IndexParams, build_index
-from core.progress import CancelToken
-from core.search import BETA, search
-from core.types import Examples
+import terrafind.core.search.query as search_mod
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import Cancelled, InputError
+from terrafind.core.progress import CancelToken
+from terrafind.core.search.index import IndexParams, build_index
+from terrafind.core.search.query import BETA, search
+from terrafind.core.types import Examples
 
 
 def make_catalog(n: int = 3000, d: int = 48, seed: int = 3) -> tuple[Catalog, np.ndarray]:

@@ -10,9 +10,9 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from core.catalog import Catalog
-from core.sites import area_hectares, merge_sites, sites_feature_collection
-from core.types import SearchResult
+from terrafind.core.catalog import Catalog
+from terrafind.core.search.sites import area_hectares, merge_sites, sites_feature_collection
+from terrafind.core.types import SearchResult
 
 EPSG = 32618  # UTM 18N, the Virginia coast
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from core.errors import CacheError
-from core.thumb_cache import ThumbCache
+from terrafind.core.errors import CacheError
+from terrafind.core.imagery.thumb_cache import ThumbCache
 
 
 def test_put_get_and_persist(tmp_path):

@@ -14,9 +14,9 @@ import shapely
 from imagery_synth import closed_port, serve_dir, write_cog
 from rasterio.io import MemoryFile
 
-from core.catalog import Catalog
-from core.imagery import rgb_bands
-from core.thumbnails import ThumbnailService
+from terrafind.core.catalog import Catalog
+from terrafind.core.imagery.cut import rgb_bands
+from terrafind.core.imagery.thumbnails import ThumbnailService
 
 BBOX = (-75.70, 37.60, -75.60, 37.68)  # inside the real Sentinel-2 scene too
 
@@ -205,8 +205,8 @@ def test_unreachable_hosts_give_offline_placeholder_fast(tmp_path):
 
 
 def test_prefetch_counts_and_cancels(cog, tmp_path):
-    from core.errors import Cancelled
-    from core.progress import CancelToken
+    from terrafind.core.errors import Cancelled
+    from terrafind.core.progress import CancelToken
 
     cat = make_catalog(CHIPS * 3, [str(cog)] * 9)
     svc = ThumbnailService(tmp_path / "t.sqlite")
@@ -236,7 +236,7 @@ def test_real_sentinel2_cogs(tmp_path):
 def test_gdal_network_settings_and_url_cache_clearing():
     from rasterio._env import get_gdal_config
 
-    from core.hosts import clear_gdal_url_cache, configure_gdal, host_of
+    from terrafind.core.imagery.hosts import clear_gdal_url_cache, configure_gdal, host_of
 
     configure_gdal()
     assert get_gdal_config("GDAL_HTTP_TIMEOUT") == 10

@@ -14,6 +14,6 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
 
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401  (must be imported before the QApplication)
 
-from gui.web_scheme import register_scheme  # noqa: E402
+from terrafind.gui.map.web_scheme import register_scheme  # noqa: E402
 
 register_scheme()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from gui.map_view import MapView
+from terrafind.gui.map.map_view import MapView
 
 CHIP = 0.0256  # degrees: a 256 px x 10 m chip, near the equator
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import project as projects
-from gui.controller import AppController
+from terrafind.core import project as projects
+from terrafind.gui.controller import AppController
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QDialogButtonBox
 
-from core import imagery_settings
-from core.types import Region
-from gui import errors
-from gui.controller import AppController
-from gui.main_window import MainWindow
+from terrafind.core.imagery import settings as imagery_settings
+from terrafind.core.types import Region
+from terrafind.gui import errors
+from terrafind.gui.controller import AppController
+from terrafind.gui.main_window import MainWindow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 BBOX = (-75.80, 37.40, -75.75, 37.45)  # chips here; the COGs reach a little beyond
@@ -148,7 +148,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
 
 
 def test_local_source_url_gives_an_imagery_basemap_made_once(qtbot, window, files):
-    from core.basemap import MBTiles
+    from terrafind.core.imagery.basemap import MBTiles
 
     w, c = window, window.c
     ready = []

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from core.types import Region
-from gui import errors
-from gui.controller import AppController
+from terrafind.core.types import Region
+from terrafind.gui import errors
+from terrafind.gui.controller import AppController
 
 
 @pytest.fixture

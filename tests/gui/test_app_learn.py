@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
-from gui import errors
-from gui.controller import AppController
-from gui.data_flow import EXPORT_FORMATS
-from gui.import_flow import ImportDialog
-from gui.learn_jobs import LearnPayload
-from gui.main_window import MainWindow
-from gui.results_model import ItemRole
-from gui.selftest import page_value
+from terrafind.core.search.learn import LearnPayload
+from terrafind.gui import errors
+from terrafind.gui.controller import AppController
+from terrafind.gui.flows.data_flow import EXPORT_FORMATS
+from terrafind.gui.flows.import_flow import ImportDialog
+from terrafind.gui.main_window import MainWindow
+from terrafind.gui.results.results_model import ItemRole
+from terrafind.gui.selftest import page_value
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.webengine
@@ -339,9 +339,9 @@ def test_menu_paths(window):
 
 
 def test_site_text_and_import_summary_words():
-    from core.fieldio import ImportedLabels
-    from gui.import_flow import summary
-    from gui.learn_panel import site_text
+    from terrafind.core.fieldio import ImportedLabels
+    from terrafind.gui.flows.import_flow import summary
+    from terrafind.gui.panels.learn_panel import site_text
 
     assert (
         site_text(1, {"chip_count": 1, "area_ha": 2.04, "best_score": 0.5})
@@ -377,8 +377,8 @@ def _wait_restored(qtbot, w, before, want: dict) -> None:
 def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_path):
     import json
 
-    from core import project as projects
-    from gui.import_flow import PlacesCommand
+    from terrafind.core import project as projects
+    from terrafind.gui.flows.import_flow import PlacesCommand
 
     w = window
     ui, c = w.learn, w.c
@@ -387,7 +387,7 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
     try:
         taken = set(c.examples) | set(c.labels)
         masked = [r for r in range(5, len(cat), 53) if r not in taken][:3]
-        # The step an import of "exclude" places pushes (gui.import_flow), then the toggles.
+        # The step an import of "exclude" places pushes (terrafind.gui.flows.import_flow), then the toggles.
         c.undo_stack.push(PlacesCommand(ui.importer, {}, set(masked), "Import towns.csv"))
         assert sorted(projects.load_project(projects.recovery_path()).masked) == sorted(
             str(cat.ids[r]) for r in masked
@@ -422,7 +422,9 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
 
         forget_all()
         before = c.payload
-        c.restore(projects.load_project(crash))  # what gui.startup.offer_recovery does after a crash
+        c.restore(
+            projects.load_project(crash)
+        )  # what terrafind.gui.startup.offer_recovery does after a crash
         _wait_restored(qtbot, w, before, want)
 
         # A project written before masks and toggles were kept still opens: no masks, all off.

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.webengine
 def _run(args, home, timeout=180):
     env = dict(os.environ, TERRAFIND_HOME=str(home), QT_QPA_PLATFORM="offscreen")
     return subprocess.run(
-        [sys.executable, "-m", "gui.app", *args],
+        [sys.executable, "-m", "terrafind.gui.app", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -13,12 +13,12 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 
-from core import project as projects
-from gui import errors
-from gui.controller import AppController
-from gui.main_window import MainWindow
-from gui.selftest import click_chip, page_value
-from gui.startup import offer_recovery
+from terrafind.core import project as projects
+from terrafind.gui import errors
+from terrafind.gui.controller import AppController
+from terrafind.gui.main_window import MainWindow
+from terrafind.gui.selftest import click_chip, page_value
+from terrafind.gui.startup import offer_recovery
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.webengine
@@ -188,7 +188,7 @@ def test_drawn_region_reopens_the_data_and_keeps_examples(qtbot, window):
 
 
 def test_start_without_arguments_reopens_the_last_session(qtbot, window, data):
-    from gui.startup import start_session
+    from terrafind.gui.startup import start_session
 
     w = window
     cat = w.c.catalog

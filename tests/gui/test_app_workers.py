@@ -8,11 +8,11 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from core.errors import InputError
-from core.progress import check
-from gui import errors
-from gui.status import StatusBar
-from gui.workers import TaskRunner
+from terrafind.core.errors import InputError
+from terrafind.core.progress import check
+from terrafind.gui import errors
+from terrafind.gui.panels.status import StatusBar
+from terrafind.gui.workers import TaskRunner
 
 
 def _slow(seconds: float, value, started: threading.Event | None = None):

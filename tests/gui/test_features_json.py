@@ -9,7 +9,7 @@ import time
 import numpy as np
 import shapely
 
-from gui.features import encode, footprints_fc, footprints_json
+from terrafind.core.present.features import encode, footprints_fc, footprints_json
 
 
 class _Cat:

@@ -18,7 +18,7 @@ import pytest
 from mapkit import chip_fc, counts, open_map_view
 from PySide6.QtCore import QTimer
 
-from gui.map_view import RawJSON
+from terrafind.core.present.features import RawJSON
 
 pytestmark = pytest.mark.webengine
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 
-from gui import map_page
+from terrafind.gui.map import map_page
 
 pytestmark = pytest.mark.webengine
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -12,8 +12,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 
-from gui.items import ResultItem
-from gui.results_panel import ResultsPanel
+from terrafind.core.present.items import ResultItem
+from terrafind.gui.results.results_panel import ResultsPanel
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from gui.score_plot import ScorePlot, histogram_bins
+from terrafind.gui.results.score_plot import ScorePlot, histogram_bins
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

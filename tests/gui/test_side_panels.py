@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QColor, QImage
 
-from gui.dataset_panel import DatasetPanel, parse_bbox
-from gui.examples_panel import ExamplesPanel
-from gui.items import ExampleItem
-from gui.search_controls import SearchControls
+from terrafind.core.present.items import ExampleItem
+from terrafind.gui.panels.dataset_panel import DatasetPanel, parse_bbox
+from terrafind.gui.panels.examples_panel import ExamplesPanel
+from terrafind.gui.panels.search_controls import SearchControls
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

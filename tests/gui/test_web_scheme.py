@@ -7,7 +7,7 @@ import json
 import pytest
 from mapkit import js, open_map_view
 
-from gui.web_scheme import HOST, SchemeHandler, safe_path, scheme_handler
+from terrafind.gui.map.web_scheme import HOST, SchemeHandler, safe_path, scheme_handler
 
 EVIL = [
     "/../secret.txt",

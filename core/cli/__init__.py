@@ -1,0 +1,70 @@
+"""The verbs of ``terrafind-cli``, one module each, plus argument helpers they share.
+
+To add a verb, write ``core/commands/<name>.py`` with ``register(subparsers)`` (which sets
+``run=<function(args) -> int>`` as a default) and add ``"<name>"`` to ``COMMANDS``. Modules are imported
+when the parser is built; keep heavy imports (hnswlib, geopandas) inside the run function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["COMMANDS", "lonlat", "bbox", "add_input_args", "open_from_args", "progress_for"]
+
+COMMANDS: list[str] = ["info", "search", "index", "embed", "pack"]
+
+
+def _numbers(text: str, count: int, what: str) -> list[float]:
+    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return values
+
+
+def lonlat(text: str) -> tuple[float, float]:
+    """``LON,LAT`` (longitude first, in degrees)."""
+    lon, lat = _numbers(text, 2, "LON,LAT (two numbers, longitude first)")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a longitude,latitude pair in degrees")
+    return lon, lat
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """``W,S,E,N`` in degrees."""
+    w, s, e, n = _numbers(text, 4, "W,S,E,N (four numbers)")
+    return w, s, e, n
+
+
+def add_input_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="GeoParquet file(s) or folder(s) of them")
+    parser.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="only load chips in this lon/lat box")
+    parser.add_argument("--embedding-column", metavar="NAME", help="the vector column, when not detected")
+    parser.add_argument("--chip-size", type=float, metavar="METRES", help="chip size of point-only data")
+
+
+def progress_for(always: bool = False) -> Any:
+    """A progress bar on stderr when a person watches it (or ``always``), else None."""
+    from terrafind.core.progress import TextProgress
+
+    return TextProgress() if always or sys.stderr.isatty() else None
+
+
+def open_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
+    """The Catalog named by ``paths`` / ``--bbox`` / ``--embedding-column`` / ``--chip-size``."""
+    from terrafind.core.read.reader import open_catalog
+    from terrafind.core.types import Region
+
+    region = Region.from_bbox(*args.bbox) if args.bbox else None
+    return open_catalog(
+        args.paths,
+        region=region,
+        embedding_column=args.embedding_column,
+        chip_size_m=args.chip_size,
+        progress=progress,
+    )

@@ -1,0 +1,54 @@
+"""``terrafind-cli info PATH...``: what each file is (adapter, rows, dimensions, bbox, model, problems)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("info", help="describe embeddings files", description=__doc__)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="GeoParquet file(s) or folder(s) of them")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(run=run)
+
+
+def _model(model: Any) -> str:
+    if not model:
+        return "not stated"
+    if isinstance(model, dict):
+        inner: dict[str, Any] = model["model"] if isinstance(model.get("model"), dict) else model
+        return str(inner.get("name") or inner.get("id") or json.dumps(model)[:80])
+    return str(model)
+
+
+def _bbox(box: Any) -> str:
+    return ", ".join(f"{v:.5f}" for v in box) if box else "unknown"
+
+
+def run(args: argparse.Namespace) -> int:
+    from terrafind.core.errors import InputError
+    from terrafind.core.read.reader import inspect
+
+    entries = inspect(args.paths)
+    if args.json:
+        print(json.dumps(entries, indent=1, default=str))
+    else:
+        for e in entries:
+            print(e["path"])
+            print(f"  adapter   {e['adapter'] or 'not usable'}")
+            print(f"  rows      {e['rows'] if e['rows'] is not None else '?'}")
+            print(f"  dims      {e['dim'] or '?'}")
+            print(f"  bbox      {_bbox(e['bbox'])}  (W, S, E, N)")
+            print(f"  model     {_model(e['model'])}")
+            if e["columns"]:
+                print(f"  columns   {', '.join(e['columns'])}")
+            print(f"  problems  {'; '.join(e['problems']) if e['problems'] else 'none'}")
+    unusable = [e for e in entries if e["adapter"] is None]
+    if unusable:
+        first = unusable[0]
+        raise InputError(first["problems"][0] if first["problems"] else f"{first['path']} cannot be used.")
+    return 0

@@ -1,0 +1,76 @@
+"""``terrafind-cli``: the app's verbs for scripts and terminals (info, search, index, ...).
+
+Each verb is a module in :mod:`terrafind.core.cli` with ``register(subparsers)``; the list there decides what
+exists. Exit codes: 0 success, 2 bad input (one sentence on stderr, no traceback), 130 cancelled (Ctrl-C).
+A traceback means a bug, not bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+from collections.abc import Sequence
+
+import terrafind
+from terrafind.core.cli import COMMANDS
+from terrafind.core.errors import Cancelled, TerrafindError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="terrafind-cli",
+        description="Search satellite-image embeddings by example, offline.",
+    )
+    parser.add_argument("--version", action="version", version=f"terrafind {terrafind.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"terrafind.core.cli.{name}").register(subparsers)
+    return parser
+
+
+_NEGATIVE_LIST = re.compile(r"^-\d[\d.,eE+\-\s]*$")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--at -75.7,37.4`` -> ``--at=-75.7,37.4``: argparse takes a value starting with "-" (every
+    western longitude) for an option name unless it is a plain number."""
+    out: list[str] = []
+    for arg in argv:
+        if (
+            out
+            and out[-1].startswith("--")
+            and "=" not in out[-1]
+            and _NEGATIVE_LIST.match(arg)
+            and "," in arg
+        ):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code (the console script passes it to ``sys.exit``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), message already printed
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args) or EXIT_OK)
+    except TerrafindError as exc:
+        print(f"terrafind-cli: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print("\nterrafind-cli: cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

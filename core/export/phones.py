@@ -1,0 +1,215 @@
+"""Export for phones: GPX and KML waypoints of hits or sites, which OsmAnd, Organic Maps and QField open.
+
+One waypoint per hit (or per site, at a point inside it). The name is what a phone shows in a list, so it
+is short and sortable ("#03 0.87"); the description carries what someone in the field needs to report
+back: the chip id, date, coordinates and which example the hit matched. KML also carries these as
+ExtendedData fields (plus an empty ``status`` to fill in), so the file can come back through
+:func:`terrafind.core.read.places.read_places` as labels.
+
+Both files are written with the standard library / gpxpy and saved atomically (a temporary file renamed
+into place), so a phone sync never picks up half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+from terrafind.core.types import SearchResult
+
+__all__ = [
+    "Waypoint",
+    "hit_waypoints",
+    "site_waypoints",
+    "write_gpx",
+    "write_kml",
+    "write_hits_gpx",
+    "write_hits_kml",
+    "write_gpx_fc",
+    "write_kml_fc",
+    "fc_waypoints",
+    "KML_NS",
+]
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+@dataclass
+class Waypoint:
+    """One place for a phone: (lon, lat), a short name, a longer description and named fields."""
+
+    lon: float
+    lat: float
+    name: str
+    description: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(v: Any) -> str:
+    return "" if v is None else f"{float(v):.2f}"
+
+
+def _inside_point(geometry: dict[str, Any]) -> tuple[float, float]:
+    """(lon, lat) of the centre of a GeoJSON geometry, or of a point on it when the centre falls outside."""
+    import shapely
+
+    geom = shapely.geometry.shape(geometry)
+    c = geom.centroid
+    if geom.geom_type not in ("Point", "MultiPoint") and not geom.contains(c):
+        c = geom.point_on_surface()
+    return float(c.x), float(c.y)
+
+
+def fc_waypoints(fc: dict[str, Any]) -> list[Waypoint]:
+    """One waypoint per feature of a hits or sites FeatureCollection (:func:`terrafind.core.export.hits.hits_feature_collection`,
+    :func:`terrafind.core.search.sites.sites_feature_collection`), in file order."""
+    feats = [f for f in fc.get("features", []) if f.get("geometry")]
+    width = len(str(len(feats)))
+    out: list[Waypoint] = []
+    for i, feat in enumerate(feats):
+        p = feat.get("properties") or {}
+        lon, lat = _inside_point(feat["geometry"])
+        is_site = "chip_count" in p
+        rank = int(p.get("rank") or i + 1)
+        score = p.get("best_score" if is_site else "score")
+        prob = p.get("best_probability" if is_site else "probability")
+        fields: dict[str, Any] = {
+            "rank": rank,
+            "id": p.get("best_id" if is_site else "id"),
+            "score": score,
+            "probability": prob,
+            "date": p.get("date"),
+            "matched": p.get("matched_example"),
+        }
+        if is_site:
+            fields["chips"] = p.get("chip_count")
+            fields["area_ha"] = p.get("area_ha")
+        fields["status"] = ""  # for the field team to fill in: confirmed / rejected / not visited
+        prefix = "Site #" if is_site else "#"
+        name = f"{prefix}{rank:0{width}d} {_fmt(prob if prob is not None else score)}".strip()
+        out.append(Waypoint(lon, lat, name, _description(fields, lon, lat), fields))
+    return out
+
+
+def hit_waypoints(
+    catalog: Catalog, result: SearchResult, *, threshold: float | None = None
+) -> list[Waypoint]:
+    """A waypoint at the centre of each hit (score >= ``threshold`` when given), in rank order."""
+    from terrafind.core.export.hits import hits_feature_collection
+
+    return fc_waypoints(hits_feature_collection(catalog, result, threshold=threshold))
+
+
+def site_waypoints(catalog: Catalog, sites: Sequence[Any]) -> list[Waypoint]:
+    """A waypoint inside each site (:class:`terrafind.core.search.sites.Site`), best site first."""
+    from terrafind.core.search.sites import sites_feature_collection
+
+    return fc_waypoints(sites_feature_collection(catalog, list(sites)))
+
+
+def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
+    parts = [f"id {fields['id']}"]
+    if fields.get("date"):
+        parts.append(f"date {fields['date']}")
+    # Phones and people read "lat, lon"; the label says which is which.
+    parts.append(f"lat {lat:.6f}, lon {lon:.6f}")
+    if fields.get("score") is not None:
+        parts.append(f"score {float(fields['score']):.3f}")
+    if fields.get("probability") is not None:
+        parts.append(f"probability {float(fields['probability']):.2f}")
+    if fields.get("chips"):
+        parts.append(f"{fields['chips']} chips, {fields['area_ha']} ha")
+    if fields.get("matched"):
+        parts.append(f"matched example {fields['matched']}")
+    return "; ".join(parts)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"Could not write {path}: {exc.strerror or exc}.", detail=str(exc)) from exc
+
+
+def write_gpx(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as GPX 1.1 (name, desc, and the chip id as comment). Returns the path."""
+    import gpxpy.gpx
+
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = title or "Terrafind"
+    gpx.creator = "Terrafind"
+    for wp in waypoints:
+        point = gpxpy.gpx.GPXWaypoint(
+            latitude=wp.lat, longitude=wp.lon, name=wp.name, description=wp.description
+        )
+        point.comment = wp.fields.get("id")
+        gpx.waypoints.append(point)
+    _write_atomic(Path(path), gpx.to_xml(version="1.1").encode("utf-8"))
+    return Path(path)
+
+
+def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as KML 2.2 Placemarks with ExtendedData fields. Returns the path."""
+    ET.register_namespace("", KML_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
+        if text is not None:
+            el.text = text
+        return el
+
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = sub(root, "Document")
+    sub(doc, "name", title or "Terrafind")
+    for wp in waypoints:
+        pm = sub(doc, "Placemark")
+        sub(pm, "name", wp.name)
+        sub(pm, "description", wp.description)
+        ext = sub(pm, "ExtendedData")
+        for key, value in wp.fields.items():
+            data = sub(ext, "Data")
+            data.set("name", key)
+            sub(data, "value", "" if value is None else str(value))
+        point = sub(pm, "Point")
+        sub(point, "coordinates", f"{wp.lon:.7f},{wp.lat:.7f}")  # KML speaks lon,lat
+    ET.indent(root)
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    _write_atomic(Path(path), data)
+    return Path(path)
+
+
+def write_gpx_fc(fc: dict[str, Any], path: Path) -> None:
+    """Export writer for ``.gpx`` (``terrafind.core.export.hits.WRITERS``): the features as waypoints."""
+    title = (fc.get("terrafind") or {}).get("kind")
+    write_gpx(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
+
+
+def write_kml_fc(fc: dict[str, Any], path: Path) -> None:
+    """Export writer for ``.kml`` (``terrafind.core.export.hits.WRITERS``): the features as placemarks."""
+    title = (fc.get("terrafind") or {}).get("kind")
+    write_kml(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
+
+
+def write_hits_gpx(
+    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
+) -> Path:
+    """The hits of ``result`` as a GPX file (with the same provenance-free waypoints the export writes)."""
+    return write_gpx(path, hit_waypoints(catalog, result, threshold=threshold))
+
+
+def write_hits_kml(
+    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
+) -> Path:
+    """The hits of ``result`` as a KML file."""
+    return write_kml(path, hit_waypoints(catalog, result, threshold=threshold))

@@ -1,0 +1,137 @@
+"""The imagery a user chose for a dataset, remembered across sessions, and the local files behind it.
+
+A dataset without ``source_url`` (Earth Index) gets its thumbnails and imagery basemap from imagery the
+user configures: a local COG or VRT, a folder of COGs (a mosaic), a remote COG or an XYZ template. The
+choice is kept in ``config_dir()/imagery.json``, keyed by the dataset's source paths (resolved, sorted).
+Not by ``Catalog.fingerprint()``: that changes with the region, and the imagery of a file does not.
+
+:func:`local_cogs` lists the local rasters an imagery basemap can be rendered from: the chips' own local
+``source_url`` files plus the configured local imagery. Remote sources are never listed, so nothing is
+ever bulk-downloaded to make a basemap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from terrafind.core.errors import InputError
+
+__all__ = [
+    "imagery_for",
+    "set_imagery_for",
+    "settings_path",
+    "dataset_key",
+    "check_imagery",
+    "local_cogs",
+    "MAX_BASEMAP_FILES",
+]
+
+FORMAT = "terrafind-imagery-settings"
+MAX_BASEMAP_FILES = 50  # more distinct scenes than this make a basemap too slow to build in the app
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
+
+
+def settings_path() -> Path:
+    from terrafind.core.paths import config_dir
+
+    return config_dir() / "imagery.json"
+
+
+def dataset_key(sources: Sequence[str | Path]) -> str:
+    """The key of a dataset: its source paths, resolved and sorted, one per line."""
+    return "\n".join(sorted(str(Path(s).expanduser().resolve()) for s in sources))
+
+
+def _read() -> dict[str, Any]:
+    try:
+        data = json.loads(settings_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # absent or damaged: no imagery remembered (the user chooses it again)
+    datasets = data.get("datasets") if isinstance(data, dict) else None
+    return datasets if isinstance(datasets, dict) else {}
+
+
+def imagery_for(sources: Sequence[str | Path]) -> str | None:
+    """The imagery remembered for the dataset made of ``sources``, or None."""
+    if not sources:
+        return None
+    entry = _read().get(dataset_key(sources))
+    value = entry.get("imagery") if isinstance(entry, dict) else None
+    return str(value) if value else None
+
+
+def set_imagery_for(sources: Sequence[str | Path], value: str | None) -> None:
+    """Remember ``value`` as the imagery of the dataset made of ``sources`` (None forgets it).
+
+    Written atomically, so a crash never leaves a half-written settings file."""
+    from terrafind.core.project import write_atomic
+
+    if not sources:
+        return
+    datasets = _read()
+    key = dataset_key(sources)
+    if value:
+        datasets[key] = {"sources": key.split("\n"), "imagery": str(value)}
+    else:
+        datasets.pop(key, None)
+    path = settings_path()
+    try:
+        write_atomic(path, json.dumps({"format": FORMAT, "datasets": datasets}, indent=1))
+    except OSError as exc:
+        raise InputError(f"Could not remember the imagery in {path}: {exc.strerror or exc}.") from exc
+
+
+def _is_local(value: str) -> bool:
+    from terrafind.core.imagery.hosts import is_remote
+    from terrafind.core.imagery.xyz import is_template
+
+    return not (is_remote(value) or is_template(value))
+
+
+def _rasters(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES)
+
+
+def check_imagery(value: str) -> None:
+    """Raise :class:`InputError` when local imagery cannot be imagery: a file that is not a raster, or a
+    folder without one. Remote sources and templates are accepted as they are (checked when used)."""
+    if not _is_local(value):
+        return
+    path = Path(value).expanduser()
+    if path.is_dir() and not _rasters(path):
+        raise InputError(f"The folder {path} holds no GeoTIFF, COG or VRT files to use as imagery.")
+    if path.is_file() and path.suffix.lower() not in RASTER_SUFFIXES:
+        raise InputError(f"{path.name} is not imagery: choose a GeoTIFF/COG (.tif) or a VRT (.vrt).")
+
+
+def local_cogs(catalog: Any, imagery: str | None = None, *, limit: int = MAX_BASEMAP_FILES) -> list[Path]:
+    """Local rasters for an imagery basemap of ``catalog``: the distinct local ``source_url`` files of its
+    chips, then the configured local ``imagery`` (a file, or the rasters of a folder); at most ``limit``.
+
+    Remote ``source_url`` values and XYZ templates are skipped: a basemap is made from files on this
+    computer only (tile services' terms forbid bulk downloads, and remote COGs would be downloaded whole).
+    """
+    found: list[Path] = []
+    names = getattr(catalog.attributes, "column_names", [])
+    if "source_url" in names:
+        # unique() in Arrow: a million-row catalog usually has a handful of scenes.
+        values = catalog.attributes.column("source_url").unique().to_pylist()
+        for v in sorted(str(v) for v in values if v):
+            if _is_local(v):
+                p = Path(v.removeprefix("file://")).expanduser()
+                if p.is_file():
+                    found.append(p)
+    if imagery and _is_local(imagery):
+        p = Path(imagery).expanduser()
+        found += _rasters(p) if p.is_dir() else [p] if p.is_file() else []
+    out: list[Path] = []
+    seen: set[str] = set()
+    for p in found:
+        key = str(p.resolve())
+        if key not in seen:
+            seen.add(key)
+            out.append(Path(key))
+    return out[:limit]

@@ -1,0 +1,244 @@
+"""Building a field pack (see :mod:`terrafind.core.pack.pack` for the layout, resume and checks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from terrafind.core.errors import ImageryError, InputError
+from terrafind.core.pack.pack import (
+    MANIFEST,
+    PACK_FORMAT,
+    STATE,
+    _input_files,
+    _local_imagery,
+    _sha256,
+    _versions,
+    _write_json,
+)
+from terrafind.core.progress import CancelToken, ProgressFn, check, report
+from terrafind.core.types import Region
+
+__all__ = ["build"]
+
+
+def _input_key(files: list[str], region: Region, imagery: str | None, size: int) -> str:
+    ident = []
+    for f in files:
+        st = os.stat(f)
+        ident.append([f, st.st_size, st.st_mtime_ns])
+    text = json.dumps([ident, region.to_dict(), imagery, size, PACK_FORMAT], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# Tile services whose terms forbid downloading tiles for later offline use (a pack would do exactly that).
+NO_OFFLINE_HOSTS = ("tile.openstreetmap.org",)
+
+
+def _check_terms(imagery: str | None) -> None:
+    from terrafind.core.imagery.hosts import host_of
+    from terrafind.core.imagery.xyz import is_template
+
+    if not imagery or not is_template(imagery):
+        return
+    host = host_of(imagery.replace("{s}", "a"))
+    if host and any(host[0] == h or host[0].endswith("." + h) for h in NO_OFFLINE_HOSTS):
+        raise InputError(
+            f"{host[0]} does not allow downloading its tiles for offline use; choose your own imagery "
+            "(a COG or a folder of COGs) for the field pack."
+        )
+
+
+def _normalised(imagery: str | None) -> str | None:
+    """Local imagery as an absolute path: thumbnails are cached under this name, and the manifest must
+    give the same name wherever the pack is opened from."""
+    from terrafind.core.imagery.hosts import is_remote
+    from terrafind.core.imagery.xyz import is_template
+
+    if not imagery or is_remote(imagery) or is_template(imagery):
+        return imagery
+    return str(Path(imagery).expanduser().resolve())
+
+
+def _subset_names(files: list[str]) -> list[str]:
+    names, seen = [], set()
+    for f in files:
+        stem = Path(f).name.split(".")[0]
+        name, i = f"{stem}.parquet", 1
+        while name in seen:
+            i += 1
+            name = f"{stem}-{i}.parquet"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def build(
+    paths: Sequence[str | Path],
+    region: Region,
+    out_dir: Path,
+    *,
+    imagery: str | None = None,
+    thumbnail_size: int = 128,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """The work of :func:`terrafind.core.pack.pack.build_pack` (see there)."""
+    from terrafind.core.pack.subset import write_region_subset
+    from terrafind.core.read.reader import open_catalog
+    from terrafind.core.search.index import index_paths, load_or_build_index
+
+    _check_terms(imagery)
+    imagery = _normalised(imagery)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _input_files(paths)
+    key = _input_key(files, region, imagery, thumbnail_size)
+    manifest_path, state_path = out / MANIFEST, out / STATE
+    if manifest_path.exists() and not state_path.exists():
+        try:
+            if json.loads(manifest_path.read_text()).get("input_key") == key:
+                report(progress, 1, 1, "Field pack ready")
+                return out
+        except ValueError:
+            pass
+    state: dict[str, Any] = {}
+    if state_path.exists():
+        try:
+            state = json.loads(state_path.read_text())
+        except ValueError:
+            state = {}
+    if state.get("key") != key:
+        state = {"key": key, "done": {}, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    done: dict[str, Any] = state["done"]
+    problems: list[str] = []
+
+    def finish(part: str, info: Any) -> None:
+        done[part] = info
+        _write_json(state_path, state)
+
+    # 1. the region's embeddings
+    emb_dir = out / "embeddings"
+    if "embeddings" not in done:
+        kept = {}
+        for i, (f, name) in enumerate(zip(files, _subset_names(files), strict=True)):
+            check(cancel)
+            report(progress, i, len(files), f"Copying the region's chips from {Path(f).name}")
+            n = write_region_subset(f, region, emb_dir / name, progress=progress, cancel=cancel)
+            if n:
+                kept[name] = n
+            else:
+                (emb_dir / name).unlink(missing_ok=True)
+        if not kept:
+            raise InputError(
+                "None of the chips in the chosen files lies inside the region, so there is nothing to pack."
+            )
+        finish("embeddings", kept)
+    pack_files = [emb_dir / name for name in done["embeddings"]]
+    catalog = open_catalog(pack_files, progress=progress, cancel=cancel)
+
+    # 2. the search index, saved in the pack in the index cache's own layout
+    if "index" not in done:
+        vi = load_or_build_index(catalog, cache_dir=out, progress=progress, cancel=cancel)
+        finish("index", index_paths(vi.fingerprint, out)[0].relative_to(out).as_posix())
+
+    # 3. thumbnails for every chip (from the user's cache where it has them, else cut now)
+    thumbs_path = out / "thumbnails.sqlite"
+    if "thumbnails" not in done or done["thumbnails"].get("missing"):
+        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel)
+        if info["missing"]:
+            problems.append(
+                f"{info['missing']} of {len(catalog)} thumbnails could not be made (imagery offline or absent)."
+            )
+        finish("thumbnails", info)
+
+    # 4. the imagery basemap of the region
+    if "basemap" not in done:
+        cogs = _local_imagery(imagery, catalog)
+        made = None
+        if cogs:
+            from terrafind.core.imagery.basemap import build_mbtiles
+
+            try:
+                build_mbtiles(
+                    cogs, out / "basemap.mbtiles", bounds=region.bbox, progress=progress, cancel=cancel
+                )
+                made = "basemap.mbtiles"
+            except ImageryError as exc:
+                problems.append(exc.message)
+        else:
+            problems.append("No local imagery COG was given, so the pack has no imagery basemap.")
+        finish("basemap", made)
+
+    _write_manifest(
+        out, files, region, imagery, thumbnail_size, key, done, problems + state.get("problems", [])
+    )
+    state_path.unlink(missing_ok=True)
+    report(progress, 1, 1, "Field pack ready")
+    return out
+
+
+def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, int]:
+    from terrafind.core.imagery.thumb_cache import ThumbCache
+    from terrafind.core.imagery.thumbnails import ThumbnailService
+    from terrafind.core.paths import cache_dir
+
+    svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
+    svc.cache.pin()
+    try:
+        if imagery:
+            svc.set_imagery(svc.dataset_key(catalog), imagery)
+        user_cache = cache_dir() / "thumbnails.sqlite"
+        if user_cache.exists() and user_cache.resolve() != path.resolve():
+            keys = [k for k in (svc.key_of(catalog, r) for r in range(len(catalog))) if k]
+            svc.cache.copy_from(ThumbCache(user_cache), keys)
+        cached = svc.prefetch(catalog, range(len(catalog)), progress=progress, cancel=cancel)
+        svc.cache.checkpoint()
+        return {"cached": cached, "missing": len(catalog) - cached}
+    finally:
+        svc.close()
+
+
+def _write_manifest(out, files, region, imagery, size, key, done, problems) -> None:
+    listed = {}
+    skip_suffixes = (".partial", ".tmp", "-wal", "-shm", "-journal")
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out).as_posix()
+        if not p.is_file() or rel in (MANIFEST, STATE) or rel.endswith(skip_suffixes):
+            continue
+        entry: dict[str, Any] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        if rel == "thumbnails.sqlite":
+            entry["mutable"] = True  # a cache: reading it may refresh access times
+        listed[rel] = entry
+    inputs = []
+    for f in files:
+        st = os.stat(f)
+        inputs.append({"path": f, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+    manifest = {
+        "format": "terrafind-field-pack",
+        "version": PACK_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "input_key": key,
+        "region": region.to_dict(),
+        "imagery": imagery,
+        "thumbnail_size": size,
+        "inputs": inputs,
+        "parts": {
+            "embeddings": sorted(f"embeddings/{n}" for n in done.get("embeddings", {})),
+            "rows": sum(done.get("embeddings", {}).values()),
+            "index": done.get("index"),
+            "thumbnails": "thumbnails.sqlite" if "thumbnails" in done else None,
+            "thumbnail_counts": done.get("thumbnails"),
+            "basemap": done.get("basemap"),
+        },
+        "files": listed,
+        "bytes_total": sum(e["bytes"] for e in listed.values()),
+        "software": _versions(),
+        "problems": problems,
+    }
+    _write_json(out / MANIFEST, manifest)

@@ -1,0 +1,293 @@
+"""Field packs: one folder with everything a region needs offline.
+
+Layout of a pack folder::
+
+    manifest.json          sizes + sha256 of every file, the region, the inputs (provenance), software
+    embeddings/*.parquet   the region's chips, same layout and metadata as the inputs
+    index/<fp>.hnsw/.json  the search index of those chips (terrafind.core.search.index cache layout) + its sidecar
+    thumbnails.sqlite      a thumbnail for every chip (terrafind.core.imagery.thumb_cache), 128 px unless told otherwise
+    basemap.mbtiles        the imagery basemap of the region (terrafind.core.imagery.basemap), when there is local imagery
+    pack-state.json        which parts are finished (resume); removed when the pack is complete
+
+Building runs the parts in order and records each finished part in ``pack-state.json``; a second run with
+the same inputs skips finished parts, and the thumbnail and basemap parts continue chip by chip and tile
+by tile. Opening checks the manifest: a changed or missing file is named in ``problems`` and the parts
+that are intact still work. Nothing in a pack needs the network.
+
+Using a pack (what ``terrafind DIR`` does)::
+
+    info = open_pack(folder)                  # info.problems names changed / missing files
+    catalog = info.open_catalog()
+    index = info.load_index(catalog)          # the stored index, checked; rebuilt only if broken
+    thumbs = info.thumbnail_service(catalog)  # offline, over the pack's thumbnails
+    tiles = info.basemap()                    # MBTiles or None
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terrafind.core.errors import ImageryError, InputError
+from terrafind.core.progress import CancelToken, ProgressFn
+from terrafind.core.types import Region
+
+__all__ = ["PackInfo", "build_pack", "estimate_pack", "open_pack", "is_pack", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+STATE = "pack-state.json"
+PACK_FORMAT = 1
+THUMB_BYTES_EST = 30_000  # a 128 px RGB PNG of Sentinel-2 land cover (measured 20-40 KB)
+TILE_BYTES_EST = 9_000  # a 256 px WEBP tile (q85) of a Sentinel-2 scene (measured 5-12 KB)
+
+
+@dataclass
+class PackInfo:
+    """What an opened pack holds. Paths are None for parts the pack does not have (or that are broken)."""
+
+    root: Path
+    catalog_paths: list[Path]
+    index_path: Path | None
+    thumbnails_path: Path | None
+    mbtiles_path: Path | None
+    region: Region | None
+    imagery: str | None
+    thumbnail_size: int
+    manifest: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def index_dir(self) -> Path:
+        """The ``cache_dir`` to give :func:`terrafind.core.search.index.load_or_build_index` (it adds ``index/``)."""
+        return self.root
+
+    def open_catalog(self, **kwargs: Any) -> Any:
+        """The pack's chips as a :class:`terrafind.core.catalog.Catalog`."""
+        from terrafind.core.read.reader import open_catalog
+
+        if not self.catalog_paths:
+            raise InputError(f"The field pack {self.root} has no readable embeddings left.")
+        return open_catalog(self.catalog_paths, **kwargs)
+
+    def load_index(
+        self, catalog: Any, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> Any:
+        """The pack's stored index for ``catalog`` (checked against its vectors), else one built anew.
+
+        The index cache is keyed by the files' paths, so a pack moved to another disk would not find its
+        index by name; the stored one is then loaded after the same checks (sidecar, checksum, vectors)."""
+        from terrafind.core.search import index as ix
+
+        if self.index_path is not None:
+            sidecar = self.index_path.with_suffix(".json")
+            try:
+                meta = json.loads(sidecar.read_text())
+                params = ix.IndexParams(**meta["params"])
+                return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint
+                    catalog, params, meta["fingerprint"], self.index_path, sidecar, progress, cancel
+                )
+            except Exception:  # noqa: BLE001 - any problem: fall back to the ordinary cache / a rebuild
+                pass
+        return ix.load_or_build_index(catalog, progress=progress, cancel=cancel)
+
+    def thumbnail_service(self, catalog: Any | None = None, **kwargs: Any) -> Any:
+        """A :class:`terrafind.core.imagery.thumbnails.ThumbnailService` over the pack's thumbnails (offline by default)."""
+        from terrafind.core.imagery.thumbnails import ThumbnailService
+
+        path = self.thumbnails_path or (self.root / "thumbnails.sqlite")
+        kwargs.setdefault("size", self.thumbnail_size)
+        svc = ThumbnailService(path, max_cache_bytes=kwargs.pop("max_cache_bytes", 64 * 2**30), **kwargs)
+        svc.online = False
+        if catalog is not None and self.imagery:
+            svc.set_imagery(svc.dataset_key(catalog), self.imagery, must_exist=False)
+        return svc
+
+    def basemap(self) -> Any:
+        """The pack's :class:`terrafind.core.imagery.basemap.MBTiles`, or None."""
+        from terrafind.core.imagery.basemap import MBTiles
+
+        return MBTiles(self.mbtiles_path) if self.mbtiles_path else None
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _input_files(paths: Sequence[str | Path]) -> list[str]:
+    from terrafind.core.read.sources import resolve_paths
+
+    return [p for _, p in resolve_paths([str(p) for p in paths])]
+
+
+def _local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
+    """Local COGs for the basemap: the configured imagery (file or folder) or the chips' local sources."""
+    from terrafind.core.imagery.cut import list_folder
+    from terrafind.core.imagery.hosts import is_remote
+    from terrafind.core.imagery.xyz import is_template
+
+    if imagery:
+        if is_remote(imagery) or is_template(imagery):
+            return []
+        p = Path(imagery)
+        return list_folder(p) if p.is_dir() else [p]
+    urls = catalog.column("source_url") or []
+    local = {u for u in urls if u and not is_remote(str(u))}
+    return sorted(Path(u) for u in local if Path(u).is_file())
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("terrafind", "rasterio", "pyarrow", "hnswlib"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    try:
+        import rasterio
+
+        out["gdal"] = rasterio.__gdal_version__
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+# --- estimate -------------------------------------------------------------------------------------
+def estimate_pack(
+    paths: Sequence[str | Path],
+    region: Region,
+    imagery: str | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, int]:
+    """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
+    ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
+    pixels and needs no network."""
+    from terrafind.core.read.reader import open_catalog
+
+    files = _input_files(paths)
+    catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
+    n = len(catalog)
+    rows_total = sum(s.rows_total for s in catalog.sources) or 1
+    bytes_total = sum(s.size for s in catalog.sources)
+    est: dict[str, int] = {"rows": n}
+    est["embeddings"] = int(bytes_total * n / rows_total)
+    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
+    est["thumbnails"] = n * THUMB_BYTES_EST
+    tiles = 0
+    cogs = _local_imagery(imagery, catalog)
+    if cogs:
+        from terrafind.core.imagery.basemap import plan_basemap
+
+        try:
+            tiles = plan_basemap(cogs, bounds=region.bbox)["tiles"]
+        except ImageryError:
+            tiles = 0
+    est["basemap"] = tiles * TILE_BYTES_EST
+    est["total"] = est["embeddings"] + est["index"] + est["thumbnails"] + est["basemap"]
+    return est
+
+
+# --- build ----------------------------------------------------------------------------------------
+def build_pack(
+    paths: Sequence[str | Path],
+    region: Region,
+    out_dir: Path,
+    *,
+    imagery: str | None = None,
+    thumbnail_size: int = 128,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
+
+    ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
+    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
+    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    """
+    from terrafind.core.pack.build import build
+
+    return build(
+        paths,
+        region,
+        out_dir,
+        imagery=imagery,
+        thumbnail_size=thumbnail_size,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+# --- open -----------------------------------------------------------------------------------------
+def is_pack(path: str | Path) -> bool:
+    """True when ``path`` is a folder with a field-pack manifest (for ``terrafind DIR``)."""
+    p = Path(path) / MANIFEST
+    try:
+        return p.is_file() and json.loads(p.read_text()).get("format") == "terrafind-field-pack"
+    except (OSError, ValueError):
+        return False
+
+
+def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
+    """Open a field pack folder and check it against its manifest (sizes, and sha256 when ``verify``).
+
+    A changed or missing file is named in ``problems`` and its part is left out; the rest works."""
+    root = Path(pack_dir)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{root} is not a Terrafind field pack: it has no {MANIFEST}.") from None
+    except ValueError as exc:
+        raise InputError(f"The {MANIFEST} of the field pack {root} is damaged.", detail=str(exc)) from None
+    problems: list[str] = []
+    bad: set[str] = set()
+    for rel, entry in (manifest.get("files") or {}).items():
+        p = root / rel
+        if not p.is_file():
+            problems.append(f"{rel} is missing from the field pack.")
+            bad.add(rel)
+        elif entry.get("mutable"):
+            continue
+        elif p.stat().st_size != entry.get("bytes") or (verify and _sha256(p) != entry.get("sha256")):
+            problems.append(f"{rel} has changed since the field pack was made.")
+            bad.add(rel)
+    parts = manifest.get("parts") or {}
+
+    def usable(rel: str | None) -> Path | None:
+        return root / rel if rel and rel not in bad and (root / rel).is_file() else None
+
+    index_rel = parts.get("index")
+    index_path = usable(index_rel)
+    if index_path is not None and index_rel and str(Path(index_rel).with_suffix(".json").as_posix()) in bad:
+        index_path = None
+    region = Region.from_dict(manifest["region"]) if manifest.get("region") else None
+    return PackInfo(
+        root=root,
+        catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings", [])) if p is not None],
+        index_path=index_path,
+        thumbnails_path=usable(parts.get("thumbnails")),
+        mbtiles_path=usable(parts.get("basemap")),
+        region=region,
+        imagery=manifest.get("imagery"),
+        thumbnail_size=int(manifest.get("thumbnail_size") or 128),
+        manifest=manifest,
+        problems=problems + list(manifest.get("problems") or []),
+    )

@@ -1,0 +1,91 @@
+"""Write the chips of a region from a GeoParquet file into a new GeoParquet file of the same layout.
+
+The subset keeps every column, the schema and the ``geo``/``emb`` metadata of the input (the file bbox in
+``geo`` is dropped, since it described the whole input; it is optional in GeoParquet), so the same
+reader opens it. Which rows belong to the region is decided exactly as :func:`terrafind.core.read.reader.open_catalog`
+decides it (same footprints, same CRS handling), so pack and catalog agree chip for chip.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from terrafind.core.progress import CancelToken, ProgressFn, check, report
+from terrafind.core.types import Region
+
+__all__ = ["write_region_subset"]
+
+
+def _metadata_without_bbox(meta: dict[bytes, bytes] | None) -> dict[bytes, bytes] | None:
+    if not meta or b"geo" not in meta:
+        return meta
+    out = dict(meta)
+    try:
+        geo = json.loads(meta[b"geo"])
+        for col in (geo.get("columns") or {}).values():
+            if isinstance(col, dict):
+                col.pop("bbox", None)
+        out[b"geo"] = json.dumps(geo).encode()
+    except (ValueError, AttributeError):
+        pass  # unreadable geo metadata is kept as it was; the reader reports it
+    return out
+
+
+def write_region_subset(
+    source: str | Path,
+    region: Region,
+    out: Path,
+    *,
+    chip_size_m: float | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Copy the rows of ``source`` whose footprint touches ``region`` to ``out``; return how many."""
+    from terrafind.core.read.geo import (
+        DEFAULT_CHIP_SIZE_M,
+        CrsPlan,
+        chip_size_from_metadata,
+        footprints,
+        region_keep,
+        row_groups_in_region,
+    )
+    from terrafind.core.read.sources import open_source, resolve_paths
+
+    ((fs, path),) = resolve_paths(str(source))
+    src = open_source(fs, path)
+    lay = src.layout
+    plan = CrsPlan(lay.crs, src.label)
+    if lay.file_bbox:
+        plan.decide(lay.file_bbox)
+    size = chip_size_from_metadata(lay.model) or chip_size_m or DEFAULT_CHIP_SIZE_M
+    groups = row_groups_in_region(src.parquet.metadata, lay, plan, region, size)
+    prepared = region.geometry() if region.polygon_wkt else None
+    if prepared is not None:
+        import shapely
+
+        shapely.prepare(prepared)
+    schema = src.parquet.schema_arrow
+    schema = schema.with_metadata(_metadata_without_bbox(schema.metadata))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    kept = 0
+    with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+        for i, g in enumerate(groups):
+            check(cancel)
+            table = src.parquet.read_row_group(g)
+            for batch in table.to_batches(max_chunksize=65536):
+                geoms, bounds = footprints(batch, lay, plan, size)
+                keep = region_keep(geoms, bounds, region, prepared)
+                if keep.any():
+                    part = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                    writer.write_table(part.replace_schema_metadata(schema.metadata))
+                    kept += int(keep.sum())
+            report(progress, i + 1, len(groups), f"Copying {src.label}")
+        if kept == 0:
+            writer.write_table(schema.empty_table())
+    tmp.replace(out)
+    return kept

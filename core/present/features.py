@@ -1,0 +1,180 @@
+"""What the panels and the map page are given: GeoJSON-like dicts and plain items built from a Catalog.
+
+Built in worker threads (the search job calls :func:`results_payload`) because 5,000 footprints take tens
+of milliseconds to turn into coordinates, which must not happen on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+import shapely.geometry
+
+from terrafind.core.present.items import ExampleItem, ResultItem
+
+__all__ = [
+    "geometries",
+    "results_payload",
+    "examples_fc",
+    "footprints_fc",
+    "footprints_json",
+    "ResultsPayload",
+    "RawJSON",
+]
+
+
+def _round(coords: np.ndarray) -> list[list[float]]:
+    # 6 decimals = 0.1 m: plenty for chips, and the JSON handed to the page is a third shorter.
+    return np.round(coords, 6).tolist()
+
+
+def geometries(footprints: np.ndarray) -> list[dict[str, Any]]:
+    """GeoJSON geometries of shapely footprints; a fast path for plain polygons (the usual chip)."""
+    if len(footprints) == 0:
+        return []
+    types = shapely.get_type_id(footprints)
+    simple = bool(np.all(types == 3)) and bool(np.all(shapely.get_num_interior_rings(footprints) == 0))
+    if not simple:
+        return [shapely.geometry.mapping(g) for g in footprints]
+    coords, index = shapely.get_coordinates(footprints, return_index=True)
+    cuts = np.flatnonzero(np.diff(index)) + 1
+    return [{"type": "Polygon", "coordinates": [_round(part)]} for part in np.split(coords, cuts)]
+
+
+@dataclass
+class ResultsPayload:
+    """A search result made ready for the screen: map features, gallery items, scores for the plot."""
+
+    result: Any  # terrafind.core.types.SearchResult
+    fc: dict[str, Any]
+    items: list[ResultItem]
+    scores: np.ndarray
+    fc_json: str | None = None  # ``fc`` already encoded for the page (RawJSON), made in the worker
+
+
+def results_payload(catalog, result, labels: dict[int, str] | None = None) -> ResultsPayload:
+    """Map FeatureCollection (properties row, rank, score, id, date, probability) and gallery items."""
+    labels = labels or {}
+    rows = np.asarray(result.rows, dtype=np.int64)
+    scores = np.asarray(result.scores, dtype=np.float32)
+    probs = result.probabilities
+    geoms = geometries(catalog.footprints[rows])
+    centres = catalog.centroids[rows] if len(rows) else np.zeros((0, 2))
+    features, items = [], []
+    for i, row in enumerate(rows.tolist()):
+        chip_id = str(catalog.ids[row])
+        date = catalog.date(row)
+        prob = None if probs is None else float(probs[i])
+        score = float(scores[i])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geoms[i],
+                "properties": {
+                    "row": row,
+                    "rank": i + 1,
+                    "score": round(score, 5),
+                    "id": chip_id,
+                    "date": date,
+                    "probability": prob,
+                },
+            }
+        )
+        lon, lat = (float(v) for v in centres[i])
+        items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row)))
+    fc = {"type": "FeatureCollection", "features": features}
+    return ResultsPayload(result, fc, items, scores, encode(fc))
+
+
+class RawJSON(str):
+    """JSON text encoded already (in a worker: 100k footprints take ~0.5 s to encode), passed to the page as
+    it is. Only for text made by ``json.dumps``: it is spliced into the script unquoted."""
+
+
+_CHUNK = 500  # features per json.dumps call
+
+
+def encode(fc: dict[str, Any]) -> str:
+    """``fc`` as compact JSON text the map page takes as it is.
+
+    Encoded in chunks: ``json.dumps`` is one C call that holds the GIL throughout (75 ms for 14k footprints
+    measured), and the GUI thread needs the GIL for every Python slot and paint, so one call froze the window
+    although it ran in a worker. A chunk of 500 features holds it ~3 ms.
+    """
+    features = fc.get("features")
+    if not isinstance(features, list) or len(features) <= _CHUNK:
+        return RawJSON(json.dumps(fc, separators=(",", ":")))
+    head = json.dumps({k: v for k, v in fc.items() if k != "features"}, separators=(",", ":"))
+    parts = [
+        json.dumps(features[i : i + _CHUNK], separators=(",", ":"))[1:-1]
+        for i in range(0, len(features), _CHUNK)
+    ]
+    sep = "," if head != "{}" else ""
+    return RawJSON(head[:-1] + sep + '"features":[' + ",".join(parts) + "]}")
+
+
+def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
+    """Example chips for the map (properties kind, row, id)."""
+    if catalog is None or not items:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = geometries(catalog.footprints[np.array([it.row for it in items], dtype=np.int64)])
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": g,
+                "properties": {"kind": it.kind, "row": it.row, "id": it.chip_id},
+            }
+            for it, g in zip(items, geoms, strict=True)
+        ],
+    }
+
+
+def footprints_json(catalog, limit: int = 200_000) -> str:
+    """:func:`footprints_fc` encoded (RawJSON), built as text for plain polygons.
+
+    Why text: 14k chips as dicts and lists are ~110k container objects, whose allocation set off a full
+    garbage collection (60-80 ms holding the GIL, so the window froze) and whose ``json.dumps`` held the
+    GIL 75 ms more. Floats and strings are not tracked by the collector, and this loop lets the GIL go.
+    """
+    n = min(len(catalog), limit)
+    footprints = catalog.footprints[:n]
+    types = shapely.get_type_id(footprints) if n else np.zeros(0)
+    if not n or not (np.all(types == 3) and np.all(shapely.get_num_interior_rings(footprints) == 0)):
+        return encode(footprints_fc(catalog, limit))
+    coords, index = shapely.get_coordinates(footprints, return_index=True)
+    flat = np.round(coords, 6).ravel().tolist()
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1, [len(index)]]).tolist()
+    features: list[str] = []
+    for c0 in range(0, n, _CHUNK):  # C loops (map, join) over one chunk at a time: short GIL holds
+        c1 = min(n, c0 + _CHUNK)
+        v0 = bounds[c0]
+        # repr of a float is what json.dumps writes; 6 decimals as in _round
+        numbers = list(map(repr, flat[2 * v0 : 2 * bounds[c1]]))
+        points = [f"[{x},{y}]" for x, y in zip(numbers[0::2], numbers[1::2], strict=True)]
+        features.extend(
+            '{"type":"Feature","geometry":{"type":"Polygon","coordinates":[['
+            + ",".join(points[bounds[i] - v0 : bounds[i + 1] - v0])
+            + ']]},"properties":{"row":'
+            + str(i)
+            + "}}"
+            for i in range(c0, c1)
+        )
+    return RawJSON('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
+
+
+def footprints_fc(catalog, limit: int = 200_000) -> dict[str, Any]:
+    """All loaded chips' footprints (the faint layer the map shows when zoomed in); capped for huge catalogs."""
+    n = min(len(catalog), limit)
+    geoms = geometries(catalog.footprints[:n])
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": g, "properties": {"row": i}} for i, g in enumerate(geoms)
+        ],
+    }

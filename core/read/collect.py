@@ -1,0 +1,163 @@
+"""Collecting an open's batches: vectors into the matrix, ids, footprints and attributes, with counts.
+
+:class:`BatchCollector` holds the state of one :func:`terrafind.core.read.reader.open_catalog` call; each record batch is
+checked (vectors, geometry), filtered (region) and appended. Helpers turn the pieces into catalog fields.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from terrafind.core.read.geo import (
+    DEFAULT_CHIP_SIZE_M,
+    METRES_PER_DEGREE,
+    CrsPlan,
+    bbox_intersects,
+    chip_size_from_metadata,
+    footprints,
+    region_keep,
+    row_groups_in_region,
+)
+from terrafind.core.read.sources import ParquetSource
+from terrafind.core.read.vectors import VectorSink, batch_matrix, row_norms
+from terrafind.core.types import Region
+
+__all__ = ["BatchCollector", "chip_size", "unique_ids", "counts_sentence"]
+
+
+def _ids(batch: pa.RecordBatch, src: ParquetSource, first_row: int) -> pa.Array:
+    """The chip ids of a batch as an Arrow string array (see module doc of terrafind.core.read.adapters for the rules)."""
+    lay = src.layout
+    if lay.id_column is None:
+        raw = pa.array(np.arange(first_row, first_row + batch.num_rows)).cast(pa.string())
+    else:
+        raw = batch.column(batch.schema.get_field_index(lay.id_column)).cast(pa.string())
+    if lay.id_from_stem:
+        return pc.binary_join_element_wise(src.stem, raw, ":")
+    return raw
+
+
+class BatchCollector:
+    """State of one open: the matrix being filled, the kept pieces, and counts for problem sentences."""
+
+    def __init__(self, region: Region | None, chip_size_m: float | None) -> None:
+        self.region = region
+        self.prepared = region.geometry() if region and region.polygon_wkt else None
+        if self.prepared is not None:
+            shapely.prepare(self.prepared)
+        self.chip_size_arg = chip_size_m
+        self.sink: VectorSink | None = None
+        self.dim: int | None = None
+        self.ids: list[pa.Array] = []
+        self.geoms: list[np.ndarray] = []
+        self.attrs: list[pa.Table] = []
+        self.bad_vectors: dict[str, int] = {}
+        self.bad_geoms: dict[str, int] = {}
+        self.problems: list[str] = []
+        self.capacity = 0  # rows in the row groups chosen for reading: the matrix is allocated for them
+
+    def plan_file(self, src: ParquetSource) -> tuple[CrsPlan, list[int], float]:
+        lay = src.layout
+        plan = CrsPlan(lay.crs, src.label)
+        if lay.file_bbox:
+            plan.decide(lay.file_bbox)
+        size = chip_size_from_metadata(lay.model) or self.chip_size_arg or DEFAULT_CHIP_SIZE_M
+        groups = list(range(src.metadata.num_row_groups))
+        if self.region is not None:
+            box = plan.bounds_to_lonlat(lay.file_bbox) if lay.file_bbox else None
+            if box is not None and not self._touches(box):
+                return plan, [], size
+            groups = row_groups_in_region(src.metadata, lay, plan, self.region, size)
+        return plan, groups, size
+
+    def _touches(self, box: tuple[float, float, float, float]) -> bool:
+        assert self.region is not None
+        if not bbox_intersects(box, self.region.bbox):
+            return False
+        return self.prepared is None or bool(shapely.intersects(self.prepared, shapely.box(*box)))
+
+    def read_batch(
+        self, batch: pa.RecordBatch, src: ParquetSource, plan: CrsPlan, size: float, row0: int
+    ) -> int:
+        lay = src.layout
+        emb = batch.column(batch.schema.get_field_index(lay.embedding))
+        mat, present, d = batch_matrix(emb, self.dim, src.label)
+        if self.sink is None:
+            self.dim = d
+            self.sink = VectorSink(self.capacity, d)
+        norms = row_norms(mat)
+        with np.errstate(invalid="ignore"):
+            vec_ok = np.isfinite(norms) & (norms > 0)
+        if present is not None:
+            vec_ok &= present
+        geoms, bounds = footprints(batch, lay, plan, size)
+        geom_ok = np.isfinite(bounds[:, 0])
+        self.bad_vectors[src.label] = self.bad_vectors.get(src.label, 0) + int((~vec_ok).sum())
+        self.bad_geoms[src.label] = self.bad_geoms.get(src.label, 0) + int((vec_ok & ~geom_ok).sum())
+        keep = vec_ok & geom_ok
+        if self.region is not None:
+            keep &= region_keep(geoms, bounds, self.region, self.prepared)
+        k = int(keep.sum())
+        all_kept = k == batch.num_rows
+        mask = None if all_kept else keep
+        self.sink.add(mat, norms, mask)
+        ids = _ids(batch, src, row0)
+        attrs = pa.Table.from_batches([batch.select(lay.attributes)])
+        if not all_kept:
+            arrow_mask = pa.array(keep)
+            ids = ids.filter(arrow_mask)
+            geoms = geoms[keep]
+            attrs = attrs.filter(arrow_mask)
+        self.ids.append(ids)
+        self.geoms.append(geoms)
+        self.attrs.append(attrs)
+        return k
+
+
+def chip_size(collector: BatchCollector, sources: list[ParquetSource], fps: np.ndarray) -> float | None:
+    """The chip size to record: the stated one, else an estimate from the footprints (median side, metres)."""
+    for src in sources:
+        stated = chip_size_from_metadata(src.layout.model)
+        if stated:
+            return stated
+    if collector.chip_size_arg:
+        return float(collector.chip_size_arg)
+    if len(fps) == 0:
+        return None
+    b = shapely.bounds(fps[:: max(1, len(fps) // 1000)])
+    lat = np.radians((b[:, 1] + b[:, 3]) / 2)
+    side = np.sqrt((b[:, 2] - b[:, 0]) * np.cos(lat) * (b[:, 3] - b[:, 1])) * METRES_PER_DEGREE
+    return float(np.round(np.median(side), 1))
+
+
+def unique_ids(ids: pa.Array, problems: list[str]) -> np.ndarray:
+    """Ids as an object array of str; duplicates renamed "<id>#2", "<id>#3"... (counting hashes, no sort)."""
+    out = ids.to_numpy(zero_copy_only=False).astype(object)
+    if len(ids) == 0 or pc.count_distinct(ids).as_py() == len(ids):
+        return out
+    counts = pc.value_counts(ids)
+    dup_values = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    rows = np.flatnonzero(pc.is_in(ids, value_set=dup_values).to_numpy(zero_copy_only=False))
+    seen: dict[str, int] = {}
+    renamed = 0
+    for r in rows:  # only rows whose id repeats: few in practice
+        n = seen.get(out[r], 0) + 1
+        seen[out[r]] = n
+        if n > 1:
+            out[r] = f"{out[r]}#{n}"
+            renamed += 1
+    problems.append(
+        f"{renamed} chips share an id with an earlier chip; they were renamed '<id>#2', '<id>#3'... "
+        "so that each can be selected."
+    )
+    return out
+
+
+def counts_sentence(counts: dict[str, int], what: str) -> str | None:
+    parts = [f"{label} ({n})" for label, n in counts.items() if n]
+    if not parts:
+        return None
+    return f"Skipped {sum(counts.values())} chips with {what} in " + ", ".join(parts) + "."

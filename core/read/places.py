@@ -1,0 +1,442 @@
+"""Import places (CSV, GeoJSON, KML/KMZ, GPX, shapefile/GeoPackage) and turn them into labels.
+
+People bring what they already know: a CSV of known sites, a town outline to mask, or the file that came
+back from the field with a status per waypoint ("confirmed", "rejected", "not visited"). Every format ends
+as a list of :class:`Place` (lon/lat, a shapely geometry, a name, a status), and
+:func:`places_to_labels` finds the chips they fall on.
+
+Status rules (see ``STATUS_WORDS``): words for yes become positives, words for no negatives, mask words
+"exclude". A file in which any place carries a known status word is a verification file: a place whose
+status is blank, "not visited" or an unknown word teaches nothing and is skipped. A file without any known
+status word (no status column, or a GPX ``type`` that is just a category such as "Favorites") uses the
+caller's ``default`` for every place.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+
+__all__ = ["Place", "ImportedLabels", "read_places", "places_to_labels", "parse_status", "STATUS_WORDS"]
+
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "positive": (
+        "confirmed",
+        "confirm",
+        "yes",
+        "y",
+        "true",
+        "1",
+        "positive",
+        "pos",
+        "present",
+        "found",
+        "correct",
+        "right",
+        "match",
+        "verified",
+        "target",
+        "+",
+    ),
+    "negative": (
+        "rejected",
+        "reject",
+        "no",
+        "n",
+        "false",
+        "0",
+        "negative",
+        "neg",
+        "absent",
+        "not found",
+        "notfound",
+        "wrong",
+        "incorrect",
+        "false positive",
+        "no match",
+        "-",
+    ),
+    "exclude": ("exclude", "excluded", "mask", "masked", "ignore", "known", "already known", "omit"),
+    "skip": (
+        "",
+        "not visited",
+        "unvisited",
+        "pending",
+        "unknown",
+        "to visit",
+        "todo",
+        "skipped",
+        "na",
+        "n/a",
+        "none",
+        "not checked",
+        "unchecked",
+    ),
+}
+_WORD_TO_STATUS = {w: s for s, words in STATUS_WORDS.items() for w in words}
+_STATUS_FIELDS = (
+    "status",
+    "label",
+    "labels",
+    "class",
+    "verification",
+    "verified",
+    "result",
+    "outcome",
+    "fieldstatus",
+    "groundtruth",
+    "truth",
+)
+_NAME_FIELDS = ("name", "title", "id", "label_name", "site")
+_LAT_COLS = ("lat", "latitude", "y", "latdd", "decimallatitude", "latdeg")
+_LON_COLS = ("lon", "lng", "long", "longitude", "x", "londd", "decimallongitude", "londeg")
+
+
+@dataclass
+class Place:
+    """One imported place. ``status`` is "positive", "negative", "exclude" or None (no status, or one that
+    says "not visited"); ``raw_status`` keeps the file's own word (None when the file had none)."""
+
+    lon: float
+    lat: float
+    geometry: Any
+    status: str | None = None
+    name: str | None = None
+    raw_status: str | None = None
+
+
+@dataclass
+class ImportedLabels:
+    """Catalog rows per label, places that fell on no chip, places skipped (not visited / unknown word).
+    Unpacks as ``positives, negatives, exclude, unmatched``."""
+
+    positives: list[int]
+    negatives: list[int]
+    exclude: list[int]
+    unmatched: int
+    skipped: int = 0
+    unknown_words: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.positives, self.negatives, self.exclude, self.unmatched))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", str(text).strip().lower()).strip()
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def parse_status(value: Any) -> str | None:
+    """ "positive" / "negative" / "exclude" for a known word, "skip" for not visited, None if unknown."""
+    if value is None:
+        return "skip"
+    if isinstance(value, bool):
+        return "positive" if value else "negative"
+    word = _norm(value)
+    if word in _WORD_TO_STATUS:
+        return _WORD_TO_STATUS[word]
+    return _WORD_TO_STATUS.get(word.replace(" ", ""))
+
+
+def _place(geom: Any, props: dict[str, Any], path: Path) -> Place | None:
+    if geom is None or geom.is_empty:
+        return None
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    keys = {_key(k): k for k in props}
+    raw = next((props[keys[f]] for f in _STATUS_FIELDS if f in keys and props[keys[f]] is not None), None)
+    name = next(
+        (props[keys[f]] for f in _NAME_FIELDS if f in keys and props[keys[f]] not in (None, "")), None
+    )
+    status = None if raw is None else parse_status(raw)
+    p = geom if geom.geom_type == "Point" else geom.representative_point()
+    lon, lat = float(p.x), float(p.y)
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InputError(
+            f"{path.name} has a place at {lon}, {lat}, which is not longitude/latitude; save it in WGS 84 "
+            "(EPSG:4326) or as a file that records its projection (shapefile with .prj, GeoPackage)."
+        )
+    return Place(
+        lon,
+        lat,
+        geom,
+        status if status != "skip" else None,
+        None if name is None else str(name),
+        None if raw is None else str(raw),
+    )
+
+
+# --- formats ----------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[Place]:
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    header = reader.fieldnames or []
+    keys = {_key(h): h for h in header}
+    lat_col = next((keys[c] for c in _LAT_COLS if c in keys), None)
+    lon_col = next((keys[c] for c in _LON_COLS if c in keys), None)
+    wkt_col = next((keys[c] for c in ("wkt", "geometry", "geom") if c in keys), None)
+    if (lat_col is None or lon_col is None) and wkt_col is None:
+        raise InputError(
+            f"{path.name} has no latitude/longitude columns (looked for lat/latitude/y and lon/lng/longitude/x); "
+            f"found: {', '.join(header) or 'no header'}."
+        )
+    places = []
+    for i, rec in enumerate(reader, start=2):
+        try:
+            if lat_col is not None and lon_col is not None:
+                if not (rec.get(lat_col) or "").strip() and not (rec.get(lon_col) or "").strip():
+                    continue  # an empty line at the end of a spreadsheet export
+                geom = shapely.Point(
+                    float(rec[lon_col].replace(",", ".")), float(rec[lat_col].replace(",", "."))
+                )
+            else:
+                geom = shapely.from_wkt(rec[wkt_col])  # type: ignore[index]
+        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+            raise InputError(
+                f"{path.name}, line {i}: the coordinates are not numbers.", detail=str(exc)
+            ) from exc
+        place = _place(geom, {k: v for k, v in rec.items() if k is not None}, path)
+        if place is not None:
+            places.append(place)
+    return places
+
+
+def _read_geojson(path: Path) -> list[Place]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name} is not valid GeoJSON.", detail=str(exc)) from exc
+    if data.get("type") == "FeatureCollection":
+        feats = data.get("features") or []
+    elif data.get("type") == "Feature":
+        feats = [data]
+    else:
+        feats = [{"type": "Feature", "geometry": data, "properties": {}}]
+    places = []
+    for f in feats:
+        if not f.get("geometry"):
+            continue
+        geom = shapely.geometry.shape(f["geometry"])
+        place = _place(geom, f.get("properties") or {}, path)
+        if place is not None:
+            places.append(place)
+    return places
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _kml_coords(text: str | None) -> list[tuple[float, float]]:
+    out = []
+    for tok in (text or "").split():
+        parts = tok.split(",")
+        out.append((float(parts[0]), float(parts[1])))  # KML is lon,lat[,alt]
+    return out
+
+
+def _kml_geometry(el: ET.Element) -> Any:
+    kind = _local(el.tag)
+    if kind == "Point":
+        c = _kml_coords(next((e.text for e in el.iter() if _local(e.tag) == "coordinates"), None))
+        return shapely.Point(c[0]) if c else None
+    if kind == "LineString":
+        c = _kml_coords(next((e.text for e in el.iter() if _local(e.tag) == "coordinates"), None))
+        return shapely.LineString(c) if len(c) >= 2 else None
+    if kind == "Polygon":
+        outer, holes = None, []
+        for boundary in el:
+            ring = next((e.text for e in boundary.iter() if _local(e.tag) == "coordinates"), None)
+            if _local(boundary.tag) == "outerBoundaryIs":
+                outer = _kml_coords(ring)
+            elif _local(boundary.tag) == "innerBoundaryIs":
+                holes.append(_kml_coords(ring))
+        return shapely.Polygon(outer, holes) if outer and len(outer) >= 3 else None
+    if kind == "MultiGeometry":
+        parts = [g for g in (_kml_geometry(c) for c in el) if g is not None]
+        return shapely.GeometryCollection(parts) if parts else None
+    return None
+
+
+def _read_kml_bytes(data: bytes, path: Path) -> list[Place]:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise InputError(f"{path.name} is not a readable KML file.", detail=str(exc)) from exc
+    places = []
+    for pm in (e for e in root.iter() if _local(e.tag) == "Placemark"):
+        props: dict[str, Any] = {}
+        geom = None
+        for child in pm:
+            tag = _local(child.tag)
+            if tag == "name":
+                props["name"] = (child.text or "").strip()
+            elif tag == "ExtendedData":
+                for d in child.iter():
+                    if _local(d.tag) == "Data":
+                        value = next((v.text for v in d if _local(v.tag) == "value"), None)
+                        props[d.get("name", "")] = value
+                    elif _local(d.tag) == "SimpleData":
+                        props[d.get("name", "")] = d.text
+            elif geom is None:
+                geom = _kml_geometry(child)
+        place = _place(geom, props, path) if geom is not None else None
+        if place is not None:
+            places.append(place)
+    return places
+
+
+def _read_kml(path: Path) -> list[Place]:
+    if path.suffix.lower() == ".kmz":
+        with zipfile.ZipFile(path) as zf:
+            name = next((n for n in zf.namelist() if n.lower().endswith(".kml")), None)
+            if name is None:
+                raise InputError(f"{path.name} holds no KML document.")
+            return _read_kml_bytes(zf.read(name), path)
+    return _read_kml_bytes(path.read_bytes(), path)
+
+
+def _read_gpx(path: Path) -> list[Place]:
+    import gpxpy
+
+    try:
+        gpx = gpxpy.parse(path.read_text(encoding="utf-8-sig"))
+    except Exception as exc:  # gpxpy raises its own and XML errors
+        raise InputError(f"{path.name} is not a readable GPX file.", detail=str(exc)) from exc
+    points = list(gpx.waypoints) or [p for r in gpx.routes for p in r.points]
+    places = []
+    for wp in points:
+        # OsmAnd and most apps keep a waypoint's group / category in <type>.
+        props = {"name": wp.name, "status": wp.type}
+        place = _place(shapely.Point(wp.longitude, wp.latitude), props, path)
+        if place is not None:
+            places.append(place)
+    return places
+
+
+def _read_ogr(path: Path) -> list[Place]:
+    import geopandas as gpd
+
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio's errors: unreadable, missing .shx, unknown driver
+        raise InputError(f"{path.name} could not be read as a vector file.", detail=str(exc)) from exc
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs(4326)
+    places = []
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    for geom, rec in zip(frame.geometry, frame[cols].to_dict("records"), strict=True):
+        props = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
+        place = _place(geom, props, path)
+        if place is not None:
+            places.append(place)
+    return places
+
+
+_READERS = {
+    ".csv": _read_csv,
+    ".txt": _read_csv,
+    ".tsv": _read_csv,
+    ".geojson": _read_geojson,
+    ".json": _read_geojson,
+    ".kml": _read_kml,
+    ".kmz": _read_kml,
+    ".gpx": _read_gpx,
+    ".shp": _read_ogr,
+    ".zip": _read_ogr,
+    ".gpkg": _read_ogr,
+    ".fgb": _read_ogr,
+}
+
+
+def read_places(path: str | Path) -> list[Place]:
+    """Places from a CSV (lat/lon columns detected), GeoJSON, KML/KMZ, GPX, shapefile or GeoPackage."""
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(
+            f"{path.name}: Terrafind reads places from {', '.join(sorted(_READERS))} files, not {path.suffix or 'this'}."
+        )
+    if not path.exists():
+        raise InputError(f"{path} does not exist.")
+    return reader(path)
+
+
+# --- places to chips ---------------------------------------------------------------------------------
+
+
+def _rows_for(catalog: Catalog, place: Place, status: str) -> list[int]:
+    geom = place.geometry
+    if geom.geom_type == "Point":
+        row = catalog.chip_at(place.lon, place.lat)
+        return [] if row is None else [row]
+    # The catalog's STRtree is built once per catalog and shared; a mask hits every chip it touches.
+    hits = catalog._tree.query(geom, predicate="intersects")
+    if status == "exclude" or len(hits) == 0:
+        return [int(h) for h in hits]
+    inside = [int(h) for h in hits if geom.covers(shapely.Point(catalog.centroids[h]))]
+    if inside:
+        return inside
+    row = catalog.chip_at(place.lon, place.lat)
+    return [] if row is None else [row]
+
+
+def places_to_labels(
+    catalog: Catalog, places: Sequence[Place], *, default: str = "positive"
+) -> ImportedLabels:
+    """The chips under each place, sorted into positives, negatives and exclude rows.
+
+    A point labels the chip under it; an area labels the chips whose centres it covers (an "exclude" area:
+    every chip it touches). When one chip gets conflicting labels, exclude beats negative beats positive
+    (a field rejection outweighs a confirmation next door). ``default`` applies when the file carries no
+    status at all.
+    """
+    if default not in ("positive", "negative", "exclude"):
+        raise InputError(f"Import places as positive, negative or exclude, not {default!r}.")
+    has_status = any(
+        p.raw_status is not None and _norm(p.raw_status) != "" and parse_status(p.raw_status) is not None
+        for p in places
+    )
+    sets: dict[str, set[int]] = {"positive": set(), "negative": set(), "exclude": set()}
+    unmatched = skipped = 0
+    unknown: list[str] = []
+    for place in places:
+        status = place.status
+        if status is None:
+            if has_status:
+                skipped += 1
+                raw = (place.raw_status or "").strip()
+                if raw and parse_status(raw) is None and raw not in unknown:
+                    unknown.append(raw)
+                continue
+            status = default
+        rows = _rows_for(catalog, place, status)
+        if not rows:
+            unmatched += 1
+        sets[status].update(rows)
+    excl = sets["exclude"]
+    neg = sets["negative"] - excl
+    pos = sets["positive"] - excl - neg
+    return ImportedLabels(sorted(pos), sorted(neg), sorted(excl), unmatched, skipped, unknown)

@@ -1,0 +1,257 @@
+"""Finding and opening the input files: paths and folders, filesystems, footers, and what identifies a file.
+
+Everything goes through :mod:`pyarrow.fs`, so a URI (``s3://``, ``gs://``, ...) takes the same path as a local
+file once remote reading is wanted; for now only local paths are tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from terrafind.core.errors import InputError
+from terrafind.core.read.adapters import Layout, detect
+
+__all__ = ["SUFFIXES", "ParquetSource", "resolve_paths", "open_source", "iter_batches", "prefetch"]
+
+SUFFIXES = (".parquet", ".gpq", ".geoparquet")
+_MAGIC = b"PAR1"
+
+
+@dataclass
+class ParquetSource:
+    """One opened input file: its filesystem handle, footer, identity and layout."""
+
+    fs: Any
+    path: str
+    label: str  # the file name, for messages
+    size: int
+    mtime_ns: int
+    footer_hash: str
+    metadata: pq.FileMetaData
+    schema: pa.Schema  # Arrow schema with the key-value metadata ("geo", "emb")
+    layout: Layout
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.path).name.split(".")[0]
+
+    @property
+    def rows_total(self) -> int:
+        return int(self.metadata.num_rows)
+
+    @cached_property
+    def parquet(self) -> pq.ParquetFile:
+        """A ParquetFile kept open on its own handle, for callers that read the file themselves
+        (e.g. terrafind.core.pack.subset). The reader does not use it: see :meth:`reader`."""
+        return pq.ParquetFile(self.fs.open_input_file(self.path), metadata=self.metadata)
+
+    @contextmanager
+    def reader(self) -> Iterator[pq.ParquetFile]:
+        """A ParquetFile on a fresh handle, closed afterwards: opening many files never holds many handles,
+        and concurrent readers never share one (ParquetFile is not documented as thread-safe)."""
+        with self.fs.open_input_file(self.path) as handle:
+            yield pq.ParquetFile(handle, metadata=self.metadata)
+
+
+def _filesystem(item: str | Path) -> tuple[Any, str]:
+    text = str(item)
+    if "://" in text and not text.startswith("file://"):
+        return pafs.FileSystem.from_uri(text)
+    if text.startswith("file://"):
+        return pafs.FileSystem.from_uri(text)
+    return pafs.LocalFileSystem(), str(Path(text).expanduser().absolute())
+
+
+def resolve_paths(paths: str | Path | Sequence[str | Path]) -> list[tuple[Any, str]]:
+    """(filesystem, path) of every file to open: files as given, folders expanded to their GeoParquet files."""
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not items:
+        raise InputError("No file was given: choose one or more GeoParquet files or a folder of them.")
+    out: list[tuple[Any, str]] = []
+    for item in items:
+        fs, path = _filesystem(item)
+        info = fs.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise InputError(f"{item} does not exist: check the path.")
+        if info.type == pafs.FileType.Directory:
+            found = sorted(
+                f.path
+                for f in fs.get_file_info(pafs.FileSelector(path, recursive=False))
+                if f.type == pafs.FileType.File and f.path.lower().endswith(SUFFIXES)
+            )
+            if not found:
+                raise InputError(
+                    f"The folder {item} holds no GeoParquet files (*.parquet, *.gpq, *.geoparquet)."
+                )
+            out.extend((fs, p) for p in found)
+        else:
+            out.append((fs, path))
+    seen: set[str] = set()
+    return [(fs, p) for fs, p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _footer(fs: Any, path: str, label: str, size: int) -> bytes:
+    """The footer bytes (metadata + length + magic), after checking the file really is Parquet."""
+    with fs.open_input_file(path) as f:
+        head = f.read(4) if size >= 4 else b""
+        if head != _MAGIC:
+            raise InputError(f"{label} is not a Parquet file: choose a GeoParquet (.parquet / .gpq) file.")
+        if size < 12:
+            raise InputError(f"{label} is truncated (only {size} bytes): download or copy it again.")
+        f.seek(size - 8)
+        tail = f.read(8)
+        footer_len = int.from_bytes(tail[:4], "little")
+        if tail[4:] != _MAGIC or footer_len + 12 > size:
+            raise InputError(
+                f"{label} is truncated or damaged (its end is missing): download or copy it again."
+            )
+        f.seek(size - 8 - footer_len)
+        return f.read(footer_len) + tail
+
+
+def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> ParquetSource:
+    """Open one file's footer and choose its adapter; bad files raise :class:`InputError` naming the file."""
+    label = PurePosixPath(path).name
+    info = fs.get_file_info(path)
+    size = int(info.size or 0)
+    footer = _footer(fs, path, label, size)
+    try:
+        # Parse the footer already in hand (no second read, which matters once files are remote).
+        metadata = pq.read_metadata(pa.BufferReader(_MAGIC + footer))
+        schema = metadata.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputError(
+            f"{label} is damaged and cannot be read as Parquet: download or copy it again.", detail=str(exc)
+        ) from None
+    layout = detect(schema, path, embedding_column=embedding_column)
+    return ParquetSource(
+        fs=fs,
+        path=path,
+        label=label,
+        size=size,
+        mtime_ns=int(info.mtime_ns or 0),
+        footer_hash=hashlib.sha256(footer).hexdigest(),
+        metadata=metadata,
+        schema=schema,
+        layout=layout,
+    )
+
+
+# Row groups up to this size (uncompressed, per the footer) are decoded two at a time, each whole: a 65k x 384
+# group is ~110 MB, so at most ~3 groups (~0.5 GB) are alive beside the matrix. Bigger ones stream batch by
+# batch on one thread, which keeps memory about one matrix.
+PARALLEL_MAX_BYTES = 192 * 1024 * 1024
+READ_WORKERS = 2  # a 2-core laptop: decode one row group per core while the main thread builds footprints
+
+
+def _columns(src: ParquetSource) -> list[str]:
+    lay = src.layout
+    wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *lay.attributes]
+    return list(dict.fromkeys(c for c in wanted if c))
+
+
+def _starts(meta: pq.FileMetaData) -> list[int]:
+    starts = [0]
+    for g in range(meta.num_row_groups):
+        starts.append(starts[-1] + meta.row_group(g).num_rows)
+    return starts
+
+
+def _damaged(src: ParquetSource, exc: Exception) -> InputError:
+    return InputError(
+        f"{src.label} is damaged: part of its data cannot be read; download or copy it again.",
+        detail=str(exc),
+    )
+
+
+def iter_batches(
+    sources: Sequence[ParquetSource], groups: Sequence[Sequence[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    """(source index, row number of the batch's first row in its file, batch) over the chosen row groups,
+    in file order. Only the columns the layout uses are read; a decoding failure raises
+    :class:`InputError` naming the file. The next batches are already being decoded in worker threads
+    (Parquet decoding releases the GIL) while the caller works on the current one.
+    """
+    tasks = [(i, g) for i, chosen in enumerate(groups) for g in chosen]
+    sizes = [sources[i].metadata.row_group(g).total_byte_size for i, g in tasks]
+    starts = [_starts(src.metadata) for src in sources]
+    if len(tasks) >= 2 and max(sizes) <= PARALLEL_MAX_BYTES:
+        yield from _parallel(sources, tasks, starts, batch_rows)
+    else:
+        yield from prefetch(_stream(sources, tasks, starts, batch_rows))
+
+
+def _stream(
+    sources: Sequence[ParquetSource], tasks: list[tuple[int, int]], starts: list[list[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    for i, g in tasks:
+        src, row0 = sources[i], starts[i][g]
+        try:
+            with src.reader() as reader:
+                for batch in reader.iter_batches(
+                    batch_size=batch_rows, row_groups=[g], columns=_columns(src)
+                ):
+                    yield i, row0, batch
+                    row0 += batch.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(src, exc) from None
+
+
+def _read_group(src: ParquetSource, group: int) -> pa.Table:
+    try:
+        with src.reader() as reader:
+            return reader.read_row_group(group, columns=_columns(src))
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(src, exc) from None
+
+
+def _parallel(
+    sources: Sequence[ParquetSource], tasks: list[tuple[int, int]], starts: list[list[int]], batch_rows: int
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    todo = iter(tasks)
+    pending: deque[tuple[int, int, Future[pa.Table]]] = deque()
+    with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="terrafind-read") as pool:
+
+        def submit() -> None:
+            task = next(todo, None)
+            if task is not None:
+                pending.append((*task, pool.submit(_read_group, sources[task[0]], task[1])))
+
+        for _ in range(READ_WORKERS):
+            submit()
+        while pending:
+            i, g, future = pending.popleft()
+            table = future.result()
+            submit()  # at most READ_WORKERS groups decode while this one is used
+            row0 = starts[i][g]
+            for batch in table.to_batches(max_chunksize=batch_rows):
+                yield i, row0, batch
+                row0 += batch.num_rows
+            del table
+
+
+_END = object()
+
+
+def prefetch(items: Iterator[Any]) -> Iterator[Any]:
+    """Yield from ``items`` while a worker thread already fetches the next one."""
+    with ThreadPoolExecutor(1, thread_name_prefix="terrafind-read") as pool:
+        pending = pool.submit(next, items, _END)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(next, items, _END)
+            yield item

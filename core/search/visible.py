@@ -1,0 +1,54 @@
+"""One rule for "the visible hits": what the threshold line compares, shared by the plot, the map, the
+gallery, sites and every export.
+
+A plain search ranks by similarity, so the line filters scores (cosine, -1..1). After Refine the hits are
+ranked by the classifier's probability, and a similarity cut-off would hide hits the classifier likes:
+the line then filters probabilities (0..1). ``threshold_by`` says which, from the result itself, so a
+restored or a fresh result both follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+__all__ = ["threshold_by", "filter_values", "visible_mask", "visible_result", "AXIS_LABELS"]
+
+AXIS_LABELS = {"score": "similarity", "probability": "probability"}
+
+
+def threshold_by(result) -> str:
+    """ "probability" when ``result`` (a terrafind.core.types.SearchResult) carries probabilities, else "score"."""
+    probs = getattr(result, "probabilities", None)
+    return "probability" if probs is not None and len(probs) == len(result.rows) else "score"
+
+
+def filter_values(result) -> np.ndarray:
+    """The value per hit that the threshold compares (see :func:`threshold_by`)."""
+    if threshold_by(result) == "probability":
+        return np.asarray(result.probabilities, np.float32)
+    return np.asarray(result.scores, np.float32)
+
+
+def visible_mask(result, threshold: float | None) -> np.ndarray:
+    """True for the hits at or above ``threshold`` (all when None)."""
+    if threshold is None:
+        return np.ones(len(result.rows), bool)
+    return filter_values(result) >= float(threshold)
+
+
+def visible_result(result, threshold: float | None):
+    """The visible hits of ``result`` as a SearchResult (``result`` itself when no threshold)."""
+    if threshold is None:
+        return result
+    keep = visible_mask(result, threshold)
+    probs = None if result.probabilities is None else np.asarray(result.probabilities)[keep]
+    matched = np.asarray(result.matched)
+    return replace(
+        result,
+        rows=np.asarray(result.rows)[keep],
+        scores=np.asarray(result.scores)[keep],
+        matched=matched[keep] if len(matched) == len(keep) else matched,
+        probabilities=probs,
+    )

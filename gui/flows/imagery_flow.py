@@ -1,0 +1,189 @@
+"""Imagery the user configures for the open dataset, and the imagery basemap made from local imagery.
+
+On open, the imagery remembered for the dataset's files (:mod:`terrafind.core.imagery.settings`), else the one the
+restored project carries, is given to the thumbnail service. A field pack's own imagery wins over both.
+:meth:`ImageryFlow.choose` validates a new choice through ``ThumbnailService.set_imagery`` (its sentence
+goes to the message bar), remembers it and asks the gallery and the examples for new thumbnails: the
+thumbnail cache key includes the source, so new cuts happen and old ones are never shown.
+
+The basemap: the distinct local ``source_url`` files of the chips plus the configured local imagery
+(:func:`terrafind.core.imagery.settings.local_cogs`) are rendered into an MBTiles pyramid by
+:func:`terrafind.core.imagery.basemap.build_mbtiles` in a job with progress and Cancel, cached per inputs and area, so a
+second open finds it at once. An XYZ template or a remote COG is never turned into MBTiles: tile services'
+terms forbid bulk downloads, and a remote COG would be fetched whole.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from terrafind.core.errors import TerrafindError
+from terrafind.gui.workers import TaskRunner
+
+__all__ = ["ImageryFlow", "basemap_bounds"]
+
+REFRESH_MAX = 300  # result rows whose thumbnails are asked for again after a change (the top first)
+
+
+def basemap_bounds(bounds) -> tuple[float, float, float, float]:
+    """The catalog's extent plus a margin, snapped outward to 0.01 degrees: a basemap covers the chips at
+    the edge, and reopening the same data gives the same bounds, hence the same cached basemap."""
+    import math
+
+    w, s, e, n = (float(v) for v in bounds)
+    pad = max(0.01, 0.05 * max(e - w, n - s))
+    return (
+        max(-180.0, math.floor((w - pad) * 100) / 100),
+        max(-85.0, math.floor((s - pad) * 100) / 100),
+        min(180.0, math.ceil((e + pad) * 100) / 100),
+        min(85.0, math.ceil((n + pad) * 100) / 100),
+    )
+
+
+class ImageryFlow(QObject):
+    imagery_changed = Signal(object)  # str | None: the open dataset's configured imagery
+    basemap_ready = Signal(
+        str, object, str
+    )  # MBTiles path ("" = no local imagery), (w, s, e, n), attribution
+    refused = Signal(str)  # the sentence saying why a chosen imagery was not taken
+
+    def __init__(self, controller, runner: TaskRunner):
+        super().__init__(controller)
+        self.c = controller
+        self.runner = runner
+        self.value: str | None = None  # the configured imagery of the open dataset (resolved)
+        self._expected: tuple[str, str | None] | None = None  # (dataset key, imagery) of a project
+        controller.catalog_loaded.connect(self._on_catalog_loaded)
+
+    # --- the configured imagery ---------------------------------------------------------------------
+    def expect(self, sources: list[str], imagery: str | None) -> None:
+        """A project is being restored: its imagery applies when its data opens (unless a remembered
+        choice for the same files is newer)."""
+        from terrafind.core.imagery.settings import dataset_key
+
+        self._expected = (dataset_key(sources), imagery) if imagery and sources else None
+
+    def _on_catalog_loaded(self, catalog) -> None:
+        from terrafind.core.imagery.settings import dataset_key, imagery_for
+
+        c, expected = self.c, self._expected
+        self._expected = None
+        self.value = None
+        pack = c.pack
+        if pack is not None and pack.imagery:
+            self.value = pack.imagery  # ThumbnailFlow.reset() gave it to the service already
+            self.imagery_changed.emit(self.value)
+            return
+        try:
+            saved = imagery_for(c.sources)
+        except TerrafindError:
+            saved = None
+        if saved is None and expected is not None and expected[0] == dataset_key(c.sources):
+            saved = expected[1]
+        if saved:
+            self._apply(saved, remember=False)
+        self.imagery_changed.emit(self.value)
+
+    def _apply(self, value: str | None, *, remember: bool) -> bool:
+        """Give ``value`` to the thumbnail service; False (and the reason in the message bar) if invalid."""
+        from terrafind.core.imagery.settings import check_imagery, set_imagery_for
+
+        c, svc = self.c, self.c.thumbs.service
+        try:
+            if value:
+                check_imagery(value)
+            if svc is not None:
+                key = svc.dataset_key(c.catalog)
+                svc.set_imagery(key, value)
+                value = svc.imagery(key)  # resolved: thumbnails are cached under this very name
+            if remember:
+                set_imagery_for(c.sources, value)
+        except TerrafindError as exc:
+            c.report_error(exc)
+            self.refused.emit(exc.message)
+            return False
+        self.value = value
+        return True
+
+    def choose(self, value: str | None) -> bool:
+        """The user's choice for the open dataset (None or "" clears it): validated, remembered, and the
+        thumbnails on show are cut again from it. Returns False when it was refused."""
+        c = self.c
+        if c.catalog is None:
+            c.message.emit("Open data first, then choose the imagery for it.")
+            return False
+        value = (value or "").strip() or None
+        if value == self.value:
+            return True
+        if not self._apply(value, remember=True):
+            return False
+        self.imagery_changed.emit(self.value)
+        self.refresh_thumbnails()
+        c.save_recovery()
+        if self.value:
+            c.message.emit(f"Thumbnails are now cut from {self.value}.")
+        else:
+            c.message.emit("No imagery is set for this data any more.")
+        return True
+
+    def refresh_thumbnails(self) -> None:
+        """Forget the thumbnails in memory and ask again for those on show (examples, then results)."""
+        c = self.c
+        c.thumbs.reset()  # memory cleared, generation bumped: late cuts from the old source are dropped
+        rows = [it.row for it in c.example_items()]
+        if c.payload is not None:
+            rows += [int(r) for r in c.payload.result.rows[:REFRESH_MAX]]
+        c.thumbs.want(list(dict.fromkeys(rows)))
+
+    # --- the imagery basemap ------------------------------------------------------------------------
+    def make_basemap(self) -> None:
+        """Find the open dataset's local imagery (a quiet job), and when there is some, render or reuse
+        its basemap in a job the status bar shows; ``basemap_ready`` follows."""
+        c = self.c
+        catalog, imagery = c.catalog, self.value
+        self.runner.cancel("basemap")
+        if catalog is None or not len(catalog):
+            return
+
+        def find(progress, cancel):
+            from terrafind.core.imagery.settings import local_cogs
+
+            return local_cogs(catalog, imagery)
+
+        self.runner.start(
+            "basemap",
+            find,
+            shown=False,
+            on_done=lambda cogs: self._render(catalog, cogs),
+            on_error=lambda exc, tb: None,  # unreadable paths only mean no basemap
+        )
+
+    def _render(self, catalog, cogs) -> None:
+        if catalog is not self.c.catalog:
+            return
+        if not cogs:
+            self.basemap_ready.emit("", None, "")  # e.g. imagery cleared: a basemap made from it goes
+            return
+        bounds = basemap_bounds(catalog.bounds)
+
+        def job(progress, cancel):
+            from terrafind.core.imagery.basemap import build_mbtiles, imagery_fingerprint
+            from terrafind.core.paths import cache_dir
+
+            # One file per imagery and area: another region of the same data gets its own, and each
+            # stays cached (build_mbtiles returns a finished one at once and resumes a partial one).
+            out = cache_dir() / "basemaps" / f"{imagery_fingerprint(cogs, None, None, bounds)}.mbtiles"
+            return str(build_mbtiles(cogs, out, bounds=bounds, progress=progress, cancel=cancel))
+
+        names = ", ".join(p.name for p in cogs[:3]) + (f" and {len(cogs) - 3} more" if len(cogs) > 3 else "")
+        self.runner.start(
+            "basemap",
+            job,
+            label="Making the imagery basemap",
+            on_done=lambda path: self._rendered(catalog, path, bounds, names),
+            on_error=self.c.report_error,
+        )
+
+    def _rendered(self, catalog, path: str, bounds, names: str) -> None:
+        if catalog is self.c.catalog:
+            self.basemap_ready.emit(path, bounds, f"Imagery: {names}")

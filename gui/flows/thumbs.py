@@ -1,0 +1,169 @@
+"""Thumbnails for the gallery, the examples list and the map popups, cut in the thumbnail pool.
+
+Rows are asked for at most once at a time (``_pending``); a PNG that came back is kept in a small memory
+map so that the map page (``terrafind://app/thumb/<row>.png``) and the panels share it. The scheme provider
+is called in the scheme handler's own pool: it answers from memory or core's disk cache, and otherwise
+starts a job and answers with a placeholder at once, so the page never waits on imagery.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from terrafind.core.imagery.png import encode_png
+from terrafind.gui.workers import TaskRunner
+
+__all__ = ["ThumbnailFlow", "PLACEHOLDER_PNG"]
+
+MAX_MEMORY = 3000  # PNGs kept in memory (~15 kB each at 128 px)
+PREFETCH_TOP = 60
+
+
+# A 1x1 light-grey PNG for a row whose thumbnail is still being cut.
+PLACEHOLDER_PNG = encode_png(np.full((1, 1, 3), 224, np.uint8))
+
+
+class ThumbnailFlow(QObject):
+    """Asks core's ThumbnailService for PNGs of catalog rows and announces them on the GUI thread."""
+
+    thumbnail_ready = Signal(int, bytes, str)  # row, png, status ("ok" or why it is a placeholder)
+    _ask = Signal(list)  # emitted from the scheme handler's pool, delivered queued on the GUI thread
+
+    def __init__(self, controller, runner: TaskRunner):
+        super().__init__(controller)
+        self.c = controller
+        self.runner = runner
+        self.service = None
+        self._cache_path = None
+        self._memory: OrderedDict[int, bytes] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0  # bumped when the catalog changes: late thumbnails of old rows are dropped
+        self._ask.connect(self.want)
+        self.online_wanted = True  # the window's online/offline switch, applied to the service it makes
+
+    def reset(self) -> None:
+        """A new catalog: forget rows, and use the open field pack's thumbnail cache when there is one."""
+        self._generation += 1
+        self._memory.clear()
+        self._pending.clear()
+        self.runner.cancel("thumbnails")
+        pack = self.c.pack
+        cache = pack.thumbnails_path if pack is not None else None
+        if self.service is not None and self._cache_path == cache:
+            return
+        try:
+            from terrafind.core.imagery.thumbnails import ThumbnailService
+        except ImportError:  # the thumbnail module is optional for the app to search
+            self.service = None
+            return
+        self.service = ThumbnailService(cache)
+        self._cache_path = cache
+        self.service.online = self.online_wanted
+        if pack is not None and pack.imagery and self.c.catalog is not None:
+            try:
+                self.service.set_imagery(self.service.dataset_key(self.c.catalog), pack.imagery)
+            except Exception as exc:  # noqa: BLE001 - thumbnails degrade to placeholders, the pack still opens
+                self.c.report_error(exc)
+
+    def set_online(self, online: bool) -> None:
+        self.online_wanted = bool(online)
+        if self.service is not None:
+            self.service.online = self.online_wanted
+
+    def png(self, row: int) -> bytes | None:
+        """A PNG already in memory (GUI thread)."""
+        return self._memory.get(row)
+
+    def want(self, rows: list[int]) -> None:
+        """Ask for thumbnails of ``rows`` (visible first): memory hits come back at once, others from a job."""
+        catalog, service = self.c.catalog, self.service
+        if catalog is None or service is None:
+            return
+        missing = []
+        for row in rows:
+            row = int(row)
+            if row in self._memory:
+                self.thumbnail_ready.emit(row, self._memory[row], "ok")
+            elif row not in self._pending and 0 <= row < len(catalog):
+                missing.append(row)
+        # One job per small batch keeps the pool busy on 4 threads without one job per row overhead.
+        for start in range(0, len(missing), 8):
+            self._start(missing[start : start + 8])
+
+    def _start(self, rows: list[int]) -> None:
+        catalog, service, gen = self.c.catalog, self.service, self._generation
+        self._pending.update(rows)
+
+        def job(progress, cancel):
+            out = []
+            for row in rows:
+                if cancel is not None and cancel.cancelled:
+                    break
+                thumb = service.thumbnail(catalog, row)
+                out.append((row, thumb.png, str(getattr(thumb, "status", "ok"))))
+            return gen, out
+
+        self.runner.start(
+            "thumbnails",
+            job,
+            shown=False,
+            thumbnails=True,
+            latest_wins=False,
+            on_done=self._done,
+            on_error=lambda exc, tb: self._pending.difference_update(rows),
+            on_cancel=lambda: self._pending.difference_update(rows),
+        )
+
+    def _done(self, outcome) -> None:
+        gen, out = outcome
+        if gen != self._generation:
+            return
+        for row, png, status in out:
+            self._pending.discard(row)
+            if not png:
+                continue
+            self._memory[row] = png
+            self._memory.move_to_end(row)
+            while len(self._memory) > MAX_MEMORY:
+                self._memory.popitem(last=False)
+            self.thumbnail_ready.emit(row, png, status)
+
+    def prefetch(self, rows: list[int]) -> None:
+        """Cache the top results' thumbnails as one job the status bar shows (progress, Cancel); the gallery
+        asks for its visible tiles itself, and those come from the cache once this job made them."""
+        catalog, service, gen = self.c.catalog, self.service, self._generation
+        if catalog is None or service is None or not rows:
+            return
+        top = [int(r) for r in rows[:PREFETCH_TOP]]
+
+        def job(progress, cancel):
+            service.prefetch(catalog, top, progress=progress, cancel=cancel)
+            return gen
+
+        self.runner.start(
+            "thumbnails",
+            job,
+            label="Thumbnails",
+            thumbnails=True,
+            on_done=lambda g: self.want(top) if g == self._generation else None,
+            on_error=lambda exc, tb: None,  # a failed prefetch only means the tiles are cut when seen
+        )
+
+    # --- the map page's route (runs in the scheme handler's pool, not the GUI thread) ----------------
+    def provide_row(self, row: int) -> bytes | None:
+        """PNG for ``terrafind://app/thumb/<row>.png``: memory or disk cache, else a placeholder while a job
+        cuts it (the popup asks again when it reopens)."""
+        png = self._memory.get(row)
+        if png is not None:
+            return png
+        catalog, service = self.c.catalog, self.service
+        if catalog is None or service is None or not 0 <= row < len(catalog):
+            return None
+        cached = service.cached(catalog, row)
+        if cached is not None and cached.png:
+            return cached.png
+        self._ask.emit([row])  # queued to the GUI thread, which owns the pending set
+        return PLACEHOLDER_PNG

@@ -1,0 +1,207 @@
+"""Left top: open data, recent files, what is loaded, and the region to search in."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from terrafind.gui.panels.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
+
+REGION_MODES = [("all", "All data"), ("rectangle", "Rectangle"), ("polygon", "Polygon")]
+REGION_TIPS = {
+    "all": "Search all loaded chips",
+    "rectangle": "Draw a rectangle on the map to search only inside it",
+    "polygon": "Draw a polygon on the map to search only inside it",
+}
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``"W, S, E, N"`` (commas and/or spaces) as floats; ValueError with a sentence a user can act on."""
+    parts = [p for p in text.replace(",", " ").replace(";", " ").split() if p]
+    if len(parts) != 4:
+        raise ValueError("Type four numbers: west, south, east, north (e.g. 10.1, 50.2, 10.6, 50.5).")
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("Only numbers, please: west, south, east, north in degrees.") from None
+    if not all(-180 <= v <= 180 for v in (w, e)) or not all(-90 <= v <= 90 for v in (s, n)):
+        raise ValueError("Longitudes go from -180 to 180 and latitudes from -90 to 90.")
+    if not w < e:
+        raise ValueError("West must be less than east.")
+    if not s < n:
+        raise ValueError("South must be less than north.")
+    return (w, s, e, n)
+
+
+class DatasetPanel(QWidget):
+    """Data sources and region. ``set_info`` takes ``Catalog.describe()``."""
+
+    open_file_requested = Signal()
+    open_folder_requested = Signal()
+    recent_chosen = Signal(str)
+    region_mode_chosen = Signal(str)
+    bbox_entered = Signal(tuple)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.open_file_button = QPushButton("Open file…", self)
+        self.open_folder_button = QPushButton("Open folder…", self)
+        self.recent_list = QListWidget(self)
+        self.recent_list.setMaximumHeight(76)
+        self.recent_list.setToolTip("Double-click to open again")
+        self.recent_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.info_form = QFormLayout()
+        self.info_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.info_form.setHorizontalSpacing(10)
+        self.info_form.setVerticalSpacing(2)
+        self.empty_label = hint_label("No data open. Open a GeoParquet file or a folder of them.")
+        self.problems_label = hint_label("", color=WARNING_COLOR)
+        self.region_group = QButtonGroup(self)
+        self.region_buttons: dict[str, QRadioButton] = {}
+        for i, (mode, text) in enumerate(REGION_MODES):
+            button = QRadioButton(text, self)
+            button.setToolTip(REGION_TIPS[mode])
+            self.region_buttons[mode] = button
+            self.region_group.addButton(button, i)
+        self.region_buttons["all"].setChecked(True)
+        self.bbox_edit = QLineEdit(self)
+        self.bbox_edit.setPlaceholderText("W, S, E, N  (degrees)")
+        self.bbox_edit.setToolTip("A box in degrees: west, south, east, north")
+        self.bbox_button = QPushButton("Apply", self)
+        self.bbox_message = hint_label("", color=ERROR_COLOR)
+        self.bbox_message.hide()
+        self._build_layout()
+
+        self.open_file_button.clicked.connect(self.open_file_requested)
+        self.open_folder_button.clicked.connect(self.open_folder_requested)
+        self.recent_list.itemActivated.connect(self._on_recent_activated)
+        self.region_group.idClicked.connect(self._on_region_clicked)
+        self.bbox_edit.returnPressed.connect(self._on_bbox_applied)
+        self.bbox_button.clicked.connect(self._on_bbox_applied)
+        self.bbox_edit.textEdited.connect(lambda _t: self.bbox_message.hide())
+        self.set_info(None)
+        self.set_recent([])
+
+    def _build_layout(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(section_title("Data"))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_file_button)
+        buttons.addWidget(self.open_folder_button)
+        layout.addLayout(buttons)
+        self.recent_title = hint_label("Recent")
+        layout.addWidget(self.recent_title)
+        layout.addWidget(self.recent_list)
+        layout.addWidget(self.empty_label)
+        layout.addLayout(self.info_form)
+        layout.addWidget(self.problems_label)
+        layout.addSpacing(4)
+        layout.addWidget(section_title("Region"))
+        modes = QHBoxLayout()
+        modes.setSpacing(10)
+        for button in self.region_buttons.values():
+            modes.addWidget(button)
+        modes.addStretch(1)
+        layout.addLayout(modes)
+        bbox = QHBoxLayout()
+        bbox.addWidget(self.bbox_edit, 1)
+        bbox.addWidget(self.bbox_button)
+        layout.addLayout(bbox)
+        layout.addWidget(self.bbox_message)
+        layout.addStretch(1)
+
+    # --- public API ---------------------------------------------------------------------------
+    def set_info(self, info: dict | None) -> None:
+        while self.info_form.rowCount():
+            self.info_form.removeRow(0)
+        self.empty_label.setVisible(not info)
+        problems = list((info or {}).get("problems") or [])
+        self.problems_label.setText("\n".join(f"⚠ {p}" for p in problems))
+        self.problems_label.setVisible(bool(problems))
+        if not info:
+            return
+        files = info.get("files") or []
+        rows = [
+            ("File", _files_text(files)),
+            ("Chips", f"{int(info.get('rows') or 0):,}"),
+            ("Model", str(info.get("model") or "unknown")),
+            ("Embedding", f"{info['dim']} numbers" if info.get("dim") else "—"),
+            ("Layout", str(info.get("adapter") or "—")),
+            ("Area", _bbox_text(info.get("bbox"))),
+        ]
+        if info.get("chip_size_m"):
+            rows.append(("Chip size", f"{float(info['chip_size_m']):,.0f} m"))
+        for name, value in rows:
+            label = QLabel(value, self)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            label.setToolTip("\n".join(files) if name == "File" else value)
+            self.info_form.addRow(hint_label(name), label)
+
+    def set_recent(self, paths: list[str]) -> None:
+        self.recent_list.clear()
+        for path in paths:
+            item = QListWidgetItem(os.path.basename(path.rstrip("/\\")) or path)
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            item.setToolTip(path)
+            self.recent_list.addItem(item)
+        self.recent_list.setVisible(bool(paths))
+        self.recent_title.setVisible(bool(paths))
+
+    def set_region(self, mode: str, bbox: tuple[float, float, float, float] | None = None) -> None:
+        """Show the current region (e.g. after a drawing or a project load) without emitting."""
+        if mode in self.region_buttons:
+            self.region_buttons[mode].setChecked(True)
+        self.bbox_edit.setText(", ".join(f"{v:.5g}" for v in bbox) if bbox else "")
+        self.bbox_message.hide()
+
+    def region_mode(self) -> str:
+        return next(m for m, b in self.region_buttons.items() if b.isChecked())
+
+    # --- internals ----------------------------------------------------------------------------
+    def _on_recent_activated(self, item: QListWidgetItem) -> None:
+        self.recent_chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_region_clicked(self, button_id: int) -> None:
+        self.region_mode_chosen.emit(REGION_MODES[button_id][0])
+
+    def _on_bbox_applied(self) -> None:
+        try:
+            bbox = parse_bbox(self.bbox_edit.text())
+        except ValueError as exc:
+            self.bbox_message.setText(str(exc))
+            self.bbox_message.show()
+            return
+        self.bbox_message.hide()
+        self.bbox_entered.emit(bbox)
+
+
+def _files_text(files: list[str]) -> str:
+    if not files:
+        return "—"
+    name = os.path.basename(str(files[0]).rstrip("/\\"))
+    return name if len(files) == 1 else f"{name} + {len(files) - 1} more"
+
+
+def _bbox_text(bbox: list[float] | None) -> str:
+    if not bbox:
+        return "—"
+    w, s, e, n = bbox
+    return f"{w:.3f}, {s:.3f} → {e:.3f}, {n:.3f}"

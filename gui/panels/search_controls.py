@@ -1,0 +1,184 @@
+"""Left bottom: how to search (mode, number of results, threshold), when (Search / Auto), and what a
+map click adds (positive or negative example).
+
+Setters (``set_params``, ``set_threshold``, ``set_negative_mode``) never emit: only a person changing a
+control does, so the shell can mirror the plot's threshold line here without loops.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from terrafind.gui.panels.panel_style import NEGATIVE_COLOR, POSITIVE_COLOR, section_title
+
+MODES = [
+    ("mean", "Mean of examples", "Find chips like the average of your positive examples"),
+    ("max", "Best match", "Find chips close to any one of your positive examples"),
+]
+
+
+def _toggle_style(color: str) -> str:
+    return (
+        "QPushButton { padding: 3px 10px; }"
+        f"QPushButton:checked {{ background: {color}; color: white; border: 1px solid {color};"
+        " font-weight: bold; border-radius: 3px; }"
+    )
+
+
+class SearchControls(QWidget):
+    """Search parameters as ``{"mode": "mean"|"max", "k": int, "threshold": float|None, "auto": bool}``."""
+
+    params_changed = Signal(dict)
+    search_requested = Signal()
+    negative_mode_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode_combo = QComboBox(self)
+        for i, (key, text, tip) in enumerate(MODES):
+            self.mode_combo.addItem(text, key)
+            self.mode_combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.k_spin = QSpinBox(self)
+        self.k_spin.setRange(1, 10000)
+        self.k_spin.setValue(200)
+        self.k_spin.setSingleStep(50)
+        self.k_spin.setKeyboardTracking(False)  # one change per edit, not one per digit typed
+        self.threshold_check = QCheckBox(self)
+        self.threshold_check.setToolTip("Use a minimum score")
+        self.threshold_spin = QDoubleSpinBox(self)
+        self.threshold_spin.setRange(-1.0, 1.0)
+        self.threshold_spin.setDecimals(3)
+        self.threshold_spin.setSingleStep(0.01)
+        self.threshold_spin.setValue(0.5)
+        self.threshold_spin.setKeyboardTracking(False)
+        self.threshold_spin.setEnabled(False)
+        self.threshold_spin.setToolTip("Hide results scoring below this (also: drag the line in the plot)")
+        self.positive_button = QPushButton("Positive", self)
+        self.negative_button = QPushButton("Negative", self)
+        self.click_group = QButtonGroup(self)
+        for button, color in ((self.positive_button, POSITIVE_COLOR), (self.negative_button, NEGATIVE_COLOR)):
+            button.setCheckable(True)
+            button.setStyleSheet(_toggle_style(color.name()))
+            self.click_group.addButton(button)
+        self.positive_button.setChecked(True)
+        self.negative_button.setToolTip("Map clicks add negative examples (or hold Shift while clicking)")
+        self.auto_check = QCheckBox("Auto search", self)
+        self.auto_check.setChecked(True)
+        self.auto_check.setToolTip("Search again shortly after every change")
+        self.search_button = QPushButton("Search", self)
+        self.search_button.setDefault(True)
+        self.search_button.setMinimumWidth(96)
+        self._build_layout()
+
+        self.mode_combo.currentIndexChanged.connect(self._emit_params)
+        self.k_spin.valueChanged.connect(self._emit_params)
+        self.threshold_spin.valueChanged.connect(self._emit_params)
+        self.threshold_check.toggled.connect(self._on_threshold_toggled)
+        self.auto_check.toggled.connect(self._emit_params)
+        self.search_button.clicked.connect(self.search_requested)
+        self.negative_button.toggled.connect(self.negative_mode_changed)
+
+    def _build_layout(self) -> None:
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(6)
+        form.addRow("Mode", self.mode_combo)
+        form.addRow("Results", self.k_spin)
+        threshold = QHBoxLayout()
+        threshold.addWidget(self.threshold_check)
+        threshold.addWidget(self.threshold_spin, 1)
+        self.threshold_label = QLabel(
+            "Min score", self
+        )  # "Min probability" after Refine (terrafind.core.search.visible)
+        form.addRow(self.threshold_label, threshold)
+        clicks = QHBoxLayout()
+        clicks.setSpacing(0)
+        clicks.addWidget(self.positive_button)
+        clicks.addWidget(self.negative_button)
+        form.addRow("Click adds", clicks)
+        actions = QHBoxLayout()
+        actions.addWidget(self.auto_check)
+        actions.addStretch(1)
+        actions.addWidget(self.search_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(section_title("Search"))
+        layout.addLayout(form)
+        layout.addLayout(actions)
+        layout.addStretch(1)
+
+    # --- public API ---------------------------------------------------------------------------
+    def params(self) -> dict:
+        return {
+            "mode": self.mode_combo.currentData(),
+            "k": int(self.k_spin.value()),
+            "threshold": float(self.threshold_spin.value()) if self.threshold_check.isChecked() else None,
+            "auto": self.auto_check.isChecked(),
+        }
+
+    def set_params(self, params: dict) -> None:
+        widgets = (self.mode_combo, self.k_spin, self.threshold_spin, self.threshold_check, self.auto_check)
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            if "mode" in params:
+                index = self.mode_combo.findData(params["mode"])
+                if index < 0:
+                    raise ValueError(f"unknown search mode {params['mode']!r}")
+                self.mode_combo.setCurrentIndex(index)
+            if "k" in params:
+                self.k_spin.setValue(int(params["k"]))
+            if "auto" in params:
+                self.auto_check.setChecked(bool(params["auto"]))
+            if "threshold" in params:
+                self._show_threshold(params["threshold"])
+            if "threshold_by" in params:
+                by_probability = params["threshold_by"] == "probability"
+                self.threshold_label.setText("Min probability" if by_probability else "Min score")
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+
+    def set_threshold(self, t: float | None) -> None:
+        self.set_params({"threshold": t})
+
+    def negative_mode(self) -> bool:
+        return self.negative_button.isChecked()
+
+    def set_negative_mode(self, on: bool) -> None:
+        """Reflect the click mode (e.g. a toolbar toggle) without emitting."""
+        button = self.negative_button if on else self.positive_button
+        self.negative_button.blockSignals(True)
+        try:
+            button.setChecked(True)
+        finally:
+            self.negative_button.blockSignals(False)
+
+    # --- internals ----------------------------------------------------------------------------
+    def _show_threshold(self, t: float | None) -> None:
+        self.threshold_check.setChecked(t is not None)
+        self.threshold_spin.setEnabled(t is not None)
+        if t is not None:
+            self.threshold_spin.setValue(float(t))
+
+    def _on_threshold_toggled(self, on: bool) -> None:
+        self.threshold_spin.setEnabled(on)
+        self._emit_params()
+
+    def _emit_params(self, *_args: object) -> None:
+        self.params_changed.emit(self.params())

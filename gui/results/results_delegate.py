@@ -1,0 +1,116 @@
+"""Paints one gallery tile: thumbnail (grey until it arrives), rank and score, probability, label mark.
+
+Painting in a delegate (instead of a widget per tile) is what keeps 5,000 hits cheap: Qt only asks
+for the tiles on screen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from terrafind.core.present.items import ResultItem
+from terrafind.gui.panels.panel_style import PLACEHOLDER_COLOR, kind_color
+from terrafind.gui.results.results_model import ItemRole, PixmapRole
+
+PAD = 6
+TEXT_H = 17
+
+
+class ResultTileDelegate(QStyledItemDelegate):
+    """Fixed-size tiles so the view can lay out thousands of them without asking each one."""
+
+    def __init__(self, thumb_size: int = 100, parent=None) -> None:
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+
+    def tile_size(self) -> QSize:
+        return QSize(self.thumb_size + 2 * PAD, self.thumb_size + 2 * PAD + 2 * TEXT_H)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return self.tile_size()
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        item: ResultItem | None = index.data(ItemRole)
+        if item is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tile = QRect(option.rect).adjusted(1, 1, -1, -1)
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            fill = QColor(palette.highlight().color())
+            fill.setAlpha(60)
+            painter.setPen(QPen(palette.highlight().color(), 1.5))
+            painter.setBrush(fill)
+            painter.drawRoundedRect(QRectF(tile), 5, 5)
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 14))
+            painter.drawRoundedRect(QRectF(tile), 5, 5)
+
+        size = self.thumb_size
+        thumb = QRect(tile.left() + (tile.width() - size) // 2, tile.top() + PAD - 1, size, size)
+        pixmap = index.data(PixmapRole)
+        if pixmap is not None and not pixmap.isNull():
+            painter.fillRect(thumb, PLACEHOLDER_COLOR)
+            # Centre non-square thumbnails inside the square slot.
+            x = thumb.left() + (size - pixmap.width()) // 2
+            y = thumb.top() + (size - pixmap.height()) // 2
+            painter.drawPixmap(x, y, pixmap)
+        else:
+            painter.fillRect(thumb, PLACEHOLDER_COLOR)
+        self._paint_mark(painter, thumb, item.label)
+
+        text_top = thumb.bottom() + 3
+        line1 = QRect(thumb.left(), text_top, size, TEXT_H)
+        line2 = QRect(thumb.left(), text_top + TEXT_H - 2, size, TEXT_H)
+        text_color = palette.text().color()
+        font = QFont(option.font)
+        bold = QFont(font)
+        bold.setBold(True)
+        painter.setPen(text_color)
+        painter.setFont(bold)
+        painter.drawText(line1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"#{item.rank}")
+        painter.setFont(font)
+        painter.drawText(
+            line1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{item.score:.3f}"
+        )
+        small = QFont(font)
+        small.setPointSizeF(font.pointSizeF() * 0.85)
+        painter.setFont(small)
+        painter.setPen(QColor("#6b7280"))
+        if item.probability is not None:
+            painter.drawText(
+                line2, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"p={item.probability:.2f}"
+            )
+        if item.date:
+            painter.drawText(
+                line2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, item.date[:10]
+            )
+        painter.restore()
+
+    def _paint_mark(self, painter: QPainter, thumb: QRect, label: str | None) -> None:
+        """A coloured frame and a corner badge (check or cross) on labelled tiles."""
+        color = kind_color(label)
+        if color is None:
+            return
+        painter.setPen(QPen(color, 3))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(thumb).adjusted(1.5, 1.5, -1.5, -1.5))
+        badge = QRectF(thumb.right() - 21, thumb.top() + 4, 18, 18)
+        painter.setPen(QPen(QColor("white"), 1.5))
+        painter.setBrush(color)
+        painter.drawEllipse(badge)
+        painter.setPen(QPen(QColor("white"), 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        c = badge.center()
+        if label == "positive":
+            painter.drawLine(QLineF(c.x() - 4.5, c.y() + 0.5, c.x() - 1.5, c.y() + 3.5))
+            painter.drawLine(QLineF(c.x() - 1.5, c.y() + 3.5, c.x() + 4.5, c.y() - 3.5))
+        else:
+            painter.drawLine(QLineF(c.x() - 3.5, c.y() - 3.5, c.x() + 3.5, c.y() + 3.5))
+            painter.drawLine(QLineF(c.x() - 3.5, c.y() + 3.5, c.x() + 3.5, c.y() - 3.5))

@@ -1,0 +1,176 @@
+"""The gallery's list model: search hits in display order, filtered by a score threshold.
+
+Filtering and sorting happen here with numpy rather than in a QSortFilterProxyModel: a proxy calls a
+Python ``filterAcceptsRow``/``lessThan`` per row and per comparison, which makes a live threshold drag over
+5,000 hits stutter. Here a drag is one numpy comparison plus a row insert/remove at the tail.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QImage, QPixmap
+
+from terrafind.core.present.items import ResultItem
+
+ItemRole = Qt.ItemDataRole.UserRole + 1
+PixmapRole = Qt.ItemDataRole.UserRole + 2
+ROW_KEY = Qt.ItemDataRole.UserRole + 3
+
+MAX_PIXMAPS = 2000  # about 75 MB of 100 px tiles; older ones are dropped and asked for again when seen
+
+
+class ResultsModel(QAbstractListModel):
+    """Hits in display order. Model rows are positions in ``_shown``; ``item.row`` is the catalog row."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._items: list[ResultItem] = []
+        self.by = (
+            "score"  # what the threshold compares: "score" or "probability" (terrafind.core.search.visible)
+        )
+        self._scores = np.zeros(0, np.float32)
+        self._order = np.zeros(0, np.int64)  # item positions sorted by the current key
+        self._shown = np.zeros(0, np.int64)  # _order with the threshold applied
+        self._model_row = np.zeros(0, np.int64)  # item position -> model row, -1 when hidden
+        self._pos_of_row: dict[int, int] = {}
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._threshold: float | None = None
+        self.thumb_size = 100
+
+    # --- Qt model API -------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._shown)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._shown):
+            return None
+        item = self._items[int(self._shown[index.row()])]
+        if role == ItemRole:
+            return item
+        if role == PixmapRole:
+            return self._pixmaps.get(item.row)
+        if role == ROW_KEY:
+            return item.row
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"#{item.rank}  {item.score:.3f}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"Rank {item.rank}, score {item.score:.3f}", f"Chip {item.chip_id}"]
+            if item.probability is not None:
+                lines.append(f"Probability {item.probability:.2f}")
+            if item.matched:
+                lines.append(f"Matched example {item.matched}")
+            if item.date:
+                lines.append(f"Date {item.date}")
+            lines.append(f"{item.lon:.5f}, {item.lat:.5f} (lon, lat)")
+            return "\n".join(lines)
+        return None
+
+    # --- content ------------------------------------------------------------------------------
+    def set_items(self, items: list[ResultItem]) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        # What the threshold compares (terrafind.core.search.visible): probabilities when every hit has one (after Refine).
+        self.by = "probability" if items and all(it.probability is not None for it in items) else "score"
+        key = (lambda it: it.probability) if self.by == "probability" else (lambda it: it.score)
+        self._scores = np.array([key(it) for it in self._items], np.float32)
+        self._pos_of_row = {it.row: i for i, it in enumerate(self._items)}
+        # Hits that survive into the next search keep their thumbnail: no grey flash, no new request.
+        for row in [r for r in self._pixmaps if r not in self._pos_of_row]:
+            del self._pixmaps[row]
+        ranks = np.array([it.rank for it in self._items], np.int64)
+        self._order = np.argsort(ranks, kind="stable")
+        self._set_shown(self._filtered(self._order))
+        self.endResetModel()
+
+    def item_for_row(self, row: int) -> ResultItem | None:
+        pos = self._pos_of_row.get(row)
+        return None if pos is None else self._items[pos]
+
+    def model_row_of(self, row: int) -> int:
+        """The display position of a catalog row, -1 when absent or filtered out."""
+        pos = self._pos_of_row.get(row)
+        return -1 if pos is None else int(self._model_row[pos])
+
+    def shown_rows(self) -> list[int]:
+        return [self._items[int(p)].row for p in self._shown]
+
+    def set_label(self, row: int, label: str | None) -> None:
+        item = self.item_for_row(row)
+        if item is not None and item.label != label:
+            item.label = label
+            self._changed(row)
+
+    def set_pixmap(self, row: int, image: QImage) -> None:
+        if row not in self._pos_of_row or image.isNull():
+            return
+        size = self.thumb_size
+        scaled = image.scaled(
+            size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self._pixmaps[row] = QPixmap.fromImage(scaled)
+        self._pixmaps.move_to_end(row)
+        while len(self._pixmaps) > MAX_PIXMAPS:
+            self._pixmaps.popitem(last=False)
+        self._changed(row)
+
+    def has_pixmap(self, row: int) -> bool:
+        return row in self._pixmaps
+
+    # --- order and filter ---------------------------------------------------------------------
+    def sort_by_rank(self) -> None:
+        ranks = np.array([it.rank for it in self._items], np.int64)
+        self._reorder(np.argsort(ranks, kind="stable"))
+
+    def sort_by_distance(self, lon: float, lat: float) -> None:
+        """Nearest first; an equirectangular distance is exact enough to order chips in one region."""
+        lons = np.array([it.lon for it in self._items], np.float64)
+        lats = np.array([it.lat for it in self._items], np.float64)
+        dx = (lons - lon) * np.cos(np.radians(lat))
+        dy = lats - lat
+        self._reorder(np.argsort(dx * dx + dy * dy, kind="stable"))
+
+    def set_threshold(self, threshold: float | None) -> None:
+        self._threshold = threshold
+        new = self._filtered(self._order)
+        old = self._shown
+        n_old, n_new = len(old), len(new)
+        # Sorted by score, a threshold move only cuts or extends the tail: keep the view (and its
+        # scroll position and selection) by inserting or removing those rows only.
+        if n_new <= n_old and np.array_equal(old[:n_new], new):
+            if n_new < n_old:
+                self.beginRemoveRows(QModelIndex(), n_new, n_old - 1)
+                self._set_shown(new)
+                self.endRemoveRows()
+        elif n_new > n_old and np.array_equal(new[:n_old], old):
+            self.beginInsertRows(QModelIndex(), n_old, n_new - 1)
+            self._set_shown(new)
+            self.endInsertRows()
+        else:
+            self.beginResetModel()
+            self._set_shown(new)
+            self.endResetModel()
+
+    def _filtered(self, order: np.ndarray) -> np.ndarray:
+        if self._threshold is None or len(order) == 0:
+            return order
+        return order[self._scores[order] >= self._threshold]
+
+    def _set_shown(self, shown: np.ndarray) -> None:
+        self._shown = shown
+        self._model_row = np.full(len(self._items), -1, np.int64)
+        self._model_row[shown] = np.arange(len(shown))
+
+    def _reorder(self, order: np.ndarray) -> None:
+        self.beginResetModel()
+        self._order = order
+        self._set_shown(self._filtered(order))
+        self.endResetModel()
+
+    def _changed(self, row: int) -> None:
+        model_row = self.model_row_of(row)
+        if model_row >= 0:
+            index = self.index(model_row)
+            self.dataChanged.emit(index, index)
