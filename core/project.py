@@ -14,21 +14,19 @@ Besides the files the user saves, the app keeps two files under ``data_dir()``:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import InputError
+from terrafind.core.files import write_text_atomic
 from terrafind.core.paths import data_dir
 
 __all__ = [
     "Project",
     "save_project",
     "load_project",
-    "write_atomic",
     "recovery_path",
     "last_session_path",
     "write_recovery",
@@ -122,29 +120,13 @@ def _kind(value: Any) -> str:
     return str(value)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them the file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_project(project: Project, path: str | Path) -> Path:
     """Write ``project`` to ``path`` (``.terrafind`` added when missing), atomically."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
     try:
-        write_atomic(path, json.dumps(project.to_dict(), indent=1))
+        write_text_atomic(path, json.dumps(project.to_dict(), indent=1))
     except OSError as exc:
         raise InputError(f"Could not save the project to {path}: {exc.strerror or exc}.") from exc
     return path

@@ -78,7 +78,7 @@ class Actions:
         if has_module("terrafind.core.embed.embedder"):
             self.embed_action = self._act("Create embeddings from imagery...", self.create_embeddings)
             file_menu.addAction(self.embed_action)
-        if has_module("terrafind.core.pack.pack"):
+        if has_module("terrafind.core.pack.open"):
             self.pack_action = self._act("Prepare for &offline use...", self.prepare_pack)
             file_menu.addAction(self.pack_action)
         file_menu.addSeparator()

@@ -82,7 +82,7 @@ class AppController(QObject):
         self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.view: dict[str, float] | None = None
         self.project_path: str | None = None
-        self.pack = None  # terrafind.core.pack.pack.PackInfo while a field pack is open
+        self.pack = None  # terrafind.core.pack.open.PackInfo while a field pack is open
         # terrafind.gui.learn gives the masked chip ids and its toggles for projects: {"masked": [...], "learn": {}}
         self.extra_state: Callable[[], dict[str, Any]] | None = None
         self.search = SearchFlow(self, self.runner)

@@ -36,7 +36,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from terrafind.core.cli import progress_for
     from terrafind.core.errors import InputError
-    from terrafind.core.pack.pack import build_pack, estimate_pack, open_pack
+    from terrafind.core.pack.build import build_pack, estimate_pack
+    from terrafind.core.pack.open import open_pack
     from terrafind.core.types import Region
 
     if args.check:

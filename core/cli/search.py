@@ -70,13 +70,13 @@ def rows_under(catalog: Any, points: list[tuple[float, float]], what: str) -> li
 
 
 def run(args: argparse.Namespace) -> int:
-    from terrafind.core.export.hits import writer_for
+    from terrafind.core.export.formats import resolve
     from terrafind.core.search.exact import EXACT_MAX_ROWS
     from terrafind.core.search.index import load_cached_index
     from terrafind.core.types import Examples
 
     if args.out:
-        writer_for(args.out)  # an unknown format fails now, not after the search
+        resolve(args.out)  # an unknown format fails now, not after the search
     catalog = open_from_args(args, progress_for())
     pos, neg, exclude = search_learn.apply_labels(
         args, catalog, rows_under(catalog, args.at, "--at"), rows_under(catalog, args.negatives, "--not")

@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def apply_labels(args: argparse.Namespace, catalog: Any, positives: list[int], negatives: list[int]):
     """Add the places of every ``--labels`` file; return (positives, negatives, exclude rows)."""
-    from terrafind.core.fieldio import places_to_labels, read_places
+    from terrafind.core.read.places import places_to_labels, read_places
 
     pos, neg, exclude = list(positives), list(negatives), []
     for name in args.labels:
@@ -116,7 +116,8 @@ def write_output(args: argparse.Namespace, catalog: Any, result: Any) -> Path:
         from terrafind.core.export.hits import export_hits
 
         return export_hits(catalog, result, args.out)
-    from terrafind.core.search.sites import export_sites, merge_sites
+    from terrafind.core.export.hits import export_sites
+    from terrafind.core.search.sites import merge_sites
 
     sites = merge_sites(catalog, result)
     total = sum(s.area_ha for s in sites)

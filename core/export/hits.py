@@ -1,27 +1,16 @@
-"""Export hits and labels as files other tools open: GeoJSON (default), GeoPackage, CSV.
+"""What the user exports: hits, labels and sites as FeatureCollections with their provenance, written in
+any registered format (:mod:`terrafind.core.export.formats`: GeoJSON, GeoPackage, CSV, GPX, KML).
 
-Every format is made from one RFC 7946 FeatureCollection (lon/lat, footprints as counter-clockwise
-polygons) whose top-level member ``terrafind`` records provenance: input files, model, mode, examples, k,
-threshold, app version and time. Where that provenance goes in the other formats:
-
-* GeoPackage: the layer ``hits`` (or ``labels``) carries it as GDAL layer metadata item ``terrafind`` (a
-  JSON string, stored in the standard ``gpkg_metadata`` tables, visible in QGIS's layer properties).
-* CSV: a sidecar ``<name>.terrafind.json`` beside the file. A comment header would break GDAL, QGIS and
-  pandas, which all read the first line as column names. The footprint is the ``WKT`` column (GDAL's CSV
-  driver reads it as the geometry) and ``lon``/``lat`` are the centroid.
-
-Writes are atomic: each writer fills a temporary file in the target folder, which then replaces the target
-in one ``os.replace``, so an interrupted export never leaves half a file where a good one was.
-Formats are a registry: another module adds one with ``WRITERS[".kml"] = write_kml`` (a function
-``(feature_collection, path) -> None``).
+Every file is made from one RFC 7946 FeatureCollection (lon/lat, footprints as counter-clockwise polygons)
+whose top-level member ``terrafind`` records provenance: input files, model, mode, examples, k, threshold,
+app version and time.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +20,19 @@ import shapely
 import terrafind
 from terrafind.core.catalog import Catalog, _json_safe
 from terrafind.core.errors import InputError
+from terrafind.core.export.formats import DIGITS, export_fc
+from terrafind.core.search.sites import Site, sites_feature_collection
 from terrafind.core.types import SearchResult
 
 __all__ = [
-    "WRITERS",
-    "Writer",
     "hits_feature_collection",
     "labels_feature_collection",
     "export_hits",
     "export_labels",
-    "write_atomic",
-    "writer_for",
+    "export_sites",
     "provenance",
+    "search_info",
 ]
-
-Writer = Callable[[dict, Path], None]
-_FIXED = ("id", "rank", "score", "label", "matched_example", "date", "source_url", "probability")
-_DIGITS = 7  # ~1 cm at the equator: more digits are noise, fewer would move chip corners
 
 
 def _utc_now() -> str:
@@ -83,7 +68,7 @@ def _geometries(catalog: Catalog, rows: np.ndarray) -> list[dict[str, Any]]:
 def _round(coords: Any) -> Any:
     if isinstance(coords, list):
         return [_round(c) for c in coords]
-    return round(float(coords), _DIGITS)
+    return round(float(coords), DIGITS)
 
 
 def _features(catalog: Catalog, rows: np.ndarray, fixed: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -138,21 +123,26 @@ def hits_feature_collection(
         if result.probabilities is not None:
             props["probability"] = round(float(result.probabilities[i]), 6)
         fixed.append(props)
-    search_info = {
+    info = search_info(catalog, result, threshold if threshold is not None else result.threshold)
+    info["hits"] = int(len(rows))
+    return {
+        "type": "FeatureCollection",
+        "features": _features(catalog, rows, fixed),
+        "terrafind": provenance(catalog, {"kind": "hits", "search": info, **(extra_provenance or {})}),
+    }
+
+
+def search_info(catalog: Catalog, result: SearchResult, threshold: float | None) -> dict[str, Any]:
+    """How ``result`` was searched, for provenance: mode, method, k, threshold and the examples' ids."""
+    return {
         "mode": result.mode,
         "method": result.method,
         "k": result.k,
-        "threshold": threshold if threshold is not None else result.threshold,
+        "threshold": threshold,
         "examples": {
             "positives": [str(catalog.ids[r]) for r in result.positives],
             "negatives": [str(catalog.ids[r]) for r in result.negatives],
         },
-        "hits": int(len(rows)),
-    }
-    return {
-        "type": "FeatureCollection",
-        "features": _features(catalog, rows, fixed),
-        "terrafind": provenance(catalog, {"kind": "hits", "search": search_info, **(extra_provenance or {})}),
     }
 
 
@@ -183,112 +173,6 @@ def labels_feature_collection(
     }
 
 
-# --- writers --------------------------------------------------------------------------------------
-
-
-def write_geojson(fc: dict, path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(fc, fh, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def _frame(fc: dict):
-    """A GeoDataFrame of the features with nested values as JSON text (GPKG and CSV hold scalars only)."""
-    import geopandas as gpd
-
-    records = []
-    for f in fc["features"]:
-        props = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in f["properties"].items()}
-        records.append(props)
-    geoms = [shapely.geometry.shape(f["geometry"]) for f in fc["features"]]
-    return gpd.GeoDataFrame(records, geometry=geoms, crs="EPSG:4326")
-
-
-def write_gpkg(fc: dict, path: Path) -> None:
-    import pyogrio
-
-    gdf = _frame(fc)
-    layer = fc.get("terrafind", {}).get("kind", "hits")
-    meta = {"terrafind": json.dumps(fc.get("terrafind", {}), ensure_ascii=False)}
-    # Columns that are all null have no type GDAL can infer: store them as text.
-    for col in gdf.columns:
-        if col != "geometry" and gdf[col].isna().all():
-            gdf[col] = gdf[col].astype("string")
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", layer_metadata=meta)
-
-
-def write_csv(fc: dict, path: Path) -> None:
-    gdf = _frame(fc)
-    centroids = shapely.centroid(gdf.geometry.values) if len(gdf) else np.array([])
-    df = gdf.drop(columns="geometry")
-    df.insert(0, "lon", np.round(shapely.get_x(centroids), _DIGITS) if len(gdf) else [])
-    df.insert(1, "lat", np.round(shapely.get_y(centroids), _DIGITS) if len(gdf) else [])
-    df["WKT"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=_DIGITS) if len(gdf) else []
-    sidecar = path.parent / f"{_final_stem(path)}.terrafind.json"
-    write_atomic(lambda p: p.write_text(json.dumps(fc.get("terrafind", {}), indent=1)), sidecar)
-    df.to_csv(path, index=False)
-
-
-WRITERS: dict[str, Writer] = {
-    ".geojson": write_geojson,
-    ".json": write_geojson,
-    ".gpkg": write_gpkg,
-    ".csv": write_csv,
-}
-
-# Waypoints for phones (GPX, KML) come from terrafind.core.export.phones (issue 7); it imports this module only inside
-# functions, so the import cycle is harmless.
-from terrafind.core.export.phones import write_gpx_fc, write_kml_fc  # noqa: E402
-
-WRITERS.update({".gpx": write_gpx_fc, ".kml": write_kml_fc})
-
-
-def _final_stem(path: Path) -> str:
-    """The stem of the file being written, also when ``path`` is the temporary name of it."""
-    name = path.name
-    if name.startswith(".") and ".tmp-" in name:
-        name = name[1:].split(".tmp-")[0]
-    return Path(name).stem
-
-
-def write_atomic(write: Callable[[Path], object], path: Path) -> Path:
-    """Run ``write(tmp)`` on a temporary file beside ``path`` and move it into place only when it succeeded."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder (os.replace is atomic only within one filesystem) and same suffix (drivers look at it).
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
-            leftover.unlink(missing_ok=True)
-    return path
-
-
-def writer_for(path: str | Path, fmt: str | None = None) -> tuple[Path, Writer]:
-    """The file that will be written (no suffix = GeoJSON) and its writer; InputError for unknown formats."""
-    path = Path(path)
-    key = (fmt if fmt.startswith(".") else f".{fmt}").lower() if fmt else path.suffix.lower() or ".geojson"
-    if not path.suffix:
-        path = path.with_suffix(key)
-    writer = WRITERS.get(key.lower())
-    if writer is None:
-        known = ", ".join(sorted(WRITERS))
-        raise InputError(f"Terrafind cannot write {path.name}: choose a file ending in one of {known}.")
-    return path, writer
-
-
-def _export(fc: dict, path: str | Path, fmt: str | None) -> Path:
-    target, writer = writer_for(path, fmt)
-    try:
-        return write_atomic(lambda tmp: writer(fc, tmp), target)
-    except OSError as exc:
-        raise InputError(
-            f"Could not write {target}: {exc.strerror or exc}; choose another folder or free some space.",
-            detail=repr(exc),
-        ) from exc
-
-
 def export_hits(
     catalog: Catalog,
     result: SearchResult,
@@ -303,7 +187,7 @@ def export_hits(
     fc = hits_feature_collection(
         catalog, result, threshold=threshold, labels=labels, extra_provenance=extra_provenance
     )
-    return _export(fc, path, fmt)
+    return export_fc(fc, path, fmt)
 
 
 def export_labels(
@@ -315,4 +199,23 @@ def export_labels(
     fmt: str | None = None,
 ) -> Path:
     """Write the user's examples (label "positive"/"negative") to ``path``; return the path."""
-    return _export(labels_feature_collection(catalog, positives, negatives), path, fmt)
+    return export_fc(labels_feature_collection(catalog, positives, negatives), path, fmt)
+
+
+def export_sites(
+    catalog: Catalog,
+    sites: list[Site],
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    result: SearchResult | None = None,
+    extra_provenance: dict[str, Any] | None = None,
+) -> Path:
+    """Write sites (:func:`terrafind.core.search.sites.merge_sites`) in any export format, with the same
+    provenance as a hits export (``kind`` = "sites"). Returns the path written."""
+    info: dict[str, Any] = {"kind": "sites", "sites": len(sites)}
+    if result is not None:
+        info["search"] = search_info(catalog, result, result.threshold)
+    info.update(extra_provenance or {})
+    fc = sites_feature_collection(catalog, sites, provenance=provenance(catalog, info))
+    return export_fc(fc, path, fmt)

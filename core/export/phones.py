@@ -12,27 +12,22 @@ into place), so a phone sync never picks up half a file.
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from terrafind.core.catalog import Catalog
-from terrafind.core.errors import InputError
-from terrafind.core.types import SearchResult
+from terrafind.core.files import write_bytes_atomic
 
 __all__ = [
     "Waypoint",
-    "hit_waypoints",
-    "site_waypoints",
     "write_gpx",
     "write_kml",
-    "write_hits_gpx",
-    "write_hits_kml",
     "write_gpx_fc",
     "write_kml_fc",
+    "gpx_bytes",
+    "kml_bytes",
     "fc_waypoints",
     "KML_NS",
 ]
@@ -97,22 +92,6 @@ def fc_waypoints(fc: dict[str, Any]) -> list[Waypoint]:
     return out
 
 
-def hit_waypoints(
-    catalog: Catalog, result: SearchResult, *, threshold: float | None = None
-) -> list[Waypoint]:
-    """A waypoint at the centre of each hit (score >= ``threshold`` when given), in rank order."""
-    from terrafind.core.export.hits import hits_feature_collection
-
-    return fc_waypoints(hits_feature_collection(catalog, result, threshold=threshold))
-
-
-def site_waypoints(catalog: Catalog, sites: Sequence[Any]) -> list[Waypoint]:
-    """A waypoint inside each site (:class:`terrafind.core.search.sites.Site`), best site first."""
-    from terrafind.core.search.sites import sites_feature_collection
-
-    return fc_waypoints(sites_feature_collection(catalog, list(sites)))
-
-
 def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
     parts = [f"id {fields['id']}"]
     if fields.get("date"):
@@ -130,20 +109,8 @@ def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
     return "; ".join(parts)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"Could not write {path}: {exc.strerror or exc}.", detail=str(exc)) from exc
-
-
-def write_gpx(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
-    """Write waypoints as GPX 1.1 (name, desc, and the chip id as comment). Returns the path."""
+def gpx_bytes(waypoints: Sequence[Waypoint], *, title: str | None = None) -> bytes:
+    """Waypoints as GPX 1.1 (name, desc, and the chip id as comment)."""
     import gpxpy.gpx
 
     gpx = gpxpy.gpx.GPX()
@@ -155,12 +122,11 @@ def write_gpx(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | N
         )
         point.comment = wp.fields.get("id")
         gpx.waypoints.append(point)
-    _write_atomic(Path(path), gpx.to_xml(version="1.1").encode("utf-8"))
-    return Path(path)
+    return gpx.to_xml(version="1.1").encode("utf-8")
 
 
-def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
-    """Write waypoints as KML 2.2 Placemarks with ExtendedData fields. Returns the path."""
+def kml_bytes(waypoints: Sequence[Waypoint], *, title: str | None = None) -> bytes:
+    """Waypoints as KML 2.2 Placemarks with ExtendedData fields."""
     ET.register_namespace("", KML_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -184,32 +150,29 @@ def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | N
         point = sub(pm, "Point")
         sub(point, "coordinates", f"{wp.lon:.7f},{wp.lat:.7f}")  # KML speaks lon,lat
     ET.indent(root)
-    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    _write_atomic(Path(path), data)
-    return Path(path)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def write_gpx(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as a GPX file (atomically). Returns the path."""
+    return write_bytes_atomic(Path(path), gpx_bytes(waypoints, title=title))
+
+
+def write_kml(path: str | Path, waypoints: Sequence[Waypoint], *, title: str | None = None) -> Path:
+    """Write waypoints as a KML file (atomically). Returns the path."""
+    return write_bytes_atomic(Path(path), kml_bytes(waypoints, title=title))
+
+
+def _title(fc: dict[str, Any]) -> str | None:
+    kind = (fc.get("terrafind") or {}).get("kind")
+    return f"Terrafind {kind}" if kind else None
 
 
 def write_gpx_fc(fc: dict[str, Any], path: Path) -> None:
-    """Export writer for ``.gpx`` (``terrafind.core.export.hits.WRITERS``): the features as waypoints."""
-    title = (fc.get("terrafind") or {}).get("kind")
-    write_gpx(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
+    """The ``gpx`` export format (:mod:`terrafind.core.export.formats`): the features as waypoints."""
+    path.write_bytes(gpx_bytes(fc_waypoints(fc), title=_title(fc)))
 
 
 def write_kml_fc(fc: dict[str, Any], path: Path) -> None:
-    """Export writer for ``.kml`` (``terrafind.core.export.hits.WRITERS``): the features as placemarks."""
-    title = (fc.get("terrafind") or {}).get("kind")
-    write_kml(path, fc_waypoints(fc), title=f"Terrafind {title}" if title else None)
-
-
-def write_hits_gpx(
-    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
-) -> Path:
-    """The hits of ``result`` as a GPX file (with the same provenance-free waypoints the export writes)."""
-    return write_gpx(path, hit_waypoints(catalog, result, threshold=threshold))
-
-
-def write_hits_kml(
-    catalog: Catalog, result: SearchResult, path: str | Path, *, threshold: float | None = None
-) -> Path:
-    """The hits of ``result`` as a KML file."""
-    return write_kml(path, hit_waypoints(catalog, result, threshold=threshold))
+    """The ``kml`` export format (:mod:`terrafind.core.export.formats`): the features as placemarks."""
+    path.write_bytes(kml_bytes(fc_waypoints(fc), title=_title(fc)))

@@ -67,7 +67,7 @@ def set_imagery_for(sources: Sequence[str | Path], value: str | None) -> None:
     """Remember ``value`` as the imagery of the dataset made of ``sources`` (None forgets it).
 
     Written atomically, so a crash never leaves a half-written settings file."""
-    from terrafind.core.project import write_atomic
+    from terrafind.core.files import write_text_atomic
 
     if not sources:
         return
@@ -79,7 +79,7 @@ def set_imagery_for(sources: Sequence[str | Path], value: str | None) -> None:
         datasets.pop(key, None)
     path = settings_path()
     try:
-        write_atomic(path, json.dumps({"format": FORMAT, "datasets": datasets}, indent=1))
+        write_text_atomic(path, json.dumps({"format": FORMAT, "datasets": datasets}, indent=1))
     except OSError as exc:
         raise InputError(f"Could not remember the imagery in {path}: {exc.strerror or exc}.") from exc
 

@@ -1,4 +1,9 @@
-"""Building a field pack (see :mod:`terrafind.core.pack.pack` for the layout, resume and checks)."""
+"""Building a field pack (layout in :mod:`terrafind.core.pack.layout`, reading in :mod:`terrafind.core.pack.open`).
+
+Building runs the parts in order and records each finished part in ``pack-state.json``; a second run with
+the same inputs skips finished parts, and the thumbnail and basemap parts continue chip by chip and tile
+by tile.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import ImageryError, InputError
-from terrafind.core.pack.pack import (
+from terrafind.core.pack.layout import (
     MANIFEST,
     PACK_FORMAT,
     STATE,
-    _input_files,
-    _local_imagery,
-    _sha256,
-    _versions,
-    _write_json,
+    THUMB_BYTES_EST,
+    TILE_BYTES_EST,
+    input_files,
+    local_imagery,
+    sha256_file,
+    versions,
+    write_json,
 )
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 from terrafind.core.types import Region
 
-__all__ = ["build"]
+__all__ = ["build_pack", "estimate_pack"]
 
 
 def _input_key(files: list[str], region: Region, imagery: str | None, size: int) -> str:
@@ -78,7 +85,7 @@ def _subset_names(files: list[str]) -> list[str]:
     return names
 
 
-def build(
+def build_pack(
     paths: Sequence[str | Path],
     region: Region,
     out_dir: Path,
@@ -88,7 +95,12 @@ def build(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """The work of :func:`terrafind.core.pack.pack.build_pack` (see there)."""
+    """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
+
+    ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
+    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
+    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    """
     from terrafind.core.pack.subset import write_region_subset
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.search.index import index_paths, load_or_build_index
@@ -97,7 +109,7 @@ def build(
     imagery = _normalised(imagery)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = _input_files(paths)
+    files = input_files(paths)
     key = _input_key(files, region, imagery, thumbnail_size)
     manifest_path, state_path = out / MANIFEST, out / STATE
     if manifest_path.exists() and not state_path.exists():
@@ -120,7 +132,7 @@ def build(
 
     def finish(part: str, info: Any) -> None:
         done[part] = info
-        _write_json(state_path, state)
+        write_json(state_path, state)
 
     # 1. the region's embeddings
     emb_dir = out / "embeddings"
@@ -159,7 +171,7 @@ def build(
 
     # 4. the imagery basemap of the region
     if "basemap" not in done:
-        cogs = _local_imagery(imagery, catalog)
+        cogs = local_imagery(imagery, catalog)
         made = None
         if cogs:
             from terrafind.core.imagery.basemap import build_mbtiles
@@ -181,6 +193,42 @@ def build(
     state_path.unlink(missing_ok=True)
     report(progress, 1, 1, "Field pack ready")
     return out
+
+
+def estimate_pack(
+    paths: Sequence[str | Path],
+    region: Region,
+    imagery: str | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, int]:
+    """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
+    ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
+    pixels and needs no network."""
+    from terrafind.core.read.reader import open_catalog
+
+    files = input_files(paths)
+    catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
+    n = len(catalog)
+    rows_total = sum(s.rows_total for s in catalog.sources) or 1
+    bytes_total = sum(s.size for s in catalog.sources)
+    est: dict[str, int] = {"rows": n}
+    est["embeddings"] = int(bytes_total * n / rows_total)
+    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
+    est["thumbnails"] = n * THUMB_BYTES_EST
+    tiles = 0
+    cogs = local_imagery(imagery, catalog)
+    if cogs:
+        from terrafind.core.imagery.basemap import plan_basemap
+
+        try:
+            tiles = plan_basemap(cogs, bounds=region.bbox)["tiles"]
+        except ImageryError:
+            tiles = 0
+    est["basemap"] = tiles * TILE_BYTES_EST
+    est["total"] = est["embeddings"] + est["index"] + est["thumbnails"] + est["basemap"]
+    return est
 
 
 def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, int]:
@@ -211,7 +259,7 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
         rel = p.relative_to(out).as_posix()
         if not p.is_file() or rel in (MANIFEST, STATE) or rel.endswith(skip_suffixes):
             continue
-        entry: dict[str, Any] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        entry: dict[str, Any] = {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
         if rel == "thumbnails.sqlite":
             entry["mutable"] = True  # a cache: reading it may refresh access times
         listed[rel] = entry
@@ -238,7 +286,7 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
         },
         "files": listed,
         "bytes_total": sum(e["bytes"] for e in listed.values()),
-        "software": _versions(),
+        "software": versions(),
         "problems": problems,
     }
-    _write_json(out / MANIFEST, manifest)
+    write_json(out / MANIFEST, manifest)

@@ -28,6 +28,7 @@ import numpy as np
 
 from terrafind.core.catalog import Catalog
 from terrafind.core.errors import CacheError
+from terrafind.core.files import write_atomic, write_text_atomic
 from terrafind.core.paths import cache_dir as _default_cache_dir
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 
@@ -208,37 +209,27 @@ def _file_sums(path: Path, progress: ProgressFn | None, cancel: CancelToken | No
     return sums
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _save(vi: VectorIndex, index_file: Path, sidecar: Path) -> None:
-    index_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index_file.with_name(f".{index_file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
+    meta: dict[str, Any] = {}
+
+    def write(tmp: Path) -> None:
         vi.save(tmp)
-        meta = {
-            "format": _SIDECAR_FORMAT,
-            "fingerprint": vi.fingerprint,
-            "rows": vi.rows,
-            "dim": vi.dim,
-            "params": asdict(vi.params),
-            "hnswlib": _HNSWLIB_VERSION,
-            "size": tmp.stat().st_size,
-            "checksum": "adler32/64MB",
-            "sums": _file_sums(tmp, None, None),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        os.replace(tmp, index_file)
-    finally:
-        tmp.unlink(missing_ok=True)
+        meta.update(
+            format=_SIDECAR_FORMAT,
+            fingerprint=vi.fingerprint,
+            rows=vi.rows,
+            dim=vi.dim,
+            params=asdict(vi.params),
+            hnswlib=_HNSWLIB_VERSION,
+            size=tmp.stat().st_size,
+            checksum="adler32/64MB",
+            sums=_file_sums(tmp, None, None),
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+
+    write_atomic(write, index_file)
     # The sidecar goes last: an index file without its sidecar is never trusted.
-    _write_atomic(sidecar, json.dumps(meta, indent=1).encode())
+    write_text_atomic(sidecar, json.dumps(meta, indent=1))
 
 
 def _self_check(vi: VectorIndex, catalog: Catalog) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ __all__ = [
     "Site",
     "merge_sites",
     "sites_feature_collection",
-    "export_sites",
     "area_hectares",
     "TOUCH_TOLERANCE_DEG",
 ]
@@ -177,34 +175,3 @@ def sites_feature_collection(
     if provenance is not None:
         fc["terrafind"] = provenance
     return fc
-
-
-def export_sites(
-    catalog: Catalog,
-    sites: list[Site],
-    path: str | Path,
-    *,
-    fmt: str | None = None,
-    result: SearchResult | None = None,
-    extra_provenance: dict[str, Any] | None = None,
-) -> Path:
-    """Write sites to ``path`` in any export format (GeoJSON, GeoPackage, CSV, GPX, KML: by ``fmt`` or the
-    suffix), with the same provenance as a hits export (``kind`` = "sites"). Returns the path written."""
-    from terrafind.core.export import hits as export
-
-    info: dict[str, Any] = {"kind": "sites", "sites": len(sites)}
-    if result is not None:
-        info["search"] = {
-            "mode": result.mode,
-            "method": result.method,
-            "k": result.k,
-            "threshold": result.threshold,
-            "examples": {
-                "positives": [str(catalog.ids[r]) for r in result.positives],
-                "negatives": [str(catalog.ids[r]) for r in result.negatives],
-            },
-        }
-    info.update(extra_provenance or {})
-    fc = sites_feature_collection(catalog, sites, provenance=export.provenance(catalog, info))
-    # terrafind.core.export.hits's own resolve-and-write-atomically step, so sites and hits share formats and errors.
-    return export._export(fc, path, fmt)

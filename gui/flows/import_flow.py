@@ -134,7 +134,7 @@ class ImportFlow:
             return False
 
         def read(progress, cancel):
-            from terrafind.core.fieldio import read_places
+            from terrafind.core.read.places import read_places
 
             return read_places(path)
 
@@ -166,7 +166,7 @@ class ImportFlow:
         def label(progress, cancel):
             from dataclasses import replace
 
-            from terrafind.core.fieldio import places_to_labels
+            from terrafind.core.read.places import places_to_labels
 
             chosen = places
             if how != "status":  # the person's choice beats any status column the file has

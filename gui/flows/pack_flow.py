@@ -1,8 +1,8 @@
 """Field packs in the app: File > Prepare for offline use..., and opening a pack folder.
 
 Preparing: the size estimate runs first (it opens the region's chips, so it is a job too), the user
-confirms it, then ``terrafind.core.pack.pack.build_pack`` runs as a job with progress and Cancel (it resumes when run
-again). Opening: ``terrafind.core.pack.pack.open_pack`` checks the manifest in a job; the pack's embeddings open as usual,
+confirms it, then ``terrafind.core.pack.build.build_pack`` runs as a job with progress and Cancel (it resumes when run
+again). Opening: ``terrafind.core.pack.open.open_pack`` checks the manifest in a job; the pack's embeddings open as usual,
 with its index folder, its thumbnail cache and its imagery basemap, and any problem it found is shown.
 """
 
@@ -12,15 +12,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from terrafind.core.pack.pack import is_pack
+from terrafind.core.pack.open import is_pack
 from terrafind.core.units import human_bytes
 from terrafind.gui import errors
 
-__all__ = ["PackFlow", "is_pack"]  # is_pack: terrafind.core.pack.pack.is_pack, re-exported for the window
+__all__ = ["PackFlow", "is_pack"]  # is_pack: terrafind.core.pack.open.is_pack, re-exported for the window
 
 
 class PackFlow(QObject):
-    pack_opened = Signal(object)  # terrafind.core.pack.pack.PackInfo
+    pack_opened = Signal(object)  # terrafind.core.pack.open.PackInfo
     pack_built = Signal(str)
 
     def __init__(self, controller, parent_widget=None):
@@ -39,7 +39,7 @@ class PackFlow(QObject):
         imagery = c.imagery.value  # the configured imagery: the pack's thumbnails and basemap come from it
 
         def estimate(progress, cancel):
-            from terrafind.core.pack.pack import estimate_pack
+            from terrafind.core.pack.build import estimate_pack
 
             return estimate_pack(sources, region, imagery)
 
@@ -68,7 +68,7 @@ class PackFlow(QObject):
         imagery = self.c.imagery.value  # imagery configured for data without source_url (None: none)
 
         def job(progress, cancel):
-            from terrafind.core.pack.pack import build_pack
+            from terrafind.core.pack.build import build_pack
 
             return str(
                 build_pack(sources, region, Path(out_dir), imagery=imagery, progress=progress, cancel=cancel)
@@ -85,7 +85,7 @@ class PackFlow(QObject):
     # --- open -------------------------------------------------------------------------------------
     def open(self, pack_dir: str, *, then=None) -> None:
         def job(progress, cancel):
-            from terrafind.core.pack.pack import open_pack
+            from terrafind.core.pack.open import open_pack
 
             return open_pack(pack_dir)
 

@@ -107,7 +107,8 @@ class SitesFlow(QObject):
         catalog, result, threshold = c.catalog, c.payload.result, c.params.get("threshold")
 
         def job(progress, cancel):
-            from terrafind.core.search.sites import export_sites, merge_sites
+            from terrafind.core.export.hits import export_sites
+            from terrafind.core.search.sites import merge_sites
 
             visible = visible_result(result, threshold)
             sites = merge_sites(catalog, visible)

@@ -11,7 +11,7 @@ import pytest
 from synth import write_earth_index
 
 from terrafind.core.cli.main import main
-from terrafind.core.fieldio import KML_NS
+from terrafind.core.export.phones import KML_NS
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import shapely
 from synth import chip_polygons, clustered_vectors, grid_layout
 
 import terrafind
-import terrafind.core.export.hits as export_mod
+import terrafind.core.export.formats as formats
 from terrafind.core.catalog import Catalog
 from terrafind.core.errors import InputError
 from terrafind.core.export.hits import export_hits, export_labels, hits_feature_collection
@@ -137,7 +137,9 @@ def test_a_failed_write_leaves_the_previous_file_intact(catalog, result, tmp_pat
         path.write_text('{"type": "FeatureCollection", "features": [')  # half a file...
         raise RuntimeError("disk pulled out")  # ...then the write dies
 
-    monkeypatch.setitem(export_mod.WRITERS, ".geojson", crashing_writer)
+    monkeypatch.setitem(
+        formats.FORMATS, "geojson", formats.Format("geojson", "G", (".geojson",), crashing_writer)
+    )
     with pytest.raises(RuntimeError):
         export_hits(catalog, result, target)
     assert target.read_bytes() == good
@@ -159,7 +161,7 @@ def test_format_choice_registry_and_bad_paths(catalog, result, tmp_path, monkeyp
         seen["n"] = len(fc["features"])
         path.write_text("ok")
 
-    monkeypatch.setitem(export_mod.WRITERS, ".txt", write_txt)
+    monkeypatch.setitem(formats.FORMATS, "txt", formats.Format("txt", "Text", (".txt",), write_txt))
     export_hits(catalog, result, tmp_path / "hits.txt")
     assert seen["n"] == 25 and (tmp_path / "hits.txt").read_text() == "ok"
 

@@ -17,16 +17,9 @@ from synth import chip_polygons, grid_layout
 
 from terrafind.core.catalog import Catalog
 from terrafind.core.errors import InputError
-from terrafind.core.fieldio import (
-    KML_NS,
-    parse_status,
-    places_to_labels,
-    read_places,
-    site_waypoints,
-    write_hits_gpx,
-    write_hits_kml,
-    write_kml,
-)
+from terrafind.core.export.hits import export_hits, export_sites, sites_feature_collection
+from terrafind.core.export.phones import KML_NS, fc_waypoints, write_kml
+from terrafind.core.read.places import parse_status, places_to_labels, read_places
 from terrafind.core.search.sites import merge_sites
 from terrafind.core.types import SearchResult
 
@@ -61,7 +54,7 @@ def hits(rows, scores, probabilities=None, matched=None):
 
 def test_gpx_parses_with_gpxpy_and_round_trips_as_labels(cat, tmp_path):
     res = hits([5, 77, 300, 12], [0.91, 0.85, 0.8, 0.4], matched=[0, 1, 0, 1])
-    path = write_hits_gpx(cat, res, tmp_path / "hits.gpx", threshold=0.5)
+    path = export_hits(cat, res, tmp_path / "hits.gpx", threshold=0.5)
     gpx = gpxpy.parse(path.read_text())
     assert [w.name for w in gpx.waypoints] == ["#1 0.91", "#2 0.85", "#3 0.80"]
     first = gpx.waypoints[0]
@@ -79,7 +72,7 @@ def test_gpx_parses_with_gpxpy_and_round_trips_as_labels(cat, tmp_path):
 
 def test_kml_parses_with_etree_and_gdal_and_comes_back_as_field_verdicts(cat, tmp_path):
     res = hits([5, 77, 300], [0.9, 0.8, 0.7], probabilities=[0.97, 0.6, 0.55])
-    path = write_hits_kml(cat, res, tmp_path / "hits.kml")
+    path = export_hits(cat, res, tmp_path / "hits.kml")
     ns = {"k": KML_NS}
     root = ET.parse(path).getroot()
     marks = root.findall(".//k:Placemark", ns)
@@ -107,7 +100,9 @@ def test_site_waypoints_in_kml(cat, tmp_path):
     cols = int(np.ceil(np.sqrt(len(cat))))
     res = hits([0, 1, cols, 200], [0.9, 0.8, 0.7, 0.95])
     sites = merge_sites(cat, res)
-    path = write_kml(tmp_path / "sites.kml", site_waypoints(cat, sites), title="Quarries")
+    path = write_kml(
+        tmp_path / "sites.kml", fc_waypoints(sites_feature_collection(cat, sites)), title="Quarries"
+    )
     places = read_places(path)
     assert [p.name for p in places] == ["Site #1 0.95", "Site #2 0.90"]
     assert places[1].geometry.within(sites[1].geometry)
@@ -270,7 +265,6 @@ def test_export_registry_writes_gpx_and_kml_by_extension(cat, tmp_path):
 
 
 def test_export_sites_in_every_format(cat, tmp_path):
-    from terrafind.core.search.sites import export_sites
 
     cols = int(np.ceil(np.sqrt(len(cat))))
     res = hits([0, 1, cols, 200], [0.9, 0.8, 0.7, 0.95], matched=[0, 0, 1, 1])

@@ -10,7 +10,8 @@ from imagery_synth import block_outside_network, write_cog
 from synth import write_earth_index
 
 from terrafind.core.errors import Cancelled, InputError
-from terrafind.core.pack.pack import build_pack, estimate_pack, is_pack, open_pack
+from terrafind.core.pack.build import build_pack, estimate_pack
+from terrafind.core.pack.open import is_pack, open_pack
 from terrafind.core.progress import CancelToken
 from terrafind.core.types import Examples, Region
 
@@ -31,7 +32,8 @@ def inputs(tmp_path_factory):
 
 def use_pack_offline(pack_dir, monkeypatch, tmp_path):
     """Everything a ranger does with a pack, with every non-loopback connection refused."""
-    from terrafind.core.export.hits import hits_feature_collection, write_geojson
+    from terrafind.core.export.formats import write_geojson
+    from terrafind.core.export.hits import hits_feature_collection
     from terrafind.core.search.query import search
 
     attempts = block_outside_network(monkeypatch)

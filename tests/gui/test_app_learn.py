@@ -339,7 +339,7 @@ def test_menu_paths(window):
 
 
 def test_site_text_and_import_summary_words():
-    from terrafind.core.fieldio import ImportedLabels
+    from terrafind.core.read.places import ImportedLabels
     from terrafind.gui.flows.import_flow import summary
     from terrafind.gui.panels.learn_panel import site_text
 

@@ -1,13 +1,6 @@
 """Field packs: one folder with everything a region needs offline.
 
-Layout of a pack folder::
-
-    manifest.json          sizes + sha256 of every file, the region, the inputs (provenance), software
-    embeddings/*.parquet   the region's chips, same layout and metadata as the inputs
-    index/<fp>.hnsw/.json  the search index of those chips (terrafind.core.search.index cache layout) + its sidecar
-    thumbnails.sqlite      a thumbnail for every chip (terrafind.core.imagery.thumb_cache), 128 px unless told otherwise
-    basemap.mbtiles        the imagery basemap of the region (terrafind.core.imagery.basemap), when there is local imagery
-    pack-state.json        which parts are finished (resume); removed when the pack is complete
+The folder's layout is in :mod:`terrafind.core.pack.layout`; building is :mod:`terrafind.core.pack.build`.
 
 Building runs the parts in order and records each finished part in ``pack-state.json``; a second run with
 the same inputs skips finished parts, and the thumbnail and basemap parts continue chip by chip and tile
@@ -25,25 +18,17 @@ Using a pack (what ``terrafind DIR`` does)::
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from terrafind.core.errors import ImageryError, InputError
+from terrafind.core.errors import InputError
+from terrafind.core.pack.layout import MANIFEST, sha256_file
 from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.types import Region
 
-__all__ = ["PackInfo", "build_pack", "estimate_pack", "open_pack", "is_pack", "MANIFEST"]
-
-MANIFEST = "manifest.json"
-STATE = "pack-state.json"
-PACK_FORMAT = 1
-THUMB_BYTES_EST = 30_000  # a 128 px RGB PNG of Sentinel-2 land cover (measured 20-40 KB)
-TILE_BYTES_EST = 9_000  # a 256 px WEBP tile (q85) of a Sentinel-2 scene (measured 5-12 KB)
+__all__ = ["PackInfo", "open_pack", "is_pack"]
 
 
 @dataclass
@@ -114,129 +99,6 @@ class PackInfo:
         return MBTiles(self.mbtiles_path) if self.mbtiles_path else None
 
 
-# --- helpers --------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
-def _input_files(paths: Sequence[str | Path]) -> list[str]:
-    from terrafind.core.read.sources import resolve_paths
-
-    return [p for _, p in resolve_paths([str(p) for p in paths])]
-
-
-def _local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
-    """Local COGs for the basemap: the configured imagery (file or folder) or the chips' local sources."""
-    from terrafind.core.imagery.cut import list_folder
-    from terrafind.core.imagery.hosts import is_remote
-    from terrafind.core.imagery.xyz import is_template
-
-    if imagery:
-        if is_remote(imagery) or is_template(imagery):
-            return []
-        p = Path(imagery)
-        return list_folder(p) if p.is_dir() else [p]
-    urls = catalog.column("source_url") or []
-    local = {u for u in urls if u and not is_remote(str(u))}
-    return sorted(Path(u) for u in local if Path(u).is_file())
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for name in ("terrafind", "rasterio", "pyarrow", "hnswlib"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    try:
-        import rasterio
-
-        out["gdal"] = rasterio.__gdal_version__
-    except Exception:  # noqa: BLE001
-        pass
-    return out
-
-
-# --- estimate -------------------------------------------------------------------------------------
-def estimate_pack(
-    paths: Sequence[str | Path],
-    region: Region,
-    imagery: str | None = None,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-) -> dict[str, int]:
-    """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
-    ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
-    pixels and needs no network."""
-    from terrafind.core.read.reader import open_catalog
-
-    files = _input_files(paths)
-    catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
-    n = len(catalog)
-    rows_total = sum(s.rows_total for s in catalog.sources) or 1
-    bytes_total = sum(s.size for s in catalog.sources)
-    est: dict[str, int] = {"rows": n}
-    est["embeddings"] = int(bytes_total * n / rows_total)
-    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
-    est["thumbnails"] = n * THUMB_BYTES_EST
-    tiles = 0
-    cogs = _local_imagery(imagery, catalog)
-    if cogs:
-        from terrafind.core.imagery.basemap import plan_basemap
-
-        try:
-            tiles = plan_basemap(cogs, bounds=region.bbox)["tiles"]
-        except ImageryError:
-            tiles = 0
-    est["basemap"] = tiles * TILE_BYTES_EST
-    est["total"] = est["embeddings"] + est["index"] + est["thumbnails"] + est["basemap"]
-    return est
-
-
-# --- build ----------------------------------------------------------------------------------------
-def build_pack(
-    paths: Sequence[str | Path],
-    region: Region,
-    out_dir: Path,
-    *,
-    imagery: str | None = None,
-    thumbnail_size: int = 128,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-) -> Path:
-    """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
-
-    ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
-    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
-    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
-    """
-    from terrafind.core.pack.build import build
-
-    return build(
-        paths,
-        region,
-        out_dir,
-        imagery=imagery,
-        thumbnail_size=thumbnail_size,
-        progress=progress,
-        cancel=cancel,
-    )
-
-
-# --- open -----------------------------------------------------------------------------------------
 def is_pack(path: str | Path) -> bool:
     """True when ``path`` is a folder with a field-pack manifest (for ``terrafind DIR``)."""
     p = Path(path) / MANIFEST
@@ -266,7 +128,7 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
             bad.add(rel)
         elif entry.get("mutable"):
             continue
-        elif p.stat().st_size != entry.get("bytes") or (verify and _sha256(p) != entry.get("sha256")):
+        elif p.stat().st_size != entry.get("bytes") or (verify and sha256_file(p) != entry.get("sha256")):
             problems.append(f"{rel} has changed since the field pack was made.")
             bad.add(rel)
     parts = manifest.get("parts") or {}

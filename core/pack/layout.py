@@ -1,0 +1,92 @@
+"""What a field pack folder holds and the small helpers its builder and its reader share.
+
+Layout of a pack folder::
+
+    manifest.json          sizes + sha256 of every file, the region, the inputs (provenance), software
+    embeddings/*.parquet   the region's chips, same layout and metadata as the inputs
+    index/<fp>.hnsw/.json  the search index of those chips (terrafind.core.search.index cache layout) + its sidecar
+    thumbnails.sqlite      a thumbnail for every chip (terrafind.core.imagery.thumb_cache), 128 px unless told otherwise
+    basemap.mbtiles        the imagery basemap of the region (terrafind.core.imagery.basemap), when there is local imagery
+    pack-state.json        which parts are finished (resume); removed when the pack is complete
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from terrafind.core.files import write_text_atomic
+
+__all__ = [
+    "MANIFEST",
+    "STATE",
+    "PACK_FORMAT",
+    "THUMB_BYTES_EST",
+    "TILE_BYTES_EST",
+    "sha256_file",
+    "write_json",
+    "input_files",
+    "local_imagery",
+    "versions",
+]
+
+MANIFEST = "manifest.json"
+STATE = "pack-state.json"
+PACK_FORMAT = 1
+THUMB_BYTES_EST = 30_000  # a 128 px RGB PNG of Sentinel-2 land cover (measured 20-40 KB)
+TILE_BYTES_EST = 9_000  # a 256 px WEBP tile (q85) of a Sentinel-2 scene (measured 5-12 KB)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
+
+
+def input_files(paths: Sequence[str | Path]) -> list[str]:
+    from terrafind.core.read.sources import resolve_paths
+
+    return [p for _, p in resolve_paths([str(p) for p in paths])]
+
+
+def local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
+    """Local COGs for the basemap: the configured imagery (file or folder) or the chips' local sources."""
+    from terrafind.core.imagery.cut import list_folder
+    from terrafind.core.imagery.hosts import is_remote
+    from terrafind.core.imagery.xyz import is_template
+
+    if imagery:
+        if is_remote(imagery) or is_template(imagery):
+            return []
+        p = Path(imagery)
+        return list_folder(p) if p.is_dir() else [p]
+    urls = catalog.column("source_url") or []
+    local = {u for u in urls if u and not is_remote(str(u))}
+    return sorted(Path(u) for u in local if Path(u).is_file())
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("terrafind", "rasterio", "pyarrow", "hnswlib"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    try:
+        import rasterio
+
+        out["gdal"] = rasterio.__gdal_version__
+    except Exception:  # noqa: BLE001
+        pass
+    return out
