@@ -1,55 +1,50 @@
-"""The app's state and verbs, without widgets: slots in, typed signals out.
+"""The app's thin Qt adaptor over :class:`terrafind.core.session.Session`: verbs in, signals out.
 
-``AppController`` owns the Catalog, the VectorIndex, the user's examples and labels, the last result and the
-search parameters. Widgets call its methods and listen to its signals; it never touches a widget. Long
-steps run through :class:`terrafind.gui.workers.TaskRunner` (open and index in :mod:`terrafind.gui.flows.data_flow`, search in
-:mod:`terrafind.gui.flows.search_flow`, thumbnails in :mod:`terrafind.gui.flows.thumbs`). Every change of what the user showed or judged
-goes through the undo stack and is written to the recovery file at once (nothing labelled is ever lost).
+The session (``controller.session``) owns what the user has open and the rules about it. The controller
+calls its verbs on the GUI thread, pushes every change of what the user showed or judged through the
+undo stack, writes the recovery file at once (nothing labelled is ever lost), and emits one signal per
+kind of change. Slow steps run as jobs of the flows (open and index in :mod:`~terrafind.gui.flows.data_flow`,
+search in :mod:`~terrafind.gui.flows.search_flow`, ...); a flow hands its result back by calling one of the
+controller's ``use_*`` / ``show_*`` methods, never by setting fields or emitting signals of others.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from terrafind.core import project as projects
 from terrafind.core.errors import InputError
-from terrafind.core.present.features import ResultsPayload, results_payload
-from terrafind.core.present.items import NEGATIVE, POSITIVE, ExampleItem
-from terrafind.core.search.visible import threshold_by, visible_mask
+from terrafind.core.present.features import ShownResults
+from terrafind.core.present.items import NEGATIVE, POSITIVE
+from terrafind.core.session import DEFAULT_PARAMS, OpenedData, Session
 from terrafind.gui.flows.data_flow import DataFlow
 from terrafind.gui.flows.imagery_flow import ImageryFlow
+from terrafind.gui.flows.import_flow import ImportFlow
 from terrafind.gui.flows.pack_flow import PackFlow
 from terrafind.gui.flows.search_flow import SearchFlow
+from terrafind.gui.flows.sites_flow import SitesFlow
 from terrafind.gui.flows.thumbs import ThumbnailFlow
 from terrafind.gui.undo import ExampleCommand, LabelCommand
-from terrafind.gui.workers import TaskRunner
+from terrafind.gui.workers import TaskRunner, freeze_heap
 
 __all__ = ["AppController", "DEFAULT_PARAMS"]
 
-# threshold_by: what the threshold compares, "score" or "probability" (after Refine; terrafind.core.search.visible)
-DEFAULT_PARAMS: dict[str, Any] = {
-    "mode": "mean",
-    "k": 200,
-    "threshold": None,
-    "auto": True,
-    "threshold_by": "score",
-}
-
 
 class AppController(QObject):
-    catalog_loaded = Signal(object)  # terrafind.core.catalog.Catalog
+    data_opened = Signal(object)  # the Session, just given new data (catalog, sources, region, pack)
     index_ready = Signal(object)  # terrafind.core.search.index.VectorIndex (searches use it from now on)
     examples_changed = Signal(list)  # list[ExampleItem]: clicked examples, then labelled results
     labels_changed = Signal(object)  # {row: "positive"|"negative"} (object: Signal(dict) drops int keys)
-    results_ready = Signal(object)  # terrafind.core.present.features.ResultsPayload
+    masked_changed = Signal(int)  # number of chips under imported "exclude" places
+    learn_changed = Signal(dict)  # the session's learn switches: refine, group, sites, gallery
+    imagery_changed = Signal(object)  # str | None: the imagery the open data's thumbnails come from
+    results_ready = Signal(object)  # terrafind.core.present.features.ShownResults
     results_cleared = Signal()
     threshold_changed = Signal(object)  # float | None
     params_changed = Signal(dict)
@@ -59,7 +54,6 @@ class AppController(QObject):
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
     error = Signal(object, str)  # exception, traceback: the window's ErrorReporter shows it
-    exported = Signal(str, int)  # path, number of features written
 
     def __init__(
         self, runner: TaskRunner | None = None, parent: QObject | None = None, *, autosave: bool = True
@@ -69,53 +63,71 @@ class AppController(QObject):
         self.runner.error.connect(self.report_error)
         self.autosave = autosave
         self.undo_stack = QUndoStack(self)
-        self.catalog = None
-        self.footprints_fc: str | None = (
-            None  # the loaded chips' outlines for the map (JSON, made in the open job)
-        )
-        self.index = None
-        self.sources: list[str] = []
-        self.region = None
-        self.examples: dict[int, str] = {}  # row -> kind, in the order the user clicked
-        self.labels: dict[int, str] = {}  # row -> label given to a result
-        self.payload: ResultsPayload | None = None
-        self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
-        self.view: dict[str, float] | None = None
-        self.project_path: str | None = None
-        self.pack = None  # terrafind.core.pack.open.PackInfo while a field pack is open
-        # terrafind.gui.learn gives the masked chip ids and its toggles for projects: {"masked": [...], "learn": {}}
-        self.extra_state: Callable[[], dict[str, Any]] | None = None
+        self.session = Session()
+        self.shown: ShownResults | None = None  # the last results as the screen shows them
+        self.footprints_fc: str | None = None  # the loaded chips' outlines for the map (made in the open job)
         self.search = SearchFlow(self, self.runner)
-        self.search.results_ready.connect(self._on_results)
         self.thumbs = ThumbnailFlow(self, self.runner)
         self.data = DataFlow(self, self.runner)
-        self.packs = PackFlow(self)
+        self.packs = PackFlow(self, self.runner)
         self.imagery = ImageryFlow(self, self.runner)  # imagery per dataset, imagery basemap
+        self.sites = SitesFlow(self, self.runner)
+        self.importer = ImportFlow(self, self.runner)
         self._view_timer = QTimer(
             self, singleShot=True, interval=1500
         )  # map pans: autosave at most every 1.5 s
         self._view_timer.timeout.connect(self.save_recovery)
 
-    # --- errors -------------------------------------------------------------------------------------
+    # --- errors and messages --------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        """A sentence for the status bar (flows speak through this)."""
+        self.message.emit(text)
+
     def report_error(self, exc: BaseException, tb: str = "") -> None:
         if not tb and exc.__traceback__ is not None:
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.error.emit(exc, tb)
 
+    # --- data (the flows hand back what their jobs made) -----------------------------------------------
+    def use_data(self, opened: OpenedData, footprints: str | None) -> None:
+        """Newly opened data: the old session is archived, the new one starts, its index is built."""
+        self.reset_session()
+        self.runner.cancel("index")
+        self.session.use_data(opened)
+        self.footprints_fc = footprints
+        self.thumbs.reset()
+        self.data_opened.emit(self.session)
+        self.region_changed.emit(opened.region)
+        self.masked_changed.emit(len(self.session.masked))
+        catalog = opened.catalog
+        extra = f" ({len(catalog.problems)} warnings)" if catalog.problems else ""
+        self.message.emit(
+            f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
+        )
+        self.data.build_index()
+        self.save_recovery()
+        freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
+
+    def set_imagery(self, value: str | None) -> None:
+        """The imagery of the open data (validated by terrafind.gui.flows.imagery_flow)."""
+        self.session.imagery = value
+        self.imagery_changed.emit(value)
+
+    def use_index(self, catalog: Any, index: Any) -> None:
+        if self.session.use_index(catalog, index):
+            self.index_ready.emit(index)
+
     # --- examples and labels (through the undo stack) ------------------------------------------------
     def chip_name(self, row: int) -> str:
-        return (
-            str(self.catalog.ids[row])
-            if self.catalog is not None and 0 <= row < len(self.catalog)
-            else f"#{row}"
-        )
+        return self.session.chip_name(row)
 
     def click_at(self, lon: float, lat: float, negative: bool = False) -> int | None:
         """A map click: the chip under (lon, lat) becomes an example. Returns its row, or None (and says so)."""
-        if self.catalog is None:
+        catalog = self.session.catalog
+        if catalog is None:
             self.message.emit("Open a file first: File > Open file...")
             return None
-        row = self.catalog.chip_at(lon, lat)
+        row = catalog.chip_at(lon, lat)
         if row is None:
             self.message.emit(f"No chip here ({lon:.5f}, {lat:.5f}): click inside the loaded area.")
             return None
@@ -123,7 +135,7 @@ class AppController(QObject):
         return row
 
     def add_example(self, row: int, kind: str) -> None:
-        old = self.examples.get(row)
+        old = self.session.examples.get(row)
         if old == kind:
             self.message.emit(f"{self.chip_name(row)} is already a {kind} example.")
             return
@@ -131,163 +143,143 @@ class AppController(QObject):
 
     def remove_example(self, row: int) -> None:
         """Remove a chip from the examples list: a clicked example, or a result's label."""
-        if row in self.examples:
-            self.undo_stack.push(ExampleCommand(self, row, self.examples[row], None))
-        elif row in self.labels:
-            self.undo_stack.push(LabelCommand(self, row, self.labels[row], None))
+        s = self.session
+        if row in s.examples:
+            self.undo_stack.push(ExampleCommand(self, row, s.examples[row], None))
+        elif row in s.labels:
+            self.undo_stack.push(LabelCommand(self, row, s.labels[row], None))
 
     def toggle_example_kind(self, row: int) -> None:
         flip = {POSITIVE: NEGATIVE, NEGATIVE: POSITIVE}
-        if row in self.examples:
-            self.undo_stack.push(ExampleCommand(self, row, self.examples[row], flip[self.examples[row]]))
-        elif row in self.labels:
-            self.undo_stack.push(LabelCommand(self, row, self.labels[row], flip[self.labels[row]]))
+        s = self.session
+        if row in s.examples:
+            self.undo_stack.push(ExampleCommand(self, row, s.examples[row], flip[s.examples[row]]))
+        elif row in s.labels:
+            self.undo_stack.push(LabelCommand(self, row, s.labels[row], flip[s.labels[row]]))
 
     def label(self, row: int, label: str | None) -> None:
         """Yes, this (positive) / Not this (negative) on a result; the same label again clears it."""
-        old = self.labels.get(row)
+        old = self.session.labels.get(row)
         new = None if label == old else label
         self.undo_stack.push(LabelCommand(self, row, old, new))
 
-    # The two setters the undo commands call: the only places examples and labels change.
+    # The setters the undo commands call: the only places examples, labels and masks change.
     def set_example(self, row: int, kind: str | None) -> None:
-        if kind is None:
-            self.examples.pop(row, None)
-        else:
-            self.examples[row] = kind
-        self._examples_changed()
+        self.session.set_example(row, kind)
+        self.examples_updated()
         if kind is not None:
             self.message.emit(f"Added {self.chip_name(row)} as a {kind} example.")
-        if self.params.get("auto", True):
-            self.search.request()
+        self.search_if_auto()
 
     def set_label(self, row: int, label: str | None) -> None:
-        if label is None:
-            self.labels.pop(row, None)
-        else:
-            self.labels[row] = label
-        if self.payload is not None:
-            for item in self.payload.items:
-                if item.row == row:
-                    item.label = label
-        self.labels_changed.emit(dict(self.labels))
-        self._examples_changed()
+        self.session.set_label(row, label)
+        if self.shown is not None:
+            for payload in (self.shown.best, self.shown.review):
+                for item in payload.items if payload is not None else ():
+                    if item.row == row:
+                        item.label = label
+        self.labels_changed.emit(dict(self.session.labels))
+        self.examples_updated()
         if label is not None:
             word = "Yes, this" if label == POSITIVE else "Not this"
             self.message.emit(
                 f"{word}: {self.chip_name(row)}. It joins the examples and leaves the next search."
             )
 
-    def example_items(self) -> list[ExampleItem]:
-        items = [ExampleItem(r, k, self.chip_name(r)) for r, k in self.examples.items()]
-        items += [
-            ExampleItem(r, k, self.chip_name(r)) for r, k in self.labels.items() if r not in self.examples
-        ]
-        return items
+    def set_places(self, kinds: dict[int, str | None], masked: set[int]) -> None:
+        """Examples and masked chips of one imported file (terrafind.gui.flows.import_flow.PlacesCommand)."""
+        for row, kind in kinds.items():
+            self.session.set_example(row, kind)
+        self.session.set_masked(sorted(masked))
+        self.masked_changed.emit(len(self.session.masked))
+        self.examples_updated()  # one signal, one thumbnail request and one autosave for the whole file
+        self.search_if_auto()
 
-    def _examples_changed(self) -> None:
-        items = self.example_items()
+    def examples_updated(self) -> None:
+        items = self.session.example_items()
         self.examples_changed.emit(items)
         self.thumbs.want([it.row for it in items])
         self.save_recovery()
 
+    def search_if_auto(self) -> None:
+        if self.session.params.get("auto", True) and self.session.search_examples().positives:
+            self.search.request()
+
     # --- search and results ---------------------------------------------------------------------------
     def set_params(self, params: dict[str, Any]) -> None:
         """Mode / k / threshold / auto from the search controls; a changed mode or k searches again."""
-        old = dict(self.params)
-        self.params.update({k: v for k, v in params.items() if k in DEFAULT_PARAMS})
-        if self.params.get("threshold") != old.get("threshold"):
-            self.threshold_changed.emit(self.params.get("threshold"))
-        self.params_changed.emit(dict(self.params))
+        p = self.session.params
+        old = dict(p)
+        p.update({k: v for k, v in params.items() if k in DEFAULT_PARAMS})
+        if p.get("threshold") != old.get("threshold"):
+            self.threshold_changed.emit(p.get("threshold"))
+        self.params_changed.emit(dict(p))
         self.save_recovery()
-        if (self.params["mode"], self.params["k"]) != (old["mode"], old["k"]) and self.payload is not None:
+        if (p["mode"], p["k"]) != (old["mode"], old["k"]) and self.shown is not None:
             self.search.request()
 
     def set_threshold(self, t: float | None) -> None:
-        if t is not None:
-            t = float(t)
-        if t == self.params.get("threshold"):
+        t = None if t is None else float(t)
+        if t == self.session.params.get("threshold"):
             return
-        self.params["threshold"] = t
+        self.session.params["threshold"] = t
         self.threshold_changed.emit(t)
         self._view_timer.start()  # a dragged line fires often: autosave once it rests
+
+    def set_learn(self, **switches: Any) -> None:
+        """Refine / group / sites on or off, or the gallery's "best" / "review"; Refine and Group search again."""
+        learn = self.session.learn
+        changed = {k: v for k, v in switches.items() if k in learn and learn[k] != v}
+        if not changed:
+            return
+        learn.update(changed)
+        self.learn_changed.emit(dict(learn))
+        self.save_recovery()
+        if changed.get("refine") and not self.session.can_refine():
+            self.message.emit(
+                "Refine learns from your labels: mark at least one hit right (Y) and one wrong (N) first."
+            )
+            return
+        if ("refine" in changed or "group" in changed) and self.session.search_examples().positives:
+            self.search_now()
 
     def search_now(self) -> bool:
         return self.search.search_now()
 
-    def _on_results(self, payload: ResultsPayload) -> None:
-        self.payload = payload
-        r = payload.result
-        self._follow_threshold_kind(threshold_by(r))
+    def show_results(self, shown: ShownResults) -> None:
+        """A finished search (or restored results) for the screen."""
+        if self.session.set_outcome(shown.outcome):
+            self.threshold_changed.emit(None)
+            self.params_changed.emit(dict(self.session.params))
+        self.shown = shown
+        r = shown.result
         how = "index" if r.method == "index" else "exact search"
         self.message.emit(f"{len(r)} matches in {r.elapsed_ms:.0f} ms ({how}).")
-        self.results_ready.emit(payload)
+        self.results_ready.emit(shown)
         self.thumbs.prefetch([int(x) for x in r.rows])
         self.save_recovery()
 
-    def _follow_threshold_kind(self, by: str) -> None:
-        """Results ranked by probability (Refine) are filtered by probability, plain ones by similarity:
-        a threshold of the other kind means nothing for them, so it is dropped when the kind changes."""
-        if by == self.params.get("threshold_by"):
-            return
-        self.params["threshold_by"] = by
-        if self.params.get("threshold") is not None:
-            self.params["threshold"] = None
-            self.threshold_changed.emit(None)
-        self.params_changed.emit(dict(self.params))
+    def visible_hits(self) -> tuple[Any, Any]:
+        """Rows and scores of the visible hits (:meth:`Session.visible`), best first."""
+        import numpy as np
 
-    def visible_hits(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the current results at or above the threshold (terrafind.core.search.visible), best first."""
-        if self.payload is None:
+        v = self.session.visible()
+        if v is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        r = self.payload.result
-        keep = visible_mask(r, self.params.get("threshold"))
-        return np.asarray(r.rows)[keep], np.asarray(r.scores)[keep]
-
-    def clear_results(self) -> None:
-        self.search.cancel()
-        self.payload = None
-        self.results_cleared.emit()
+        return np.asarray(v.rows), np.asarray(v.scores)
 
     # --- map view -------------------------------------------------------------------------------------
     def set_view(self, lon: float, lat: float, zoom: float) -> None:
-        self.view = {"lon": float(lon), "lat": float(lat), "zoom": float(zoom)}
+        self.session.view = {"lon": float(lon), "lat": float(lat), "zoom": float(zoom)}
         self._view_timer.start()
 
     # --- projects -------------------------------------------------------------------------------------
     def project(self) -> projects.Project:
-        """The session as a Project (chips by id)."""
-        name = self.chip_name
-        results = None
-        if self.payload is not None:
-            r = self.payload.result
-            results = {
-                "ids": [name(int(x)) for x in r.rows],
-                "scores": [round(float(s), 6) for s in r.scores],
-                "mode": r.mode,
-                "k": r.k,
-                "method": r.method,
-                "elapsed_ms": round(float(r.elapsed_ms), 2),
-            }
-            if r.probabilities is not None:  # a refined result: its threshold filters these
-                results["probabilities"] = [round(float(p), 6) for p in r.probabilities]
-        extra = self.extra_state() if self.extra_state is not None else {}
-        return projects.Project(
-            sources=[str(self.pack.root)] if self.pack is not None else list(self.sources),
-            region=self.region.to_dict() if self.region is not None else None,
-            examples=[{"id": name(r), "kind": k} for r, k in self.examples.items()],
-            labels=[{"id": name(r), "label": k} for r, k in self.labels.items()],
-            params=dict(self.params),
-            results=results,
-            view=self.view,
-            saved_from=self.project_path,
-            imagery=self.imagery.value,
-            masked=list(extra.get("masked", [])),
-            learn=dict(extra.get("learn", {})),
-        )
+        return self.session.to_project()
 
     def save_recovery(self) -> None:
-        if not self.autosave or (self.catalog is None and not self.examples and not self.labels):
+        s = self.session
+        if not self.autosave or (s.catalog is None and not s.examples and not s.labels):
             return
         try:
             projects.write_recovery(self.project())
@@ -296,111 +288,61 @@ class AppController(QObject):
 
     def save_project(self, path: str) -> str:
         saved = projects.save_project(self.project(), path)
-        self.project_path = str(saved)
-        self.project_path_changed.emit(self.project_path)
+        self.session.project_path = str(saved)
+        self.project_path_changed.emit(str(saved))
         self.message.emit(f"Saved the project to {saved}.")
-        return self.project_path
+        return str(saved)
 
     def open_project(self, path: str) -> None:
         """Read a ``*.terrafind`` file and bring its session back (opening its data in a job)."""
         proj = projects.load_project(path)
         if not proj.sources:
             raise InputError(f"The project {path} names no data file to open.")
-        self.project_path = None if str(path).endswith(projects.last_session_path().name) else str(path)
+        last = str(path).endswith(projects.last_session_path().name)
+        self.session.project_path = None if last else str(path)
         self.restore(proj)
 
     def restore(self, proj: projects.Project) -> None:
         from terrafind.core.types import Region
-        from terrafind.gui.flows.pack_flow import is_pack
 
-        if len(proj.sources) == 1 and is_pack(proj.sources[0]):
-            self.packs.open(proj.sources[0], then=lambda: self._apply_project(proj))
-            return
-        self.pack = None
         self.imagery.expect(proj.sources, proj.imagery)
         region = Region.from_dict(proj.region) if proj.region else None
         self.data.open_paths(proj.sources, region, then=lambda: self._apply_project(proj))
 
     def _apply_project(self, proj: projects.Project) -> None:
-        cat = self.catalog
-        missing: list[str] = []
-
-        def rows(entries, key):
-            out = {}
-            for e in entries:
-                row = cat.row_of(e["id"])
-                if row is None:
-                    missing.append(e["id"])
-                else:
-                    out[row] = e[key]
-            return out
-
+        s = self.session
         self.undo_stack.clear()
-        self.examples = rows(proj.examples, "kind")
-        self.labels = rows(proj.labels, "label")
-        self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
-        self.params_changed.emit(dict(self.params))
-        self.labels_changed.emit(dict(self.labels))
-        self._examples_changed()
+        missing = s.apply_project(proj)
+        self.params_changed.emit(dict(s.params))
+        self.labels_changed.emit(dict(s.labels))
+        self.masked_changed.emit(len(s.masked))
+        self.learn_changed.emit(dict(s.learn))
+        self.examples_updated()
         if proj.view:
-            self.view = dict(proj.view)
             self.view_requested.emit(dict(proj.view))
-        if proj.results and proj.results.get("ids"):
-            self._restore_results(proj.results)
-        self.threshold_changed.emit(self.params.get("threshold"))
-        if self.project_path:
-            self.project_path_changed.emit(self.project_path)
-        self.project_applied.emit(
-            proj
-        )  # terrafind.gui.learn brings back masks and toggles (may search again)
+        saved = s.saved_outcome(proj)
+        if saved is not None:
+            self.search.show_saved(saved)
+        self.threshold_changed.emit(s.params.get("threshold"))
+        if s.project_path:
+            self.project_path_changed.emit(s.project_path)
+        self.project_applied.emit(proj)
+        if s.learn.get("refine") and s.can_refine():
+            self.search_now()  # the probabilities, the review queue and the quality come back too
         if missing:
             self.message.emit(f"{len(missing)} saved chips are not in the loaded data (e.g. {missing[0]}).")
         else:
-            self.message.emit(f"Restored {len(self.examples)} examples and {len(self.labels)} labels.")
-
-    def _restore_results(self, saved: dict[str, Any]) -> None:
-        from terrafind.core.types import SearchResult
-
-        probs = saved.get("probabilities")
-        probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
-        pairs = [
-            (self.catalog.row_of(i), s, probs[n] if probs else None)
-            for n, (i, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
-        ]
-        pairs = [p for p in pairs if p[0] is not None]
-        if not pairs:
-            return
-        rows = np.array([p[0] for p in pairs], np.int64)
-        result = SearchResult(
-            rows=rows,
-            scores=np.array([p[1] for p in pairs], np.float32),
-            matched=np.full(len(rows), -1, np.int64),
-            mode=str(saved.get("mode", "mean")),
-            k=int(saved.get("k", len(rows))),
-            threshold=None,
-            positives=tuple(r for r, k in self.examples.items() if k == POSITIVE),
-            negatives=tuple(r for r, k in self.examples.items() if k == NEGATIVE),
-            method=str(saved.get("method", "exact")),
-            elapsed_ms=float(saved.get("elapsed_ms", 0.0)),
-            probabilities=np.array([p[2] for p in pairs], np.float32) if probs else None,
-        )
-        catalog, labels = self.catalog, dict(self.labels)
-        self.runner.start(
-            "search",
-            lambda progress, cancel: results_payload(catalog, result, labels),
-            label="Restoring results",
-            on_done=self._on_results,
-            on_error=self.report_error,
-        )
+            self.message.emit(f"Restored {len(s.examples)} examples and {len(s.labels)} labels.")
 
     def archive_session(self) -> str | None:
         """Keep the session about to be replaced as a project file under data_dir()/sessions, so that
         opening other data (or another region) never loses what the user showed and labelled."""
-        if not self.autosave or not (self.examples or self.labels) or self.catalog is None:
+        s = self.session
+        if not self.autosave or not (s.examples or s.labels) or s.catalog is None:
             return None
         from terrafind.core.paths import data_dir
 
-        stem = Path(self.sources[0]).stem if self.sources else "session"
+        stem = Path(s.sources[0]).stem if s.sources else "session"
         path = data_dir() / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}.terrafind"
         try:
             return projects.save_project(self.project(), path).as_posix()
@@ -409,15 +351,13 @@ class AppController(QObject):
             return None
 
     def reset_session(self) -> None:
-        """Forget examples, labels and results (a new file was opened); the old session is archived."""
+        """Forget examples, labels and results (new data is being opened); the old session is archived."""
         kept = self.archive_session()
         if kept:
             self.message.emit(f"Your previous examples and labels are kept in {kept} (File > Open project).")
         self.search.cancel()
         self.undo_stack.clear()
-        self.examples.clear()
-        self.labels.clear()
-        self.payload = None
+        self.shown = None
         self.results_cleared.emit()
         self.labels_changed.emit({})
         self.examples_changed.emit([])
@@ -426,7 +366,6 @@ class AppController(QObject):
         """A clean exit: the session becomes the last session; no thread outlives the app."""
         self.search.cancel()
         self.runner.shutdown()
-        if self.thumbs.service is not None:
-            self.thumbs.service.close()
+        self.thumbs.close()
         if self.autosave:
             projects.finish_session(self.project())

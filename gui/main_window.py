@@ -1,30 +1,30 @@
 """The main window: composes the panels around the map and wires them to the controller.
 
-Layout: message bar and map in the centre; a left dock with the dataset panel, the examples list and the
-search controls; the results gallery on the right; the score plot at the bottom; menus, a toolbar and a
-status bar (job progress + Cancel, online/offline). This module only connects signals: state lives in
-:class:`terrafind.gui.controller.AppController`, menus in :mod:`terrafind.gui.actions`.
+Layout: message bar and map in the centre; a left dock with the dataset panel, and one with the search
+controls, the "Learn from labels" box and the examples list; the results gallery on the right; the score
+plot at the bottom; menus and toolbar (:mod:`terrafind.gui.actions`), a status bar (job progress + Cancel,
+online/offline). State lives in the controller's session; results are shown by
+:class:`terrafind.gui.results.presenter.ResultsPresenter`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from terrafind.core.present.features import examples_fc
-from terrafind.core.search.visible import filter_values, threshold_by
 from terrafind.gui import errors
 from terrafind.gui.actions import Actions
 from terrafind.gui.controller import AppController
-from terrafind.gui.flows.pack_flow import is_pack
-from terrafind.gui.learn import install_learning
 from terrafind.gui.map.map_view import MapView
 from terrafind.gui.panels.dataset_panel import DatasetPanel
 from terrafind.gui.panels.examples_panel import ExamplesPanel
-from terrafind.gui.panels.imagery_ui import install_imagery
-from terrafind.gui.panels.search_controls import SearchControls
+from terrafind.gui.panels.imagery_dialog import short_name
+from terrafind.gui.panels.learn_panel import LearnPanel
+from terrafind.gui.panels.search_controls import SearchControls, set_prominent
 from terrafind.gui.panels.status import StatusBar
+from terrafind.gui.results.presenter import ResultsPresenter
 from terrafind.gui.results.results_panel import ResultsPanel
 from terrafind.gui.results.score_plot import ScorePlot
 from terrafind.gui.ui_settings import UiSettings
@@ -43,7 +43,9 @@ class MainWindow(QMainWindow):
         self.settings = UiSettings()
         self._remember_geometry = restore_geometry  # the self test and tests leave the user's layout alone
         self.demo = None  # terrafind.core.embed.demo.DemoRegion when the demo region is open
-        self._page_ready = False
+        self.imagery_dialog = None
+        self._own_basemap = False  # whether the map's imagery layer was made from the data's local imagery
+        self._refusal = ""  # the last refused imagery's sentence, taken off the message bar once one is taken
         self.view_bounds: tuple[float, float, float, float] | None = None  # what the map shows (w, s, e, n)
 
         self.message_bar = errors.MessageBar(self)
@@ -60,34 +62,33 @@ class MainWindow(QMainWindow):
         self.dataset_panel = DatasetPanel(self)
         self.examples_panel = ExamplesPanel(self)
         self.controls = SearchControls(self)
-        # Two docks on the left: the data panel (used mostly at the start, scrolls when short of room) and
-        # the search controls above the examples list (which grows with every click and gets the room).
-        data_scroll = QScrollArea(self)
-        data_scroll.setWidgetResizable(True)
-        data_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        data_scroll.setFrameShape(QScrollArea.NoFrame)
-        data_scroll.setWidget(self.dataset_panel)
-        search_side = QWidget(self)
-        search_lay = QVBoxLayout(search_side)
-        search_lay.setContentsMargins(0, 0, 0, 0)
-        search_lay.setSpacing(0)
-        search_lay.addWidget(self.controls)
-        search_lay.addWidget(self.examples_panel, 1)
         self.results_panel = ResultsPanel(self)
         self.score_plot = ScorePlot(self)
-        self.left_dock = self._dock("Data", data_scroll, Qt.LeftDockWidgetArea, "leftDock")
-        self.search_dock = self._dock("Search and examples", search_side, Qt.LeftDockWidgetArea, "searchDock")
+        self.left_dock = self._dock("Data", _scrolling(self.dataset_panel), Qt.LeftDockWidgetArea, "leftDock")
+        self.search_side = QWidget(self)
+        self.search_dock = self._dock(
+            "Search and examples", self.search_side, Qt.LeftDockWidgetArea, "searchDock"
+        )
         self.right_dock = self._dock("Results", self.results_panel, Qt.RightDockWidgetArea, "rightDock")
         self.plot_dock = self._dock("Scores", self.score_plot, Qt.BottomDockWidgetArea, "plotDock")
-
         self.status = StatusBar(self.c.runner, self)
         self.status.set_online(online)
         self.c.thumbs.set_online(online)
         self.setStatusBar(self.status)
         self.actions = Actions(self)
+        a = self.actions
+        self.learn_panel = LearnPanel(a.refine, a.group, a.sites, self)
+        # The search controls, the learn box, then the examples list (which grows with every click).
+        side = QVBoxLayout(self.search_side)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(0)
+        side.addWidget(self.controls)
+        side.addWidget(self.learn_panel)
+        side.addWidget(self.examples_panel, 1)
+        self.presenter = ResultsPresenter(self)
+        self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
-        self.learn = install_learning(self)  # issue 7: refine, review, groups, sites, import (gui/learn.py)
-        self.imagery_ui = install_imagery(self)  # File > Imagery...; imagery basemap (gui/imagery_ui.py)
+        self._show_learn_state()
         self.dataset_panel.set_recent(self.settings.recent())
         self.resize(1400, 900)
         self.resizeDocks([self.left_dock, self.right_dock], [330, 380], Qt.Horizontal)
@@ -108,27 +109,33 @@ class MainWindow(QMainWindow):
 
     # --- wiring -------------------------------------------------------------------------------------
     def _wire(self) -> None:
-        c, m = self.c, self.map_view
-        self.reporter_hook = None
+        c, m, p = self.c, self.map_view, self.presenter
         c.error.connect(self.reporter.report)
         c.message.connect(lambda text: self.status.showMessage(text, 15000))
-        c.catalog_loaded.connect(self._on_catalog_loaded)
+        c.data_opened.connect(self._on_data_opened)
         c.index_ready.connect(lambda ix: self.status.showMessage("The search index is ready.", 5000))
         c.examples_changed.connect(self._on_examples_changed)
-        c.labels_changed.connect(self._on_labels_changed)
-        c.results_ready.connect(self._on_results_ready)
-        c.results_cleared.connect(self._on_results_cleared)
-        c.threshold_changed.connect(self._on_threshold_changed)
+        c.labels_changed.connect(p.show_labels)
+        c.masked_changed.connect(lambda n: self._show_learn_state())
+        c.learn_changed.connect(self._on_learn_changed)
+        c.results_ready.connect(p.show)
+        c.results_ready.connect(lambda _shown: self._show_learn_state())
+        c.results_cleared.connect(p.clear)
+        c.threshold_changed.connect(self.show_threshold)
         c.params_changed.connect(self.controls.set_params)
         c.view_requested.connect(lambda v: m.set_view(v["lon"], v["lat"], v["zoom"]))
         c.region_changed.connect(self._on_region_changed)
+        c.imagery_changed.connect(self._on_imagery_changed)
         c.thumbs.thumbnail_ready.connect(self._on_thumbnail)
         c.data.opened.connect(self._on_opened)
         c.data.demo_ready.connect(self._on_demo_ready)
-        c.packs.pack_opened.connect(self._on_pack_opened)
-        c.packs.parent_widget = self
+        c.imagery.basemap_ready.connect(self._on_basemap_ready)
+        c.imagery.refused.connect(lambda text: setattr(self, "_refusal", text))
+        c.sites.sites_ready.connect(self._on_sites_ready)
+        c.search.started.connect(lambda how: set_prominent(self.controls.search_button, False))
+        c.importer.imported.connect(lambda text: self.message_bar.show_message(text, "info"))
 
-        m.page_ready.connect(self._on_page_ready)
+        m.page_ready.connect(lambda: c.thumbs.set_online(self.status.is_online()))
         m.point_clicked.connect(self._on_map_clicked)
         m.result_clicked.connect(self.results_panel.select_row)
         m.label_requested.connect(c.label)
@@ -141,58 +148,73 @@ class MainWindow(QMainWindow):
         r.label_requested.connect(c.label)
         r.thumbnails_wanted.connect(c.thumbs.want)
         r.sort_chosen.connect(self._on_sort_chosen)
+        r.mode_bar.mode_chosen.connect(lambda mode: c.set_learn(gallery=mode))
+        r.sites_list.site_chosen.connect(self._on_site_chosen)
         self.score_plot.threshold_changed.connect(c.set_threshold)
         self.controls.params_changed.connect(c.set_params)
         self.controls.search_requested.connect(c.search_now)
         self.controls.negative_mode_changed.connect(self.actions.negative.setChecked)
+        self.actions.negative.toggled.connect(self._on_negative_toggled)
         self.examples_panel.remove_requested.connect(c.remove_example)
         self.examples_panel.kind_toggle_requested.connect(c.toggle_example_kind)
         d = self.dataset_panel
-        d.open_file_requested.connect(self.actions.open_file)
-        d.open_folder_requested.connect(self.actions.open_folder)
-        d.recent_chosen.connect(lambda p: self.open_path(p))
-        d.region_mode_chosen.connect(self._on_region_mode)
+        d.open_file_requested.connect(self.actions.open_file_action.trigger)
+        d.open_folder_requested.connect(self.actions.open_folder_action.trigger)
+        d.imagery_requested.connect(self.actions.imagery_action.trigger)
+        d.recent_chosen.connect(lambda path: self.open_path(path))
+        d.region_mode_chosen.connect(self.choose_region_mode)
         d.bbox_entered.connect(self._on_bbox_entered)
         self.status.online_toggled.connect(self._on_online_toggled)
-
-        self.actions.negative.toggled.connect(self.controls.set_negative_mode)
         m.set_thumbnail_provider(c.thumbs.provide_row, threaded=True)
         freeze_heap()  # the window's objects live as long as it does (see freeze_heap)
 
     # --- opening ------------------------------------------------------------------------------------
     def open_path(self, path: str) -> None:
-        """A data file/folder, or a ``*.terrafind`` project."""
+        """A data file, a folder of them, a field pack folder, or a ``*.terrafind`` project."""
         try:
             if str(path).endswith(".terrafind"):
                 self.c.open_project(path)
-            elif is_pack(path):
-                self.c.packs.open(path)
             else:
-                self.c.pack = None
                 self.c.data.open_paths([path])
         except Exception as exc:  # noqa: BLE001 - a bad project file is shown, not raised
             self.c.report_error(exc)
 
     def _on_opened(self, paths: list[str]) -> None:
-        if self.c.pack is not None:
-            self.dataset_panel.set_recent(self.settings.add_recent(str(self.c.pack.root)))
-        elif self.demo is None or str(self.demo.embeddings) not in paths:
+        if self.demo is not None and str(self.demo.embeddings) not in paths:
             self.demo = None
-            for p in paths:
-                recent = self.settings.add_recent(p)
+        if self.demo is None:
+            recent: list[str] = []
+            for path in paths:
+                recent = self.settings.add_recent(path)
             self.dataset_panel.set_recent(recent)
-            self.map_view.set_imagery_basemap(None)
-        self.setWindowTitle(f"Terrafind - {', '.join(p.rsplit('/', 1)[-1] for p in paths)}")
+        self.setWindowTitle(f"Terrafind - {', '.join(p.rstrip('/').rsplit('/', 1)[-1] for p in paths)}")
 
-    def _on_catalog_loaded(self, catalog) -> None:
+    def _on_data_opened(self, session) -> None:
+        catalog = session.catalog
         self.dataset_panel.set_info(catalog.describe())
         self.examples_panel.set_examples([])
-        self.score_plot.set_info("")
         if self.c.footprints_fc is not None:
             self.map_view.set_footprints(self.c.footprints_fc)
         if len(catalog):
             self.map_view.fit_bounds(*catalog.bounds)
+        pack = session.pack
+        self._own_basemap = False
+        if pack is not None and pack.mbtiles_path is not None:
+            self._imagery_basemap(pack.mbtiles_path, pack.region.bbox if pack.region else None)
+        elif self.demo is None or str(self.demo.embeddings) not in session.sources:
+            self.map_view.set_imagery_basemap(None)
+        if pack is not None and pack.problems:
+            self.message_bar.show_message(" ".join(pack.problems), "warning")
 
+    def _on_demo_ready(self, demo) -> None:
+        self.demo = demo
+        if getattr(demo, "basemap_mbtiles", None):
+            self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
+        if getattr(demo, "hint", "") and not self.settings.hint_dismissed():
+            self.message_bar.show_message(demo.hint, "info")
+            self.settings.set_hint_dismissed()
+
+    # --- imagery --------------------------------------------------------------------------------------
     def _imagery_basemap(self, mbtiles, bounds=None, attribution: str = "") -> None:
         """Serve an MBTiles pyramid as the map's imagery layer (tiles read in the scheme handler)."""
         from terrafind.core.imagery.basemap import MBTiles
@@ -210,51 +232,54 @@ class MainWindow(QMainWindow):
             attribution=attribution or str(meta.get("attribution", "")),
         )
 
-    def _on_pack_opened(self, info) -> None:
-        self.demo = None
-        if info.mbtiles_path is not None:
-            self._imagery_basemap(info.mbtiles_path, info.region.bbox if info.region else None)
-        else:
-            self.map_view.set_imagery_basemap(None)
-        if info.problems:
-            self.message_bar.show_message(" ".join(info.problems), "warning")
+    def _on_imagery_changed(self, value) -> None:
+        catalog = self.c.session.catalog
+        own = catalog is not None and "source_url" in catalog.attributes.column_names
+        text = short_name(value) if value or not own else "from the data (source_url)"
+        self.dataset_panel.set_imagery(text, value or "")
+        if self._refusal and self.message_bar.text() == self._refusal:
+            self.message_bar.dismiss()  # the refused choice was replaced by one that was taken
+        self._refusal = ""
+        # After the open finished (demo_ready comes in the same call): then decide about a basemap.
+        QTimer.singleShot(0, self._maybe_basemap)
 
-    def _on_demo_ready(self, demo) -> None:
-        self.demo = demo
-        self.c.pack = None
-        if getattr(demo, "basemap_mbtiles", None):
-            self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
-        if getattr(demo, "hint", "") and not self.settings.hint_dismissed():
-            self.message_bar.show_message(demo.hint, "info")
-            self.settings.set_hint_dismissed()
+    def _maybe_basemap(self) -> None:
+        pack = self.c.session.pack
+        if self.demo is not None or (pack is not None and pack.mbtiles_path is not None):
+            self.c.runner.cancel("basemap")  # they bring their own basemap
+            return
+        self.c.imagery.make_basemap()
+
+    def _on_basemap_ready(self, path: str, bounds, attribution: str) -> None:
+        if not path:
+            if self._own_basemap:
+                self.map_view.set_imagery_basemap(None)
+                self._own_basemap = False
+            return
+        self._imagery_basemap(path, bounds, attribution)
+        self._own_basemap = True
 
     # --- controller -> views --------------------------------------------------------------------------
     def _on_examples_changed(self, items: list) -> None:
         self.examples_panel.set_examples(items)
-        self.map_view.set_examples(examples_fc(self.c.catalog, items))
+        self.map_view.set_examples(examples_fc(self.c.session.catalog, items))
+        self._show_learn_state()
 
-    def _on_labels_changed(self, labels: dict) -> None:
-        if self.c.payload is None:
-            return
-        for item in self.c.payload.items:
-            self.results_panel.set_label(item.row, labels.get(item.row))
+    def _on_learn_changed(self, learn: dict) -> None:
+        self.actions.show_learn(learn)
+        self.results_panel.sites_list.setVisible(bool(learn.get("sites")))
+        self.presenter.show_gallery()
+        self._show_learn_state()
 
-    def _on_results_ready(self, payload) -> None:
-        self.map_view.set_results(payload.fc_json or payload.fc)
-        self.results_panel.set_results(payload.items)
-        r = payload.result
-        self.score_plot.set_scores(
-            filter_values(r), by=threshold_by(r)
-        )  # terrafind.core.search.visible: what the line filters
-        self._on_threshold_changed(self.c.params.get("threshold"))
-        self.score_plot.set_info(f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by similarity")
+    def _show_learn_state(self) -> None:
+        """Refine's availability, the learn hint, the Search button's emphasis, Clear excluded places."""
+        s = self.c.session
+        self.actions.refine.setEnabled(s.can_refine())
+        self.actions.clear_masks.setEnabled(bool(s.masked))
+        stale = self.learn_panel.show_state(s)
+        set_prominent(self.controls.search_button, stale)
 
-    def _on_results_cleared(self) -> None:
-        self.map_view.set_results({"type": "FeatureCollection", "features": []})
-        self.results_panel.clear()
-        self.score_plot.set_scores(_empty())
-
-    def _on_threshold_changed(self, t) -> None:
+    def show_threshold(self, t) -> None:
         self.map_view.set_threshold(-1.0 if t is None else t)  # scores live in [-1, 1]: -1 shows them all
         self.results_panel.set_threshold(t)
         self.score_plot.set_threshold(t)
@@ -267,38 +292,53 @@ class MainWindow(QMainWindow):
         self.results_panel.set_thumbnail(row, image)
         self.examples_panel.set_thumbnail(row, image)
 
+    def _on_sites_ready(self, fc) -> None:
+        self.map_view.set_sites(fc)
+        self.results_panel.sites_list.set_sites([f["properties"] for f in (fc or {}).get("features", [])])
+
+    def _on_site_chosen(self, i: int) -> None:
+        features = self.c.sites.features
+        if not 0 <= i < len(features):
+            return
+        props = features[i]["properties"]
+        west, south, east, north = props["bbox"]
+        pad_x, pad_y = (east - west) * 0.6 + 1e-4, (north - south) * 0.6 + 1e-4
+        self.map_view.fit_bounds(west - pad_x, south - pad_y, east + pad_x, north + pad_y)
+        self.results_panel.select_row(int(props["row"]))
+
     def _on_region_changed(self, region) -> None:
         if region is None:
             self.map_view.set_region(None)
             self.dataset_panel.set_region("all")
             return
-        geom = region.geometry()
         import shapely.geometry
 
-        self.map_view.set_region(shapely.geometry.mapping(geom))
+        self.map_view.set_region(shapely.geometry.mapping(region.geometry()))
         self.dataset_panel.set_region("polygon" if region.polygon_wkt else "rectangle", region.bbox)
 
     # --- views -> controller --------------------------------------------------------------------------
-    def _on_page_ready(self) -> None:
-        self._page_ready = True
-        self.c.thumbs.set_online(self.status.is_online())
-
     def _on_map_clicked(self, lon: float, lat: float, modifier: str) -> None:
         negative = self.actions.negative.isChecked() or modifier == "shift"
         self.c.click_at(lon, lat, negative=negative)
+
+    def _on_negative_toggled(self, on: bool) -> None:
+        self.controls.set_negative_mode(on)
+        self.status.showMessage(
+            "Map clicks now add NEGATIVE examples." if on else "Map clicks add positive examples.", 5000
+        )
 
     def _on_view_changed(self, w: float, s: float, e: float, n: float, zoom: float) -> None:
         self.view_bounds = (w, s, e, n)
         self.c.set_view((w + e) / 2, (s + n) / 2, zoom)
 
     def _on_sort_chosen(self, key: str) -> None:
-        v = self.c.view
+        v = self.c.session.view
         self.results_panel.set_sort(key, (v["lon"], v["lat"]) if v else None)
 
-    def _on_region_mode(self, mode: str) -> None:
+    def choose_region_mode(self, mode: str) -> None:
         if mode == "all":
             self.map_view.set_draw_mode(None)
-            if self.c.region is not None:
+            if self.c.session.region is not None:
                 self.c.data.set_region(None)
         elif mode in ("rectangle", "polygon"):
             self.map_view.set_draw_mode(mode)
@@ -336,7 +376,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _empty():
-    import numpy as np
-
-    return np.zeros(0, np.float32)
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """The data panel, scrolling when the dock is short of room (it is used mostly at the start)."""
+    area = QScrollArea(widget.parentWidget())
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setWidget(widget)
+    return area

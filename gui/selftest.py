@@ -60,7 +60,7 @@ def page_value(map_view, expr: str, timeout: float = 10.0):
 
 def click_chip(window, row: int, *, zoom: int = 13, modifier=Qt.NoModifier) -> tuple[int, int]:
     """Centre the map on ``row``'s chip and click its centre with the real mouse (QTest on the focus proxy)."""
-    lon, lat = (float(v) for v in window.c.catalog.centroids[row])
+    lon, lat = (float(v) for v in window.c.session.catalog.centroids[row])
     m = window.map_view
     m.set_view(lon, lat, zoom)
     point = None
@@ -125,9 +125,7 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
 
     def results_seen(min_rows: int = 1):
         no_problem()
-        return (
-            c.payload is not None and c.payload is not state.get("old") and len(c.payload.items) >= min_rows
-        )
+        return c.shown is not None and c.shown is not state.get("old") and len(c.shown.items) >= min_rows
 
     try:
         timed("page", lambda: wait_until(lambda: m.ready, TIMEOUTS["page"], "the map page"))
@@ -137,26 +135,30 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
                 window.open_path(path)
             else:
                 c.data.open_demo()
-            wait_until(lambda: no_problem() or c.catalog is not None, TIMEOUTS["open"], "the data to open")
-            report["counts"]["chips"] = len(c.catalog)
+            wait_until(
+                lambda: no_problem() or c.session.catalog is not None, TIMEOUTS["open"], "the data to open"
+            )
+            report["counts"]["chips"] = len(c.session.catalog)
 
         timed("open", open_data)
 
         def click():
-            cat = c.catalog
+            cat = c.session.catalog
             w, s, e, n = cat.bounds
             row = cat.nearest((w + e) / 2, (s + n) / 2)
             state["row"] = row
             click_chip(window, row)
             wait_until(
-                lambda: no_problem() or row in c.examples, TIMEOUTS["click"], "the click to add an example"
+                lambda: no_problem() or row in c.session.examples,
+                TIMEOUTS["click"],
+                "the click to add an example",
             )
 
         timed("click", click)
 
         def results():
             wait_until(results_seen, TIMEOUTS["results"], "search results")
-            n = len(c.payload.items)
+            n = len(c.shown.items)
             wait_until(lambda: window.results_panel.visible_count() == n, 10, "the gallery")
             wait_until(lambda: window.score_plot.bin_count() > 0, 10, "the score plot")
             on_map = wait_until(
@@ -178,11 +180,11 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
             window.grab().save(screenshot)
 
         def label():
-            top = int(c.payload.items[0].row)
+            top = int(c.shown.items[0].row)
             state["top"] = top
-            state["old"] = c.payload
+            state["old"] = c.shown
             c.label(top, "negative")
-            wait_until(lambda: c.labels.get(top) == "negative", TIMEOUTS["label"], "the label")
+            wait_until(lambda: c.session.labels.get(top) == "negative", TIMEOUTS["label"], "the label")
 
         timed("label", label)
 
@@ -190,7 +192,7 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
             if not c.search_now():
                 raise SelftestError("the search did not start")
             wait_until(results_seen, TIMEOUTS["search_again"], "the second search")
-            rows = {int(it.row) for it in c.payload.items}
+            rows = {int(it.row) for it in c.shown.items}
             if state["top"] in rows:
                 raise SelftestError("the chip labelled 'Not this' came back in the results")
 

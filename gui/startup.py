@@ -31,7 +31,7 @@ def offer_recovery(window) -> bool:
         except Exception as exc:  # noqa: BLE001 - a damaged recovery file is shown, the app still starts
             window.c.report_error(exc)
             return False
-        window.c.project_path = proj.saved_from
+        window.c.session.project_path = proj.saved_from
         window.c.restore(proj)
         return True
     pending.rename(pending.with_name(f"recovery-declined-{time.strftime('%Y%m%d-%H%M%S')}.terrafind"))

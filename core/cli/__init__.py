@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["COMMANDS", "lonlat", "bbox", "add_input_args", "open_from_args", "progress_for"]
+__all__ = ["COMMANDS", "lonlat", "bbox", "add_input_args", "session_from_args", "progress_for"]
 
 COMMANDS: list[str] = ["info", "search", "index", "embed", "pack"]
 
@@ -42,7 +42,12 @@ def bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def add_input_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="GeoParquet file(s) or folder(s) of them")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="GeoParquet file(s), folder(s) of them, or a field pack folder",
+    )
     parser.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="only load chips in this lon/lat box")
     parser.add_argument("--embedding-column", metavar="NAME", help="the vector column, when not detected")
     parser.add_argument("--chip-size", type=float, metavar="METRES", help="chip size of point-only data")
@@ -55,15 +60,16 @@ def progress_for(always: bool = False) -> Any:
     return TextProgress() if always or sys.stderr.isatty() else None
 
 
-def open_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
-    """The Catalog named by ``paths`` / ``--bbox`` / ``--embedding-column`` / ``--chip-size``."""
-    from terrafind.core.read.reader import open_catalog
+def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
+    """A :class:`terrafind.core.session.Session` on the data named by ``paths`` (files, folders or one
+    field pack) / ``--bbox`` / ``--embedding-column`` / ``--chip-size``: the app opens data the same way."""
+    from terrafind.core.session import Session
     from terrafind.core.types import Region
 
     region = Region.from_bbox(*args.bbox) if args.bbox else None
-    return open_catalog(
+    return Session.open(
         args.paths,
-        region=region,
+        region,
         embedding_column=args.embedding_column,
         chip_size_m=args.chip_size,
         progress=progress,

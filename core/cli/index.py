@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from terrafind.core.cli import add_input_args, open_from_args, progress_for
+from terrafind.core.cli import add_input_args, progress_for, session_from_args
 
 __all__ = ["register", "run"]
 
@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from terrafind.core.search.index import IndexParams, index_paths, load_or_build_index
 
-    catalog = open_from_args(args, progress_for(always=True))
+    session = session_from_args(args, progress_for(always=True))
+    catalog = session.catalog
     params = IndexParams()
     index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()))
     if args.rebuild:

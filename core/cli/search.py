@@ -1,11 +1,22 @@
-"""``terrafind-cli search PATH... --at LON,LAT``: find chips like the ones under the given points."""
+"""``terrafind-cli search PATH... --at LON,LAT``: find chips like the ones under the given points.
+
+The search is the app's: a :class:`terrafind.core.session.Session` opens the data (files, folders or a
+field pack), takes the examples, runs a plain or refined search and exports the visible hits.
+
+* ``--labels FILE`` (repeatable): places from CSV / GeoJSON / KML / GPX / shapefile become examples
+  (a status column decides positive / negative / exclude; without one, ``--labels-as`` decides).
+* ``--refine``: train a logistic regression on the examples plus random background chips and re-rank
+  (:mod:`terrafind.core.search.refine`); hits gain a ``probability`` and ``--threshold`` applies to it.
+* ``--sites``: hits whose chips touch merge into sites, and ``--out`` writes sites instead of chips.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from terrafind.core.cli import add_input_args, lonlat, open_from_args, progress_for, search_learn
+from terrafind.core.cli import add_input_args, lonlat, progress_for, session_from_args
 
 __all__ = ["register", "run", "rows_under"]
 
@@ -46,7 +57,31 @@ def register(subparsers: Any) -> None:
     p.add_argument("--threshold", type=float, metavar="S", help="keep hits scoring at least S (-1..1)")
     p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
     p.add_argument("--no-index", action="store_true", help="always search exactly, ignore a cached index")
-    search_learn.add_arguments(p)  # --labels, --labels-as, --refine, --sites
+    p.add_argument(
+        "--labels",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="examples from a file of places (.csv with lat/lon columns, .geojson, .kml, .gpx, .shp); "
+        "a status column (confirmed / rejected / exclude / not visited) decides each place's role",
+    )
+    p.add_argument(
+        "--labels-as",
+        choices=["positive", "negative", "exclude"],
+        default="positive",
+        help="what places in a --labels file without a status column are (default: positive)",
+    )
+    p.add_argument(
+        "--refine",
+        action="store_true",
+        help="train a classifier on the examples (needs at least one --not or rejected place) plus random "
+        "background chips and rank by its probability; --threshold then applies to the probability",
+    )
+    p.add_argument(
+        "--sites",
+        action="store_true",
+        help="merge hits whose chips touch into sites (one outline, chip count, hectares) and write those",
+    )
     p.set_defaults(run=run)
 
 
@@ -69,38 +104,91 @@ def rows_under(catalog: Any, points: list[tuple[float, float]], what: str) -> li
     return rows
 
 
+def _add_places(args: argparse.Namespace, session: Any) -> None:
+    """The places of every ``--labels`` file as examples and masked chips (a rejection wins over a
+    confirmation of the same chip, as in :func:`terrafind.core.read.places.places_to_labels`)."""
+    from terrafind.core.read.places import places_to_labels, read_places
+
+    masked = set(session.masked)
+    for name in args.labels:
+        labels = places_to_labels(session.catalog, read_places(name), default=args.labels_as)
+        for row in labels.positives:
+            if session.examples.get(row) != "negative":
+                session.set_example(row, "positive")
+        for row in labels.negatives:
+            session.set_example(row, "negative")
+        masked.update(labels.exclude)
+        note = f", {labels.unmatched} on no chip" if labels.unmatched else ""
+        skipped = f", {labels.skipped} not visited" if labels.skipped else ""
+        print(
+            f"{Path(name).name}: {len(labels.positives)} positive, {len(labels.negatives)} negative, "
+            f"{len(labels.exclude)} excluded chip(s){note}{skipped}."
+        )
+    for row in masked:
+        session.set_example(row, None)
+    session.set_masked(sorted(masked))
+
+
 def run(args: argparse.Namespace) -> int:
+    from terrafind.core.errors import InputError
     from terrafind.core.export.formats import resolve
     from terrafind.core.search.exact import EXACT_MAX_ROWS
-    from terrafind.core.search.index import load_cached_index
-    from terrafind.core.types import Examples
 
     if args.out:
         resolve(args.out)  # an unknown format fails now, not after the search
-    catalog = open_from_args(args, progress_for())
-    pos, neg, exclude = search_learn.apply_labels(
-        args, catalog, rows_under(catalog, args.at, "--at"), rows_under(catalog, args.negatives, "--not")
-    )
-    examples = Examples(positives=pos, negatives=neg)
-    index = None
+    session = session_from_args(args, progress_for())
+    catalog = session.catalog
+    for row in rows_under(catalog, args.at, "--at"):
+        session.set_example(row, "positive")
+    for row in rows_under(catalog, args.negatives, "--not"):
+        session.set_example(row, "negative")
+    _add_places(args, session)
+    examples = session.search_examples()
+    if not examples.positives:
+        raise InputError("Give at least one positive example: --at LON,LAT or a --labels file with places.")
+    session.params.update(k=args.k, mode=args.mode)
+    session.learn["refine"] = bool(args.refine)
     if not args.no_index and len(catalog) > EXACT_MAX_ROWS:
-        index = load_cached_index(catalog, progress=progress_for())  # never a multi-minute build here
-    result = search_learn.run_search(args, catalog, examples, index, exclude)  # plain or --refine
+        session.use_index(catalog, session.load_index(build=False, progress=progress_for()))  # never a build
+    outcome = session.run_search("refine" if args.refine else "plain")
+    session.params["threshold"] = args.threshold  # after the search: it filters what its ranking shows
+    visible = session.visible()
     for problem in catalog.problems:
         print(f"note: {problem}")
+    if outcome.refine is not None:
+        _print_refined(session, outcome.refine, args.threshold)
     n_pos, n_neg = len(examples.positives), len(examples.negatives)
+    result = outcome.result
     print(
         f"Searched {len(catalog):,} chips ({catalog.model_name}) with {n_pos} positive and {n_neg} negative "
         f"example(s), mode {result.mode}, {result.method}, {result.elapsed_ms:.1f} ms."
     )
-    top = " ".join(f"{s:.3f}" for s in result.scores[:5])
-    print(f"{len(result)} hits; top scores: {top or 'none'}")
+    top = " ".join(f"{s:.3f}" for s in visible.scores[:5])
+    print(f"{len(visible)} hits; top scores: {top or 'none'}")
     for rank, (row, score) in enumerate(
-        zip(result.rows[:TOP_LINES], result.scores[:TOP_LINES], strict=True), 1
+        zip(visible.rows[:TOP_LINES], visible.scores[:TOP_LINES], strict=True), 1
     ):
         lon, lat = catalog.centroids[row]
         print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}  {lon:.5f}, {lat:.5f}")
     if args.out:
-        out = search_learn.write_output(args, catalog, result)  # hits, or --sites
+        if args.sites:
+            out, count = session.export_sites(args.out)
+            total = sum(s.area_ha for s in session.sites())
+            print(f"{len(visible)} hits form {count} site(s), {total:.1f} ha in all.")
+        else:
+            out, _count = session.export_hits(args.out)
         print(f"Wrote {out}")
     return 0
+
+
+def _print_refined(session: Any, refined: Any, threshold: float | None) -> None:
+    from terrafind.core.search.refine import format_share, region_share
+
+    cut = 0.5 if threshold is None else threshold
+    acc = "n/a" if refined.cv_accuracy is None else f"{refined.cv_accuracy:.0%}"
+    share = format_share(region_share(session.catalog, refined, cut))
+    print(
+        f"Refined on {refined.n_pos} positive, {refined.n_neg} negative and {refined.n_background} "
+        f"background chips in {refined.elapsed_ms:.0f} ms; label accuracy {acc} ({refined.cv_method}); "
+        f"probability >= {cut}: {share}."
+    )

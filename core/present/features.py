@@ -24,6 +24,8 @@ __all__ = [
     "footprints_json",
     "ResultsPayload",
     "RawJSON",
+    "ShownResults",
+    "show_outcome",
 ]
 
 
@@ -57,11 +59,18 @@ class ResultsPayload:
 
 
 def results_payload(catalog, result, labels: dict[int, str] | None = None) -> ResultsPayload:
-    """Map FeatureCollection (properties row, rank, score, id, date, probability) and gallery items."""
+    """Map FeatureCollection (properties row, rank, score, id, date, probability, matched) and gallery items.
+
+    ``matched`` is the id of the example a hit matched best, when the search knows (mode "max", grouped
+    and refined searches)."""
     labels = labels or {}
     rows = np.asarray(result.rows, dtype=np.int64)
     scores = np.asarray(result.scores, dtype=np.float32)
     probs = result.probabilities
+    names = [str(catalog.ids[int(p)]) for p in result.positives]
+    matched = np.asarray(result.matched, np.int64) if result.matched is not None else np.zeros(0, np.int64)
+    if len(matched) != len(rows):
+        matched = np.full(len(rows), -1, np.int64)
     geoms = geometries(catalog.footprints[rows])
     centres = catalog.centroids[rows] if len(rows) else np.zeros((0, 2))
     features, items = [], []
@@ -70,6 +79,8 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
         date = catalog.date(row)
         prob = None if probs is None else float(probs[i])
         score = float(scores[i])
+        m = int(matched[i])
+        example = names[m] if 0 <= m < len(names) else None
         features.append(
             {
                 "type": "Feature",
@@ -81,11 +92,12 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
                     "id": chip_id,
                     "date": date,
                     "probability": prob,
+                    "matched": example,
                 },
             }
         )
         lon, lat = (float(v) for v in centres[i])
-        items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row)))
+        items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example))
     fc = {"type": "FeatureCollection", "features": features}
     return ResultsPayload(result, fc, items, scores, encode(fc))
 
@@ -93,6 +105,43 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
 class RawJSON(str):
     """JSON text encoded already (in a worker: 100k footprints take ~0.5 s to encode), passed to the page as
     it is. Only for text made by ``json.dumps``: it is spliced into the script unquoted."""
+
+
+@dataclass
+class ShownResults:
+    """A search outcome (:class:`terrafind.core.search.run.SearchOutcome`) made ready for the screen: the
+    ranked hits (``best``) and, after Refine, the review queue, each as map features and gallery items."""
+
+    outcome: Any
+    best: ResultsPayload
+    review: ResultsPayload | None = None
+
+    @property
+    def result(self) -> Any:
+        return self.outcome.result
+
+    @property
+    def items(self) -> list[ResultItem]:
+        return self.best.items
+
+    @property
+    def how(self) -> str:
+        return str(self.outcome.how)
+
+    @property
+    def fc(self) -> dict[str, Any]:
+        return self.best.fc
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.best.scores
+
+
+def show_outcome(catalog, outcome, labels: dict[int, str] | None = None) -> ShownResults:
+    """Map features and gallery items of ``outcome``'s hits (and review queue), built in a worker."""
+    best = results_payload(catalog, outcome.result, labels)
+    review = None if outcome.review is None else results_payload(catalog, outcome.review, labels)
+    return ShownResults(outcome, best, review)
 
 
 _CHUNK = 500  # features per json.dumps call

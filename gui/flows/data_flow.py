@@ -1,8 +1,9 @@
-"""Jobs that bring data in and out: open (with region), index build, demo region, export, embed, pack.
+"""Jobs that bring data in and out: open (with region; files, folders or a field pack), index build, demo
+region, embed, export.
 
-Each is one worker job with progress and Cancel in the status bar. Opening publishes the Catalog as soon as
-it is read; the index is then loaded or built in a second job, and searches run exactly until it is
-published (``controller.index`` stays None until the index is complete).
+Each is one worker job with progress and Cancel in the status bar, and hands its result back to the
+controller (``use_data``, ``use_index``). Opening publishes the data as soon as it is read; the index is
+then loaded or built in a second job, and searches run exactly until it is published.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from terrafind.core.export.formats import file_filters
 from terrafind.core.present.features import footprints_json
-from terrafind.core.search.visible import threshold_by, visible_result
-from terrafind.gui.workers import TaskRunner, freeze_heap
+from terrafind.gui.workers import TaskRunner
 
-__all__ = ["DataFlow", "EXPORT_FORMATS"]
+__all__ = ["DataFlow", "export_filters"]
 
-EXPORT_FORMATS = {
-    "GeoJSON (*.geojson)": "geojson",
-    "GeoPackage (*.gpkg)": "gpkg",
-    "CSV (*.csv)": "csv",
-    "GPX waypoints for phones (*.gpx)": "gpx",  # OsmAnd, Organic Maps, QField (terrafind.core.export.phones)
-    "KML (*.kml)": "kml",
-}
+
+def export_filters() -> dict[str, str]:
+    """Save-dialog filters of every export format (terrafind.core.export.formats), GeoJSON first."""
+    return file_filters()
 
 
 def _preload(*modules: str) -> None:
@@ -42,6 +40,7 @@ def _preload(*modules: str) -> None:
 class DataFlow(QObject):
     demo_ready = Signal(object)  # terrafind.core.embed.demo.DemoRegion
     opened = Signal(list)  # the paths just opened (for recent files)
+    exported = Signal(str, int)  # path, number of features / sites / labels written
 
     def __init__(self, controller, runner: TaskRunner):
         super().__init__(controller)
@@ -54,9 +53,10 @@ class DataFlow(QObject):
         paths = [str(p) for p in paths]
 
         def job(progress, cancel):
-            from terrafind.core.read.reader import open_catalog
+            from terrafind.core.session import open_data
 
-            catalog = open_catalog(paths, region=region, progress=progress, cancel=cancel)
+            opened = open_data(paths, region, progress=progress, cancel=cancel)
+            catalog = opened.catalog
             # Warm the lookups the GUI thread uses on every click (STRtree, centres) here, not on a click.
             if len(catalog):
                 catalog.chip_at(*catalog.centroids[0])
@@ -66,41 +66,27 @@ class DataFlow(QObject):
                 "terrafind.core.export.hits",
                 "terrafind.core.search.query",
             )
-            return catalog, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
+            return opened, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
 
         name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
         self.runner.start(
             "open",
             job,
             label=f"Opening {name}",
-            on_done=lambda out: self._opened(out[0], out[1], paths, region, then),
+            on_done=lambda out: self._opened(out[0], out[1], paths, then),
             on_error=self.c.report_error,
         )
 
-    def _opened(self, catalog, fc, paths: list[str], region, then) -> None:
-        c = self.c
-        c.reset_session()
-        c.runner.cancel("index")
-        c.catalog, c.index, c.sources, c.region = catalog, None, paths, region
-        c.footprints_fc = fc
-        c.thumbs.reset()
-        c.catalog_loaded.emit(catalog)
-        c.region_changed.emit(region)
-        extra = f" ({len(catalog.problems)} warnings)" if catalog.problems else ""
-        c.message.emit(
-            f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
-        )
+    def _opened(self, opened, fc, paths: list[str], then) -> None:
+        self.c.use_data(opened, fc)
         self.opened.emit(paths)
-        self.build_index()
         if then is not None:
             then()
-        c.save_recovery()
-        freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
 
     def set_region(self, region) -> None:
         """Reopen the same data limited to ``region`` (None = all). Examples are kept by chip id."""
-        if not self.c.sources:
-            self.c.message.emit("Open a file first, then choose a region.")
+        if not self.c.session.sources:
+            self.c.say("Open a file first, then choose a region.")
             return
         proj = self.c.project()
         proj.region = region.to_dict() if region is not None else None
@@ -109,27 +95,16 @@ class DataFlow(QObject):
 
     # --- index --------------------------------------------------------------------------------------
     def build_index(self) -> None:
-        catalog = self.c.catalog
-        if catalog is None:
+        """Load (a pack's or the cache's) or build the open catalog's index in a job."""
+        session = self.c.session.snapshot()
+        if session.catalog is None:
             return
-
-        pack = self.c.pack
-        cache = pack.index_dir if pack is not None and pack.index_path is not None else None
-
-        def job(progress, cancel):
-            from terrafind.core.search.index import load_or_build_index
-
-            return load_or_build_index(catalog, cache_dir=cache, progress=progress, cancel=cancel)
-
         self.runner.start(
-            "index", job, label="Building the search index", on_done=lambda ix: self._indexed(catalog, ix)
+            "index",
+            lambda progress, cancel: session.load_index(progress=progress, cancel=cancel),
+            label="Building the search index",
+            on_done=lambda index: self.c.use_index(session.catalog, index),
         )
-
-    def _indexed(self, catalog, index) -> None:
-        if catalog is not self.c.catalog:  # another file was opened meanwhile
-            return
-        self.c.index = index
-        self.c.index_ready.emit(index)
 
     # --- demo region ----------------------------------------------------------------------------------
     def open_demo(self, *, then: Callable[[], None] | None = None) -> None:
@@ -174,65 +149,40 @@ class DataFlow(QObject):
         )
 
     # --- export -------------------------------------------------------------------------------------
-    def export_hits(
-        self, path: str, fmt: str | None = None, *, then: Callable[[str, int], None] | None = None
+    def export(
+        self, what: str, path: str, fmt: str | None = None, *, then: Callable[[str, int], None] | None = None
     ) -> bool:
-        """Write the visible hits (terrafind.core.search.visible: score, or probability after Refine, >= threshold) with
-        core's provenance, in a job."""
+        """Write ``what`` ("hits": the visible hits, "sites": them merged into sites, "labels": examples and
+        labels) with the session's provenance, in a job. False (and a message) when there is nothing."""
         c = self.c
-        if c.catalog is None or c.payload is None:
-            c.message.emit("Search first: there are no hits to export.")
+        session = c.session.snapshot()
+        if what in ("hits", "sites") and session.visible() is None:
+            c.say("Search first: there are no hits to export.")
             return False
-        catalog, result, threshold = c.catalog, c.payload.result, c.params.get("threshold")
-        labels = dict(c.labels)
-        extra = {
-            "app": "terrafind",
-            "examples": [{"id": c.chip_name(r), "kind": k} for r, k in c.examples.items()],
-            "visible": {"threshold": threshold, "by": threshold_by(result)},
-        }
+        if what == "labels" and not (session.examples or session.labels):
+            c.say("There are no examples or labels to export yet.")
+            return False
+        write = {"hits": session.export_hits, "sites": session.export_sites, "labels": session.export_labels}
 
         def job(progress, cancel):
-            from terrafind.core.export.hits import export_hits
-
-            # The rows are filtered here, by the same rule as the map and the gallery (terrafind.core.search.visible).
-            visible = visible_result(result, threshold)
-            written = export_hits(catalog, visible, path, fmt=fmt, labels=labels, extra_provenance=extra)
-            return str(written), len(visible)
+            written, count = write[what](path, fmt)
+            return str(written), count
 
         self.runner.start(
             "export",
             job,
-            label=f"Exporting to {Path(path).name}",
-            on_done=lambda out: self._exported(out[0], out[1], then),
+            label=f"Exporting {what} to {Path(path).name}",
+            on_done=lambda out: self._exported(what, out[0], out[1], then),
             on_error=c.report_error,
         )
         return True
 
-    def export_labels(self, path: str, *, then: Callable[[str, int], None] | None = None) -> bool:
-        c = self.c
-        pos = [r for r, k in {**c.labels, **c.examples}.items() if k == "positive"]
-        neg = [r for r, k in {**c.labels, **c.examples}.items() if k == "negative"]
-        if c.catalog is None or not (pos or neg):
-            c.message.emit("There are no examples or labels to export yet.")
-            return False
-        catalog = c.catalog
+    def export_hits(self, path: str, fmt: str | None = None, *, then=None) -> bool:
+        return self.export("hits", path, fmt, then=then)
 
-        def job(progress, cancel):
-            from terrafind.core.export.hits import export_labels
-
-            return str(export_labels(catalog, pos, neg, path)), len(pos) + len(neg)
-
-        self.runner.start(
-            "export",
-            job,
-            label=f"Exporting labels to {Path(path).name}",
-            on_done=lambda out: self._exported(out[0], out[1], then),
-            on_error=c.report_error,
-        )
-        return True
-
-    def _exported(self, path: str, count: int, then) -> None:
-        self.c.message.emit(f"Exported {count} features to {path}.")
-        self.c.exported.emit(path, count)
+    def _exported(self, what: str, path: str, count: int, then) -> None:
+        noun = {"hits": "features", "sites": "sites", "labels": "labels"}[what]
+        self.c.say(f"Exported {count} {noun} to {path}.")
+        self.exported.emit(path, count)
         if then is not None:
             then(path, count)

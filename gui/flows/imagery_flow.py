@@ -41,7 +41,6 @@ def basemap_bounds(bounds) -> tuple[float, float, float, float]:
 
 
 class ImageryFlow(QObject):
-    imagery_changed = Signal(object)  # str | None: the open dataset's configured imagery
     basemap_ready = Signal(
         str, object, str
     )  # MBTiles path ("" = no local imagery), (w, s, e, n), attribution
@@ -51,9 +50,13 @@ class ImageryFlow(QObject):
         super().__init__(controller)
         self.c = controller
         self.runner = runner
-        self.value: str | None = None  # the configured imagery of the open dataset (resolved)
         self._expected: tuple[str, str | None] | None = None  # (dataset key, imagery) of a project
-        controller.catalog_loaded.connect(self._on_catalog_loaded)
+        controller.data_opened.connect(self._on_data_opened)
+
+    @property
+    def value(self) -> str | None:
+        """The open dataset's configured imagery (the session's; resolved)."""
+        return self.c.session.imagery
 
     # --- the configured imagery ---------------------------------------------------------------------
     def expect(self, sources: list[str], imagery: str | None) -> None:
@@ -63,76 +66,71 @@ class ImageryFlow(QObject):
 
         self._expected = (dataset_key(sources), imagery) if imagery and sources else None
 
-    def _on_catalog_loaded(self, catalog) -> None:
+    def _on_data_opened(self, session) -> None:
         from terrafind.core.imagery.settings import dataset_key, imagery_for
 
-        c, expected = self.c, self._expected
-        self._expected = None
-        self.value = None
-        pack = c.pack
+        expected, self._expected = self._expected, None
+        pack = session.pack
         if pack is not None and pack.imagery:
-            self.value = pack.imagery  # ThumbnailFlow.reset() gave it to the service already
-            self.imagery_changed.emit(self.value)
+            self.c.set_imagery(pack.imagery)  # ThumbnailFlow.reset() gave it to the service already
             return
         try:
-            saved = imagery_for(c.sources)
+            saved = imagery_for(session.sources)
         except TerrafindError:
             saved = None
-        if saved is None and expected is not None and expected[0] == dataset_key(c.sources):
+        if saved is None and expected is not None and expected[0] == dataset_key(session.sources):
             saved = expected[1]
-        if saved:
-            self._apply(saved, remember=False)
-        self.imagery_changed.emit(self.value)
+        value = self._checked(saved) if saved else None
+        self.c.set_imagery(value)
 
-    def _apply(self, value: str | None, *, remember: bool) -> bool:
-        """Give ``value`` to the thumbnail service; False (and the reason in the message bar) if invalid."""
-        from terrafind.core.imagery.settings import check_imagery, set_imagery_for
+    def _checked(self, value: str | None) -> str | None:
+        """``value`` given to the thumbnail service and resolved (thumbnails are cached under that very
+        name); raises TerrafindError when it cannot be used."""
+        from terrafind.core.imagery.settings import check_imagery
 
         c, svc = self.c, self.c.thumbs.service
-        try:
-            if value:
-                check_imagery(value)
-            if svc is not None:
-                key = svc.dataset_key(c.catalog)
-                svc.set_imagery(key, value)
-                value = svc.imagery(key)  # resolved: thumbnails are cached under this very name
-            if remember:
-                set_imagery_for(c.sources, value)
-        except TerrafindError as exc:
-            c.report_error(exc)
-            self.refused.emit(exc.message)
-            return False
-        self.value = value
-        return True
+        if value:
+            check_imagery(value)
+        if svc is not None and c.session.catalog is not None:
+            key = svc.dataset_key(c.session.catalog)
+            svc.set_imagery(key, value)
+            value = svc.imagery(key)
+        return value
 
     def choose(self, value: str | None) -> bool:
         """The user's choice for the open dataset (None or "" clears it): validated, remembered, and the
         thumbnails on show are cut again from it. Returns False when it was refused."""
+        from terrafind.core.imagery.settings import set_imagery_for
+
         c = self.c
-        if c.catalog is None:
-            c.message.emit("Open data first, then choose the imagery for it.")
+        if c.session.catalog is None:
+            c.say("Open data first, then choose the imagery for it.")
             return False
         value = (value or "").strip() or None
         if value == self.value:
             return True
-        if not self._apply(value, remember=True):
+        try:
+            value = self._checked(value)
+            set_imagery_for(c.session.sources, value)
+        except TerrafindError as exc:
+            c.report_error(exc)
+            self.refused.emit(exc.message)
             return False
-        self.imagery_changed.emit(self.value)
+        c.set_imagery(value)
         self.refresh_thumbnails()
         c.save_recovery()
-        if self.value:
-            c.message.emit(f"Thumbnails are now cut from {self.value}.")
-        else:
-            c.message.emit("No imagery is set for this data any more.")
+        c.say(
+            f"Thumbnails are now cut from {value}." if value else "No imagery is set for this data any more."
+        )
         return True
 
     def refresh_thumbnails(self) -> None:
         """Forget the thumbnails in memory and ask again for those on show (examples, then results)."""
         c = self.c
         c.thumbs.reset()  # memory cleared, generation bumped: late cuts from the old source are dropped
-        rows = [it.row for it in c.example_items()]
-        if c.payload is not None:
-            rows += [int(r) for r in c.payload.result.rows[:REFRESH_MAX]]
+        rows = [it.row for it in c.session.example_items()]
+        if c.shown is not None:
+            rows += [int(r) for r in c.shown.result.rows[:REFRESH_MAX]]
         c.thumbs.want(list(dict.fromkeys(rows)))
 
     # --- the imagery basemap ------------------------------------------------------------------------
@@ -140,7 +138,7 @@ class ImageryFlow(QObject):
         """Find the open dataset's local imagery (a quiet job), and when there is some, render or reuse
         its basemap in a job the status bar shows; ``basemap_ready`` follows."""
         c = self.c
-        catalog, imagery = c.catalog, self.value
+        catalog, imagery = c.session.catalog, self.value
         self.runner.cancel("basemap")
         if catalog is None or not len(catalog):
             return
@@ -159,7 +157,7 @@ class ImageryFlow(QObject):
         )
 
     def _render(self, catalog, cogs) -> None:
-        if catalog is not self.c.catalog:
+        if catalog is not self.c.session.catalog:
             return
         if not cogs:
             self.basemap_ready.emit("", None, "")  # e.g. imagery cleared: a basemap made from it goes
@@ -185,5 +183,5 @@ class ImageryFlow(QObject):
         )
 
     def _rendered(self, catalog, path: str, bounds, names: str) -> None:
-        if catalog is self.c.catalog:
+        if catalog is self.c.session.catalog:
             self.basemap_ready.emit(path, bounds, f"Imagery: {names}")

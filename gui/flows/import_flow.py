@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QButtonGroup, QDialog, QDialogButtonBox, QLabel, QRadioButton, QVBoxLayout
 
@@ -53,30 +54,18 @@ def summary(n_places: int, imported) -> str:
 class PlacesCommand(QUndoCommand):
     """Examples and masked chips from one imported file, undone and redone as one step."""
 
-    def __init__(self, flow, example_changes: dict[int, tuple], new_masked: set[int], text: str):
+    def __init__(self, controller, example_changes: dict[int, tuple], new_masked: set[int], text: str):
         super().__init__(text)
-        self.flow = flow
+        self.c = controller
         self.changes = example_changes  # row -> (old kind | None, new kind)
-        self.old_masked = set(flow.learn.masked)
+        self.old_masked = set(controller.session.masked)
         self.new_masked = set(new_masked)
 
-    def _apply(self, kinds: dict[int, str | None], masked: set[int]) -> None:
-        c = self.flow.c
-        for row, kind in kinds.items():
-            if kind is None:
-                c.examples.pop(row, None)
-            else:
-                c.examples[row] = kind
-        self.flow.learn.set_masked(sorted(masked))
-        c._examples_changed()  # one signal, one thumbnail request and one autosave for the whole file
-        if c.params.get("auto", True) and c.search.examples().positives:
-            c.search.request()
-
     def redo(self) -> None:
-        self._apply({r: new for r, (_old, new) in self.changes.items()}, self.new_masked)
+        self.c.set_places({r: new for r, (_old, new) in self.changes.items()}, self.new_masked)
 
     def undo(self) -> None:
-        self._apply({r: old for r, (old, _new) in self.changes.items()}, self.old_masked)
+        self.c.set_places({r: old for r, (old, _new) in self.changes.items()}, self.old_masked)
 
 
 class ImportDialog(QDialog):
@@ -113,24 +102,25 @@ def _ask(parent, path: str, places) -> str | None:
     return dialog.choice() if dialog.exec() == QDialog.Accepted else None
 
 
-class ImportFlow:
-    """Import places into the session of ``controller`` (examples) and ``learn`` (masked chips)."""
+class ImportFlow(QObject):
+    """Import places into the controller's session: examples and masked chips."""
 
-    def __init__(self, controller, learn, parent_widget=None):
+    imported = Signal(str)  # the summary sentence of a finished import
+
+    def __init__(self, controller, runner):
+        super().__init__(controller)
         self.c = controller
-        self.learn = learn
-        self.parent_widget = parent_widget
+        self.runner = runner
+        self.parent_widget = None  # the window, for the dialog
         # (parent, path, places) -> a CHOICES key or None; tests replace it so no dialog blocks
         self.chooser: Callable[..., str | None] = _ask
         self.last_summary = ""
-        # Also shown in the message bar by terrafind.gui.learn: the status line is soon overwritten by the search.
-        self.summary_shown: Callable[[str], None] | None = None
 
     def import_places(self, path: str, how: str | None = None) -> bool:
         """Read ``path`` (a job), ask what its places are unless ``how`` says, then label in a second job."""
         c = self.c
-        if c.catalog is None:
-            c.message.emit("Open a file first, then import places onto its chips.")
+        if c.session.catalog is None:
+            c.say("Open a file first, then import places onto its chips.")
             return False
 
         def read(progress, cancel):
@@ -138,7 +128,7 @@ class ImportFlow:
 
             return read_places(path)
 
-        c.runner.start(
+        self.runner.start(
             "import",
             read,
             label=f"Reading {Path(path).name}",
@@ -150,18 +140,18 @@ class ImportFlow:
     def _read(self, path: str, places, how: str | None) -> None:
         c = self.c
         if not places:
-            c.message.emit(f"{Path(path).name} holds no places.")
+            c.say(f"{Path(path).name} holds no places.")
             return
         how = how or self.chooser(self.parent_widget, path, places)
         if how is None:
             return
         if how == "status" and not any(p.status is not None for p in places):
-            c.message.emit(
+            c.say(
                 f"{Path(path).name} has no status words such as confirmed or rejected; "
                 "import it as positives, negatives or exclude."
             )
             return
-        catalog = c.catalog
+        catalog = c.session.catalog
 
         def label(progress, cancel):
             from dataclasses import replace
@@ -173,7 +163,7 @@ class ImportFlow:
                 chosen = [replace(p, status=None, raw_status=None) for p in places]
             return places_to_labels(catalog, chosen, default="positive" if how == "status" else how)
 
-        c.runner.start(
+        self.runner.start(
             "import",
             label,
             label=f"Finding the chips under {Path(path).name}",
@@ -182,19 +172,18 @@ class ImportFlow:
         )
 
     def _apply(self, path: str, n_places: int, imported, catalog) -> None:
-        c = self.c
-        if catalog is not c.catalog:  # another file was opened meanwhile: these rows mean nothing now
+        c, session = self.c, self.c.session
+        if catalog is not session.catalog:  # another file was opened meanwhile: these rows mean nothing now
             return
         changes: dict[int, tuple] = {}
         for kind, rows in (("positive", imported.positives), ("negative", imported.negatives)):
             for row in rows:
-                if c.examples.get(row) != kind:
-                    changes[row] = (c.examples.get(row), kind)
-        masked = set(self.learn.masked) | set(imported.exclude)
+                if session.examples.get(row) != kind:
+                    changes[row] = (session.examples.get(row), kind)
+        masked = set(session.masked) | set(imported.exclude)
         text = summary(n_places, imported)
-        if changes or masked != set(self.learn.masked):
-            c.undo_stack.push(PlacesCommand(self, changes, masked, f"Import {Path(path).name}"))
+        if changes or masked != set(session.masked):
+            c.undo_stack.push(PlacesCommand(c, changes, masked, f"Import {Path(path).name}"))
         self.last_summary = text
-        c.message.emit(text)
-        if self.summary_shown is not None:
-            self.summary_shown(text)
+        c.say(text)
+        self.imported.emit(text)  # the window shows it in the message bar: the status line soon changes

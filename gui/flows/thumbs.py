@@ -50,21 +50,18 @@ class ThumbnailFlow(QObject):
         self._memory.clear()
         self._pending.clear()
         self.runner.cancel("thumbnails")
-        pack = self.c.pack
+        pack = self.c.session.pack
         cache = pack.thumbnails_path if pack is not None else None
         if self.service is not None and self._cache_path == cache:
             return
-        try:
-            from terrafind.core.imagery.thumbnails import ThumbnailService
-        except ImportError:  # the thumbnail module is optional for the app to search
-            self.service = None
-            return
+        from terrafind.core.imagery.thumbnails import ThumbnailService
+
         self.service = ThumbnailService(cache)
         self._cache_path = cache
         self.service.online = self.online_wanted
-        if pack is not None and pack.imagery and self.c.catalog is not None:
+        if pack is not None and pack.imagery and self.c.session.catalog is not None:
             try:
-                self.service.set_imagery(self.service.dataset_key(self.c.catalog), pack.imagery)
+                self.service.set_imagery(self.service.dataset_key(self.c.session.catalog), pack.imagery)
             except Exception as exc:  # noqa: BLE001 - thumbnails degrade to placeholders, the pack still opens
                 self.c.report_error(exc)
 
@@ -79,7 +76,7 @@ class ThumbnailFlow(QObject):
 
     def want(self, rows: list[int]) -> None:
         """Ask for thumbnails of ``rows`` (visible first): memory hits come back at once, others from a job."""
-        catalog, service = self.c.catalog, self.service
+        catalog, service = self.c.session.catalog, self.service
         if catalog is None or service is None:
             return
         missing = []
@@ -94,7 +91,7 @@ class ThumbnailFlow(QObject):
             self._start(missing[start : start + 8])
 
     def _start(self, rows: list[int]) -> None:
-        catalog, service, gen = self.c.catalog, self.service, self._generation
+        catalog, service, gen = self.c.session.catalog, self.service, self._generation
         self._pending.update(rows)
 
         def job(progress, cancel):
@@ -134,7 +131,7 @@ class ThumbnailFlow(QObject):
     def prefetch(self, rows: list[int]) -> None:
         """Cache the top results' thumbnails as one job the status bar shows (progress, Cancel); the gallery
         asks for its visible tiles itself, and those come from the cache once this job made them."""
-        catalog, service, gen = self.c.catalog, self.service, self._generation
+        catalog, service, gen = self.c.session.catalog, self.service, self._generation
         if catalog is None or service is None or not rows:
             return
         top = [int(r) for r in rows[:PREFETCH_TOP]]
@@ -159,7 +156,7 @@ class ThumbnailFlow(QObject):
         png = self._memory.get(row)
         if png is not None:
             return png
-        catalog, service = self.c.catalog, self.service
+        catalog, service = self.c.session.catalog, self.service
         if catalog is None or service is None or not 0 <= row < len(catalog):
             return None
         cached = service.cached(catalog, row)
@@ -167,3 +164,8 @@ class ThumbnailFlow(QObject):
             return cached.png
         self._ask.emit([row])  # queued to the GUI thread, which owns the pending set
         return PLACEHOLDER_PNG
+
+    def close(self) -> None:
+        """Close the thumbnail service's cache (on exit)."""
+        if self.service is not None:
+            self.service.close()

@@ -55,6 +55,7 @@ class DatasetPanel(QWidget):
     recent_chosen = Signal(str)
     region_mode_chosen = Signal(str)
     bbox_entered = Signal(tuple)
+    imagery_requested = Signal()  # the "Imagery…" button: File > Imagery for thumbnails and basemap...
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +72,10 @@ class DatasetPanel(QWidget):
         self.info_form.setVerticalSpacing(2)
         self.empty_label = hint_label("No data open. Open a GeoParquet file or a folder of them.")
         self.problems_label = hint_label("", color=WARNING_COLOR)
+        self.imagery_label = hint_label("Imagery: none configured")
+        self.imagery_label.setTextFormat(Qt.TextFormat.PlainText)  # a path or a URL is text, never HTML
+        self.imagery_button = QPushButton("Imagery…", self)
+        self.imagery_button.setToolTip("Imagery the thumbnails and the offline basemap are made from")
         self.region_group = QButtonGroup(self)
         self.region_buttons: dict[str, QRadioButton] = {}
         for i, (mode, text) in enumerate(REGION_MODES):
@@ -89,6 +94,7 @@ class DatasetPanel(QWidget):
 
         self.open_file_button.clicked.connect(self.open_file_requested)
         self.open_folder_button.clicked.connect(self.open_folder_requested)
+        self.imagery_button.clicked.connect(self.imagery_requested)
         self.recent_list.itemActivated.connect(self._on_recent_activated)
         self.region_group.idClicked.connect(self._on_region_clicked)
         self.bbox_edit.returnPressed.connect(self._on_bbox_applied)
@@ -112,6 +118,10 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.empty_label)
         layout.addLayout(self.info_form)
         layout.addWidget(self.problems_label)
+        imagery = QHBoxLayout()
+        imagery.addWidget(self.imagery_label, 1)
+        imagery.addWidget(self.imagery_button)
+        layout.addLayout(imagery)
         layout.addSpacing(4)
         layout.addWidget(section_title("Region"))
         modes = QHBoxLayout()
@@ -154,6 +164,11 @@ class DatasetPanel(QWidget):
             label.setWordWrap(True)
             label.setToolTip("\n".join(files) if name == "File" else value)
             self.info_form.addRow(hint_label(name), label)
+
+    def set_imagery(self, text: str, tooltip: str = "") -> None:
+        """The line saying where thumbnails come from."""
+        self.imagery_label.setText(f"Imagery: {text}")
+        self.imagery_label.setToolTip(tooltip)
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent_list.clear()

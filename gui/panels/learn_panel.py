@@ -1,57 +1,56 @@
-"""Widgets for learning from labels: the "Learn from labels" box, the gallery's Best matches / Review
-switch and the list of sites.
+"""The "Learn from labels" box under the search controls: Refine, Group my examples, Show sites, a hint.
 
-They hold no state of their own beyond what they show: :mod:`terrafind.gui.learn` connects them to the flows and
-to the menu actions (a QToolButton shows the Refine action itself, so button and menu never disagree).
+The buttons show the menu's own actions (:class:`terrafind.gui.actions.Actions`: a QToolButton carries the
+Refine action, the check boxes follow the Group and Sites actions both ways), so button and menu never
+disagree. The hint is worked out from the session alone (:meth:`LearnPanel.show_state`).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from terrafind.gui.panels.panel_style import hint_label, section_title
 
-__all__ = ["LearnPanel", "GalleryModeBar", "SitesList", "GALLERY_MODES", "site_text"]
+__all__ = ["LearnPanel", "learn_hint"]
 
-GALLERY_MODES = [
-    ("best", "Best matches", "The hits in ranked order"),
-    (
-        "review",
-        "Review: least sure first",
-        "Hits the classifier is least sure about: each label teaches most",
-    ),
-]
+
+def learn_hint(session) -> tuple[str, bool]:
+    """(the hint sentence, whether labels changed since the last Refine) for a session."""
+    parts = []
+    stale = session.can_refine() and session.labels_changed_since_refine()
+    if not session.can_refine():
+        parts.append("Refine needs at least one chip marked right and one marked wrong.")
+    elif stale:
+        parts.append("Labels changed — Search to refine again.")
+    elif session.learn.get("refine"):
+        parts.append("Label hits Y / N, then Search (Ctrl+Return) to refine again.")
+    if session.masked:
+        parts.append(f"{len(session.masked)} chips excluded by imported places.")
+    return " ".join(parts), stale
+
+
+def _bound_check(text: str, action: QAction, parent: QWidget) -> QCheckBox:
+    """A check box that mirrors ``action`` both ways."""
+    check = QCheckBox(text, parent)
+    check.setToolTip(action.toolTip())
+    check.setChecked(action.isChecked())
+    check.toggled.connect(action.setChecked)
+    action.toggled.connect(check.setChecked)
+    return check
 
 
 class LearnPanel(QWidget):
     """Refine (the QAction on a button), Group my examples, Show sites, and a line of hints."""
 
-    grouping_toggled = Signal(bool)
-    sites_toggled = Signal(bool)
-
-    def __init__(self, refine_action, parent: QWidget | None = None) -> None:
+    def __init__(self, refine: QAction, group: QAction, sites: QAction, parent: QWidget | None = None):
         super().__init__(parent)
         self.refine_button = QToolButton(self)
-        self.refine_button.setDefaultAction(refine_action)
+        self.refine_button.setDefaultAction(refine)
         self.refine_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.group_check = QCheckBox("Group my examples", self)
-        self.group_check.setToolTip(
-            "Search each group of alike examples on its own and merge the hits;\n"
-            "each hit then tells which example it matched"
-        )
-        self.sites_check = QCheckBox("Show sites", self)
-        self.sites_check.setToolTip("Merge touching hits into sites: outlines on the map and a list")
+        self.group_check = _bound_check("Group my examples", group, self)
+        self.sites_check = _bound_check("Show sites", sites, self)
         self.hint = hint_label("")
         self.hint.setWordWrap(True)
         self._hint_style = self.hint.styleSheet()
@@ -69,89 +68,13 @@ class LearnPanel(QWidget):
         checks.addStretch(1)
         lay.addLayout(checks)
         lay.addWidget(self.hint)
-        self.group_check.toggled.connect(self.grouping_toggled)
-        self.sites_check.toggled.connect(self.sites_toggled)
 
-    def set_hint(self, text: str) -> None:
+    def show_state(self, session) -> bool:
+        """Show the hint for ``session``; True when labels changed since the last Refine (the window then
+        highlights the Search button)."""
+        text, stale = learn_hint(session)
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
-
-    def set_stale(self, on: bool) -> None:
-        """Labels changed since the last Refine: the hint turns into a call to action (bold, accent)."""
-        self.hint.setStyleSheet("color: #1f4f80; font-weight: bold;" if on else self._hint_style)
-
-
-class GalleryModeBar(QWidget):
-    """ "Show: Best matches | Review" above the gallery; Review is enabled once a refined search exists."""
-
-    mode_chosen = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.combo = QComboBox(self)
-        for i, (key, text, tip) in enumerate(GALLERY_MODES):
-            self.combo.addItem(text, key)
-            self.combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
-        self.combo.setToolTip(
-            "Review appears after Refine: it lists the hits the classifier is least sure about"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 0, 8, 0)
-        lay.addWidget(QLabel("Show:", self))
-        lay.addWidget(self.combo, 1)
-        self.combo.activated.connect(lambda _i: self.mode_chosen.emit(self.mode()))
-        self.set_review_available(False)
-
-    def mode(self) -> str:
-        return str(self.combo.currentData())
-
-    def set_mode(self, key: str) -> None:
-        """Reflect a mode without emitting."""
-        self.combo.setCurrentIndex(self.combo.findData(key))
-
-    def set_review_available(self, on: bool) -> None:
-        item = self.combo.model().item(1)
-        item.setEnabled(on)
-        if not on and self.mode() == "review":
-            self.set_mode("best")
-
-
-def site_text(rank: int, props: dict) -> str:
-    """ "S1 · 6 chips · 3.9 ha · best 0.912 (p 0.97)" for the list."""
-    n = int(props["chip_count"])
-    text = f"S{rank} · {n} chip{'' if n == 1 else 's'} · {props['area_ha']:.1f} ha · best {props['best_score']:.3f}"
-    if props.get("best_probability") is not None:
-        text += f" (p {props['best_probability']:.2f})"
-    return text
-
-
-class SitesList(QWidget):
-    """The merged sites, best first; a click asks to show that site."""
-
-    site_chosen = Signal(int)  # position in the list (0 = best site)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.title = QLabel("Sites", self)
-        self.list = QListWidget(self)
-        self.list.setMaximumHeight(150)
-        self.list.setToolTip("Touching hits merged into one place; click to show it on the map")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 0, 8, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.title)
-        lay.addWidget(self.list)
-        self.list.itemClicked.connect(lambda item: self.site_chosen.emit(self.list.row(item)))
-        self.list.itemActivated.connect(lambda item: self.site_chosen.emit(self.list.row(item)))
-
-    def set_sites(self, props: list[dict]) -> None:
-        self.list.clear()
-        for rank, p in enumerate(props, start=1):
-            item = QListWidgetItem(site_text(rank, p))
-            item.setToolTip(f"Best chip {p.get('best_id')}\n{p.get('lon')}, {p.get('lat')} (lon, lat)")
-            self.list.addItem(item)
-        total = sum(int(p["chip_count"]) for p in props)
-        self.title.setText(f"Sites: {len(props)} from {total} hits" if props else "Sites: none")
-
-    def count(self) -> int:
-        return self.list.count()
+        # Labels changed since the last Refine: the hint turns into a call to action (bold, accent).
+        self.hint.setStyleSheet("color: #1f4f80; font-weight: bold;" if stale else self._hint_style)
+        return stale

@@ -182,3 +182,18 @@ class SearchControls(QWidget):
 
     def _emit_params(self, *_args: object) -> None:
         self.params_changed.emit(self.params())
+
+
+# The Search button while labels wait to be learnt from: the app's accent, bold (cleared once pressed).
+PROMINENT_STYLE = (
+    "QPushButton { background: #2f6fb0; color: white; font-weight: bold; border: 1px solid #1f4f80;"
+    " border-radius: 3px; padding: 3px 10px; }"
+)
+
+
+def set_prominent(button, on: bool) -> None:
+    """Highlight ``button`` (or return it to its normal look); the "prominent" property lets tests see it."""
+    if bool(button.property("prominent")) == on:
+        return
+    button.setProperty("prominent", on)
+    button.setStyleSheet(PROMINENT_STYLE if on else "")

@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 from terrafind.core.present.items import NEGATIVE, POSITIVE, ResultItem
 from terrafind.gui.panels.panel_style import HINT_COLOR, hint_label, section_title
 from terrafind.gui.results.gallery_view import GalleryView
+from terrafind.gui.results.mode_bar import GalleryModeBar
 from terrafind.gui.results.results_delegate import ResultTileDelegate
 from terrafind.gui.results.results_model import ROW_KEY, ResultsModel
+from terrafind.gui.results.sites_list import SitesList
 
 SORT_KEYS = [("score", "Best score first"), ("distance", "Nearest to map centre")]
 
@@ -50,6 +52,9 @@ class ResultsPanel(QWidget):
         self.view.setModel(self.model)
         self.view.setItemDelegate(self.delegate)
         self.view.set_tile_size(self.delegate.tile_size())
+        self.mode_bar = GalleryModeBar(self)  # Best matches / Review (after Refine)
+        self.sites_list = SitesList(self)  # shown while View > Show sites is on
+        self.sites_list.hide()
 
         self.count_label = hint_label("")
         self.count_label.setWordWrap(False)
@@ -96,7 +101,9 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(header)
+        layout.addWidget(self.mode_bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.sites_list)
         layout.addLayout(buttons)
         layout.addWidget(hint)
 

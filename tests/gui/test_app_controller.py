@@ -25,15 +25,15 @@ def controller(qtbot):
 
 def _open(qtbot, c, path):
     loaded = []
-    c.catalog_loaded.connect(loaded.append)
+    c.data_opened.connect(lambda s: loaded.append(s.catalog))
     c.data.open_paths([str(path)])
     qtbot.waitUntil(lambda: bool(loaded), timeout=15000)
     return loaded[0]
 
 
 def _results(qtbot, c, old=None):
-    qtbot.waitUntil(lambda: c.payload is not None and c.payload is not old, timeout=15000)
-    return c.payload
+    qtbot.waitUntil(lambda: c.shown is not None and c.shown is not old, timeout=15000)
+    return c.shown
 
 
 def test_click_search_label_undo(qtbot, controller, data):
@@ -46,7 +46,7 @@ def test_click_search_label_undo(qtbot, controller, data):
 
     lon, lat = cat.centroids[42]
     assert c.click_at(lon, lat) == 42
-    assert c.examples == {42: "positive"}
+    assert c.session.examples == {42: "positive"}
     first = _results(qtbot, c)  # started by the debounce timer, no Search button
     rows = [int(r) for r in first.result.rows]
     assert 42 not in rows and len(rows) == 200
@@ -55,19 +55,19 @@ def test_click_search_label_undo(qtbot, controller, data):
 
     top = rows[0]
     c.label(top, "negative")
-    assert c.labels == {top: "negative"}
-    assert [(it.row, it.kind) for it in c.example_items()] == [(42, "positive"), (top, "negative")]
+    assert c.session.labels == {top: "negative"}
+    assert [(it.row, it.kind) for it in c.session.example_items()] == [(42, "positive"), (top, "negative")]
     assert c.search_now()
     second = _results(qtbot, c, first)
     assert top not in {int(r) for r in second.result.rows}
     assert second.result.negatives == (top,)
 
     c.undo_stack.undo()
-    assert c.labels == {}
+    assert c.session.labels == {}
     c.undo_stack.undo()
-    assert c.examples == {}
+    assert c.session.examples == {}
     c.undo_stack.redo()
-    assert c.examples == {42: "positive"}
+    assert c.session.examples == {42: "positive"}
 
 
 def test_shift_click_adds_a_negative_and_nothing_to_search_without_positives(qtbot, controller, data):
@@ -75,9 +75,9 @@ def test_shift_click_adds_a_negative_and_nothing_to_search_without_positives(qtb
     cat = _open(qtbot, c, data["path"])
     messages = []
     c.message.connect(messages.append)
-    c.params["auto"] = False
+    c.session.params["auto"] = False
     c.click_at(*cat.centroids[7], negative=True)
-    assert c.examples == {7: "negative"}
+    assert c.session.examples == {7: "negative"}
     assert not c.search_now()
     assert "positive example" in messages[-1]
 
@@ -116,13 +116,13 @@ def test_project_round_trip_and_recovery(qtbot, controller, data, tmp_path):
         views = []
         other.view_requested.connect(views.append)
         other.open_project(path)
-        qtbot.waitUntil(lambda: other.payload is not None, timeout=15000)
-        assert other.examples == {10: "positive"}
-        assert other.labels == {top: "positive"}
-        assert other.params["k"] == 50
+        qtbot.waitUntil(lambda: other.shown is not None, timeout=15000)
+        assert other.session.examples == {10: "positive"}
+        assert other.session.labels == {top: "positive"}
+        assert other.session.params["k"] == 50
         assert views == [{"lon": -75.7, "lat": 37.4, "zoom": 12.0}]
-        assert [int(r) for r in other.payload.result.rows] == [int(r) for r in first.result.rows]
-        assert other.project_path == path
+        assert [int(r) for r in other.shown.result.rows] == [int(r) for r in first.result.rows]
+        assert other.session.project_path == path
     finally:
         other.runner.shutdown()
     c.shutdown()
@@ -172,7 +172,7 @@ def test_export_labels(qtbot, controller, data, tmp_path):
     payload = _results(qtbot, c)
     c.label(int(payload.result.rows[0]), "negative")
     done = []
-    assert c.data.export_labels(str(tmp_path / "labels.geojson"), then=lambda p, n: done.append((p, n)))
+    assert c.data.export("labels", str(tmp_path / "labels.geojson"), then=lambda p, n: done.append((p, n)))
     qtbot.waitUntil(lambda: bool(done), timeout=15000)
     import json
 
@@ -185,10 +185,10 @@ def test_opening_other_data_archives_the_session(qtbot, controller, data, tmp_pa
 
     c = controller
     cat = _open(qtbot, c, data["path"])
-    c.params["auto"] = False
+    c.session.params["auto"] = False
     c.click_at(*cat.centroids[2])
     other = write_earth_index(tmp_path / "other.parquet", n=100, d=32, seed=3)
     _open(qtbot, c, other["path"])
-    assert c.examples == {}
+    assert c.session.examples == {}
     (kept,) = (projects.data_dir() / "sessions").glob("*.terrafind")
     assert projects.load_project(kept).examples == [{"id": str(cat.ids[2]), "kind": "positive"}]

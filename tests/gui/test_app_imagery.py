@@ -52,8 +52,8 @@ def window(qapp):
     w.resize(1400, 900)
     w.show()
     yield w
-    if w.imagery_ui.dialog is not None:
-        w.imagery_ui.dialog.close()
+    if w.imagery_dialog is not None:
+        w.imagery_dialog.close()
     w.close()
     w.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -61,9 +61,9 @@ def window(qapp):
 
 
 def _open(qtbot, w, path):
-    old = w.c.catalog
+    old = w.c.session.catalog
     w.open_path(str(path))
-    qtbot.waitUntil(lambda: w.c.catalog is not None and w.c.catalog is not old, timeout=20000)
+    qtbot.waitUntil(lambda: w.c.session.catalog is not None and w.c.session.catalog is not old, timeout=20000)
     qtbot.waitUntil(lambda: w.map_view.ready, timeout=30000)
 
 
@@ -85,14 +85,14 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     w, c = window, window.c
     _open(qtbot, w, files["plain"])
     assert c.imagery.value is None
-    assert w.imagery_ui.panel_label.text() == "Imagery: none configured"
-    assert c.thumbs.service.thumbnail(c.catalog, 5).status == "no-imagery"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: none configured"
+    assert c.thumbs.service.thumbnail(c.session.catalog, 5).status == "no-imagery"
     c.add_example(5, "positive")
-    qtbot.waitUntil(lambda: c.payload is not None, timeout=15000)
+    qtbot.waitUntil(lambda: c.shown is not None, timeout=15000)
 
     # A wrong choice is refused with a sentence in the dialog and the message bar; nothing is remembered.
-    w.imagery_ui.action.trigger()
-    dialog = w.imagery_ui.dialog
+    w.actions.imagery_action.trigger()
+    dialog = w.imagery_dialog
     assert dialog.isVisible() and "no imagery is configured" in dialog.current_label.text()
     dialog.edit.setText(str(files["dir"] / "missing.tif"))
     dialog.buttons.button(QDialogButtonBox.Ok).click()
@@ -100,7 +100,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     assert "missing.tif" in w.message_bar.text()
     ARTIFACTS.mkdir(exist_ok=True)
     dialog.grab().save(str(ARTIFACTS / "imagery_dialog.png"))
-    assert imagery_settings.imagery_for(c.sources) is None
+    assert imagery_settings.imagery_for(c.session.sources) is None
 
     got = []
     c.thumbs.thumbnail_ready.connect(lambda r, png, s: got.append((r, s)))
@@ -109,14 +109,14 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     assert not dialog.isVisible()
     assert w.message_bar.text() == ""  # the refusal went once a choice was taken
     assert c.imagery.value == str(files["cog"].resolve())
-    top = int(c.payload.result.rows[0])
+    top = int(c.shown.result.rows[0])
     # The example and the gallery are cut again, now from the COG.
     qtbot.waitUntil(lambda: (5, "ok") in got and (top, "ok") in got, timeout=20000)
-    assert w.imagery_ui.panel_label.text() == "Imagery: scene.tif"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: scene.tif"
     assert imagery_settings.imagery_for([files["plain"]]) == str(files["cog"].resolve())
     assert c.project().imagery == str(files["cog"].resolve())
     # Local imagery also gives the imagery basemap.
-    qtbot.waitUntil(lambda: w.imagery_ui._shown_basemap, timeout=30000)
+    qtbot.waitUntil(lambda: w._own_basemap, timeout=30000)
     qtbot.waitUntil(lambda: _base(qtbot, w) == "Imagery (offline)", timeout=10000)
     qtbot.wait(600)
     w.grab().save(str(ARTIFACTS / "imagery_configured.png"))
@@ -133,18 +133,18 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     built = []
     c.packs.pack_built.connect(built.append)
     region = Region.from_bbox(BBOX[0], BBOX[1], (BBOX[0] + BBOX[2]) / 2, BBOX[3])
-    c.packs.build(list(c.sources), region, str(tmp_path / "pack"))
+    c.packs.build(list(c.session.sources), region, str(tmp_path / "pack"), c.session.imagery)
     qtbot.waitUntil(lambda: bool(built), timeout=30000)
     manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text())
     assert manifest["imagery"] == str(files["cog"].resolve())
     assert (tmp_path / "pack" / "basemap.mbtiles").is_file()
 
     # Clear: no imagery again, the basemap made from it goes, the setting is forgotten.
-    w.imagery_ui.open_dialog()
+    w.actions.imagery_action.trigger()
     dialog.clear_button.click()
-    assert c.imagery.value is None and imagery_settings.imagery_for(c.sources) is None
-    qtbot.waitUntil(lambda: not w.imagery_ui._shown_basemap, timeout=10000)
-    assert c.thumbs.service.thumbnail(c.catalog, 7).status == "no-imagery"
+    assert c.imagery.value is None and imagery_settings.imagery_for(c.session.sources) is None
+    qtbot.waitUntil(lambda: not w._own_basemap, timeout=10000)
+    assert c.thumbs.service.thumbnail(c.session.catalog, 7).status == "no-imagery"
 
 
 def test_local_source_url_gives_an_imagery_basemap_made_once(qtbot, window, files):
@@ -157,11 +157,11 @@ def test_local_source_url_gives_an_imagery_basemap_made_once(qtbot, window, file
     qtbot.waitUntil(lambda: bool(ready), timeout=30000)
     path, attribution = ready[-1]
     assert path and "own.tif" in attribution
-    assert w.imagery_ui.panel_label.text() == "Imagery: from the data (source_url)"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: from the data (source_url)"
     qtbot.waitUntil(lambda: _base(qtbot, w) == "Imagery (offline)", timeout=10000)
     tiles = MBTiles(path)
     z = int(tiles.metadata()["maxzoom"])
-    lon, lat = c.catalog.centroids[0]
+    lon, lat = c.session.catalog.centroids[0]
     n = 2**z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
@@ -187,12 +187,16 @@ def test_project_brings_its_imagery_and_a_tile_template_makes_no_basemap(qtbot, 
     assert c.imagery.choose(template)
     qtbot.waitUntil(lambda: bool(ready) and not c.runner.running("basemap"), timeout=10000)
     assert set(ready) == {""}  # terms of service: a tile service is never rendered into MBTiles
-    assert c.thumbs.service.thumbnail(c.catalog, 3).status == "offline"  # the window is offline
-    assert w.imagery_ui.panel_label.text() == "Imagery: tiles from tiles.example.org"
+    assert c.thumbs.service.thumbnail(c.session.catalog, 3).status == "offline"  # the window is offline
+    assert w.dataset_panel.imagery_label.text() == "Imagery: tiles from tiles.example.org"
     saved = c.save_project(str(tmp_path / "survey.terrafind"))
 
-    imagery_settings.set_imagery_for(c.sources, None)  # as on another computer: only the project knows
+    imagery_settings.set_imagery_for(
+        c.session.sources, None
+    )  # as on another computer: only the project knows
     _open(qtbot, w, files["with_url"])
     c.open_project(saved)
-    qtbot.waitUntil(lambda: c.sources == [str(files["plain"])] and c.imagery.value == template, timeout=20000)
+    qtbot.waitUntil(
+        lambda: c.session.sources == [str(files["plain"])] and c.imagery.value == template, timeout=20000
+    )
     assert c.project().imagery == template

@@ -40,11 +40,11 @@ def test_embed_imagery_opens_it_then_pack_and_open_the_pack(qtbot, controller, t
     c = controller
     image = _image(tmp_path / "scene.tif")
     loaded = []
-    c.catalog_loaded.connect(loaded.append)
+    c.data_opened.connect(lambda s: loaded.append(s.catalog))
     c.data.embed([str(image)], str(tmp_path / "scene.parquet"))
     qtbot.waitUntil(lambda: bool(loaded), timeout=60000)
     cat = loaded[-1]
-    assert len(cat) > 10 and c.sources == [str(tmp_path / "scene.parquet")]
+    assert len(cat) > 10 and c.session.sources == [str(tmp_path / "scene.parquet")]
 
     asked = []
     errors.set_dialog_hook(lambda kind, title, text, detail: asked.append(text) or True)
@@ -61,8 +61,8 @@ def test_embed_imagery_opens_it_then_pack_and_open_the_pack(qtbot, controller, t
     manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text())
     assert manifest["region"]["bbox"] == list(region.bbox)
 
-    c.packs.open(built[0])
+    c.data.open_paths([built[0]])
     qtbot.waitUntil(lambda: len(loaded) == 2, timeout=30000)
-    assert c.pack is not None and 0 < len(c.catalog) < len(cat)
-    qtbot.waitUntil(lambda: c.index is not None, timeout=30000)
-    assert c.project().sources == [str(c.pack.root)]
+    assert c.session.pack is not None and 0 < len(c.session.catalog) < len(cat)
+    qtbot.waitUntil(lambda: c.session.index is not None, timeout=30000)
+    assert c.project().sources == [str(c.session.pack.root)]

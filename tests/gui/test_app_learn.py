@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
-from terrafind.core.search.learn import LearnPayload
+from terrafind.core.export.formats import file_filters
+from terrafind.core.present.features import ShownResults
 from terrafind.gui import errors
 from terrafind.gui.controller import AppController
-from terrafind.gui.flows.data_flow import EXPORT_FORMATS
 from terrafind.gui.flows.import_flow import ImportDialog
 from terrafind.gui.main_window import MainWindow
 from terrafind.gui.results.results_model import ItemRole
@@ -61,36 +61,35 @@ def _gallery_items(w):
 
 def _new_payload(qtbot, w, old, how=None, timeout=15000):
     def ready():
-        p = w.c.payload
+        p = w.c.shown
         return p is not None and p is not old and (how is None or getattr(p, "how", "plain") == how)
 
     qtbot.waitUntil(ready, timeout=timeout)
-    return w.c.payload
+    return w.c.shown
 
 
 def test_refine_after_labels_shows_probabilities_and_quality(qtbot, window, data):
     w = window
-    ui = w.learn
     w.open_path(str(data["path"]))
-    qtbot.waitUntil(lambda: w.c.catalog is not None and w.map_view.ready, timeout=30000)
-    assert not ui.refine_action.isEnabled()
-    row = w.c.catalog.nearest(-75.75, 37.45)
+    qtbot.waitUntil(lambda: w.c.session.catalog is not None and w.map_view.ready, timeout=30000)
+    assert not w.actions.refine.isEnabled()
+    row = w.c.session.catalog.nearest(-75.75, 37.45)
     w.c.add_example(row, "positive")
     first = _new_payload(qtbot, w, None)
     items = first.items
     w.c.label(items[0].row, "positive")
     w.c.label(items[-1].row, "negative")
     w.c.label(items[-2].row, "negative")
-    qtbot.waitUntil(ui.refine_action.isEnabled, timeout=3000)
+    qtbot.waitUntil(w.actions.refine.isEnabled, timeout=3000)
     # the gallery keeps the marks (controller.labels_changed once dropped int keys: Signal(dict))
     assert w.results_panel.model.item_for_row(items[-1].row).label == "negative"
-    assert ui.panel.refine_button.isEnabled()
-    before = w.c.payload
-    qtbot.mouseClick(ui.panel.refine_button, Qt.LeftButton)  # the button shows the Search menu's action
-    assert ui.refine_action.isChecked()
-    assert "refine again" in ui.panel.hint.text()
+    assert w.learn_panel.refine_button.isEnabled()
+    before = w.c.shown
+    qtbot.mouseClick(w.learn_panel.refine_button, Qt.LeftButton)  # the button shows the Search menu's action
+    assert w.actions.refine.isChecked()
+    assert "refine again" in w.learn_panel.hint.text()
     payload = _new_payload(qtbot, w, before, "refine")
-    assert isinstance(payload, LearnPayload) and payload.result.probabilities is not None
+    assert isinstance(payload, ShownResults) and payload.result.probabilities is not None
     shown = _gallery_items(w)
     assert len(shown) == len(payload.items) > 0
     assert all(it.probability is not None for it in shown)
@@ -103,19 +102,18 @@ def test_refine_after_labels_shows_probabilities_and_quality(qtbot, window, data
     assert p_map == pytest.approx(payload.items[0].probability, abs=1e-6)
     info = w.score_plot.info_text()
     assert "Labels:" in info and "labels)" in info and "this region" in info
-    assert payload.refine.cv_method in info
-    if payload.refine.cv_accuracy is not None:
-        assert f"{100 * payload.refine.cv_accuracy:.0f} % right" in info
+    assert payload.outcome.refine.cv_method in info
+    if payload.outcome.refine.cv_accuracy is not None:
+        assert f"{100 * payload.outcome.refine.cv_accuracy:.0f} % right" in info
     assert w.dialogs == []
 
 
 def test_review_mode_orders_by_uncertainty_and_survives_a_label(qtbot, window):
     w = window
-    ui = w.learn
-    payload = w.c.payload
-    assert ui.mode_bar.combo.model().item(1).isEnabled()
-    ui.mode_bar.combo.setCurrentIndex(1)
-    ui.mode_bar.combo.activated.emit(1)  # what picking "Review" with the mouse emits
+    payload = w.c.shown
+    assert w.results_panel.mode_bar.combo.model().item(1).isEnabled()
+    w.results_panel.mode_bar.combo.setCurrentIndex(1)
+    w.results_panel.mode_bar.combo.activated.emit(1)  # what picking "Review" with the mouse emits
     review_rows = [it.row for it in payload.review.items]
     assert w.results_panel.visible_rows() == review_rows
     doubt = [abs(it.probability - 0.5) for it in _gallery_items(w)]
@@ -127,77 +125,75 @@ def test_review_mode_orders_by_uncertainty_and_survives_a_label(qtbot, window):
     w.c.label(review_rows[0], "negative")
     assert w.results_panel.model.item_for_row(review_rows[0]).label == "negative"
     # A label does not search by itself (the gallery stays put), but the next step is plain to see.
-    assert ui.labels_changed_since_refine()
-    assert "Labels changed — Search to refine again" in ui.panel.hint.text()
+    assert w.c.session.labels_changed_since_refine()
+    assert "Labels changed — Search to refine again" in w.learn_panel.hint.text()
     assert search_button.property("prominent") and "font-weight: bold" in search_button.styleSheet()
     ARTIFACTS.mkdir(exist_ok=True)
     assert w.grab().save(str(ARTIFACTS / "learn_labels_changed.png"))
     w.actions.search.trigger()
     assert not search_button.property("prominent")  # pressed: back to normal at once
     new = _new_payload(qtbot, w, payload, "refine")
-    assert "Labels changed" not in ui.panel.hint.text() and not search_button.property("prominent")
-    assert ui.gallery_mode == "review"
+    assert "Labels changed" not in w.learn_panel.hint.text() and not search_button.property("prominent")
+    assert w.c.session.learn["gallery"] == "review"
     assert w.results_panel.visible_rows() == [it.row for it in new.review.items]
     assert review_rows[0] not in w.results_panel.visible_rows()
-    ui.mode_bar.combo.setCurrentIndex(0)
-    ui.mode_bar.combo.activated.emit(0)
+    w.results_panel.mode_bar.combo.setCurrentIndex(0)
+    w.results_panel.mode_bar.combo.activated.emit(0)
     assert w.results_panel.visible_rows() == [it.row for it in new.items]
 
 
 def test_sites_toggle_draws_and_lists_sites(qtbot, window):
     w = window
-    ui = w.learn
-    qtbot.mouseClick(ui.panel.sites_check, Qt.LeftButton)
-    assert ui.sites_action.isChecked()
-    qtbot.waitUntil(lambda: len(ui.sites.sites) > 0, timeout=10000)
-    n = len(ui.sites.sites)
-    assert n < len(w.c.payload.items)  # touching hits merged
+    qtbot.mouseClick(w.learn_panel.sites_check, Qt.LeftButton)
+    assert w.actions.sites.isChecked()
+    qtbot.waitUntil(lambda: len(w.c.sites.sites) > 0, timeout=10000)
+    n = len(w.c.sites.sites)
+    assert n < len(w.c.shown.items)  # touching hits merged
     qtbot.waitUntil(lambda: _counts(w).get("sites") == n, timeout=5000)
-    assert ui.sites_list.isVisible() and ui.sites_list.count() == n
-    assert sum(s.chip_count for s in ui.sites.sites) == len(w.c.payload.items)
-    assert "ha" in ui.sites_list.list.item(0).text()
+    assert w.results_panel.sites_list.isVisible() and w.results_panel.sites_list.count() == n
+    assert sum(s.chip_count for s in w.c.sites.sites) == len(w.c.shown.items)
+    assert "ha" in w.results_panel.sites_list.list.item(0).text()
     ARTIFACTS.mkdir(exist_ok=True)
     qtbot.wait(400)
     assert w.grab().save(str(ARTIFACTS / "learn_refine_sites.png"))
     # A threshold keeps fewer hits: the sites follow.
-    probs = np.asarray(w.c.payload.result.probabilities)  # refined hits: the line filters probability
+    probs = np.asarray(w.c.shown.result.probabilities)  # refined hits: the line filters probability
     t = float(np.sort(probs)[-20])
     kept = int((probs >= t).sum())
     w.score_plot.threshold_changed.emit(t)
-    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == kept, timeout=5000)
-    qtbot.waitUntil(lambda: _counts(w).get("sites") == len(ui.sites.sites), timeout=5000)
+    qtbot.waitUntil(lambda: sum(s.chip_count for s in w.c.sites.sites) == kept, timeout=5000)
+    qtbot.waitUntil(lambda: _counts(w).get("sites") == len(w.c.sites.sites), timeout=5000)
     w.score_plot.threshold_changed.emit(-1.0)
-    qtbot.waitUntil(lambda: sum(s.chip_count for s in ui.sites.sites) == len(w.c.payload.items), timeout=5000)
-    ui.sites_list.site_chosen.emit(0)
-    assert w.results_panel.current_row() == ui.sites.sites[0].best_row
+    qtbot.waitUntil(lambda: sum(s.chip_count for s in w.c.sites.sites) == len(w.c.shown.items), timeout=5000)
+    w.results_panel.sites_list.site_chosen.emit(0)
+    assert w.results_panel.current_row() == w.c.sites.sites[0].best_row
 
 
 def test_export_hits_gpx_and_sites_kml_parse(qtbot, window, tmp_path):
     w = window
-    assert "gpx" in EXPORT_FORMATS.values() and "kml" in EXPORT_FORMATS.values()
+    assert {"gpx", "kml"} <= set(file_filters().values())
     done: list = []
     gpx_path = tmp_path / "hits.gpx"
     assert w.c.data.export_hits(str(gpx_path), then=lambda p, n: done.append(n))
     qtbot.waitUntil(lambda: bool(done), timeout=10000)
     gpx = gpxpy.parse(gpx_path.read_text())
-    assert len(gpx.waypoints) == done[0] == len(w.c.payload.items)
+    assert len(gpx.waypoints) == done[0] == len(w.c.shown.items)
     assert "p=" in gpx.waypoints[0].name or "probability" in (gpx.waypoints[0].description or "")
     kml_path = tmp_path / "sites.kml"
-    assert w.learn.sites.export(str(kml_path), then=lambda p, n: done.append(n))
+    assert w.c.data.export("sites", str(kml_path), then=lambda p, n: done.append(n))
     qtbot.waitUntil(lambda: len(done) == 2, timeout=10000)
     marks = [el for el in ET.parse(kml_path).iter() if el.tag.endswith("Placemark")]
-    assert len(marks) == done[1] == len(w.learn.sites.sites)
+    assert len(marks) == done[1] == len(w.c.sites.sites)
 
 
 def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(qtbot, window, tmp_path):
     import json
 
     w = window
-    ui = w.learn
-    payload = w.c.payload
+    payload = w.c.shown
     assert payload.how == "refine"
     plot = w.score_plot
-    assert plot.by == "probability" and w.c.params["threshold_by"] == "probability"
+    assert plot.by == "probability" and w.c.session.params["threshold_by"] == "probability"
     assert plot.getPlotItem().getAxis("bottom").labelText == "probability"
     assert plot.getPlotItem().viewRange()[0][0] <= 0.0 and plot.getPlotItem().viewRange()[0][1] >= 1.0
     assert "by probability" in plot.info_text()
@@ -224,13 +220,13 @@ def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(q
     qtbot.wait(300)
     assert w.grab().save(str(ARTIFACTS / "learn_refine_probability_plot.png"))
     # Back to a plain search: similarity again, and the probability cut-off (meaningless there) is gone.
-    ui.refine_action.setChecked(False)
+    w.actions.refine.setChecked(False)
     plain = _new_payload(qtbot, w, payload)
-    assert not isinstance(plain, LearnPayload) or plain.how != "refine"
+    assert plain.how != "refine"
     assert plain.result.probabilities is None
-    assert plot.by == "score" and w.c.params["threshold_by"] == "score"
+    assert plot.by == "score" and w.c.session.params["threshold_by"] == "score"
     assert plot.getPlotItem().getAxis("bottom").labelText == "score"
-    assert w.c.params["threshold"] is None and plot.threshold() is None
+    assert w.c.session.params["threshold"] is None and plot.threshold() is None
     assert "by similarity" in plot.info_text()
     assert w.controls.threshold_label.text() == "Min score"
     assert len(w.results_panel.visible_rows()) == len(plain.items)
@@ -238,19 +234,18 @@ def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(q
 
 def test_grouped_search_tells_matched_example_and_far_examples_warn(qtbot, window, data):
     w = window
-    ui = w.learn
-    ui.refine_action.setChecked(False)
-    cat = w.c.catalog
+    w.actions.refine.setChecked(False)
+    cat = w.c.session.catalog
     vecs = cat.vectors / np.linalg.norm(cat.vectors, axis=1, keepdims=True)
-    first = next(r for r, k in w.c.examples.items() if k == "positive")
+    first = next(r for r, k in w.c.session.examples.items() if k == "positive")
     far = int(np.argmin(vecs @ vecs[first]))  # the chip least like the first example
-    old = w.c.payload
+    old = w.c.shown
     w.c.add_example(far, "positive")
     _new_payload(qtbot, w, old)
     qtbot.waitUntil(lambda: "Group my examples" in w.message_bar.text(), timeout=5000)
-    old = w.c.payload
-    qtbot.mouseClick(ui.panel.group_check, Qt.LeftButton)
-    assert ui.group_action.isChecked()
+    old = w.c.shown
+    qtbot.mouseClick(w.learn_panel.group_check, Qt.LeftButton)
+    assert w.actions.group.isChecked()
     payload = _new_payload(qtbot, w, old, "grouped")
     assert payload.result.mode == "grouped"
     names = {str(cat.ids[r]) for r in payload.result.positives}
@@ -260,15 +255,14 @@ def test_grouped_search_tells_matched_example_and_far_examples_warn(qtbot, windo
     assert f"Matched example {payload.items[0].matched}" in tip
     top = int(payload.items[0].row)
     assert page_value(w.map_view, f"TF.findChip({top}).props.matched") == payload.items[0].matched
-    ui.group_action.setChecked(False)
+    w.actions.group.setChecked(False)
     _new_payload(qtbot, w, payload)
 
 
 def test_import_csv_with_status_column_adds_labels_and_undo(qtbot, window, tmp_path):
     w = window
-    ui = w.learn
-    cat = w.c.catalog
-    taken = set(w.c.examples) | set(w.c.labels)
+    cat = w.c.session.catalog
+    taken = set(w.c.session.examples) | set(w.c.session.labels)
     free = [r for r in range(0, len(cat), 37) if r not in taken][:3]
     rows = [("confirmed", free[0]), ("rejected", free[1]), ("not visited", free[2])]
     lines = ["name,lat,lon,status"]
@@ -278,42 +272,41 @@ def test_import_csv_with_status_column_adds_labels_and_undo(qtbot, window, tmp_p
     lines.append("nowhere,0.5,0.5,confirmed")
     path = tmp_path / "field.csv"
     path.write_text("\n".join(lines) + "\n")
-    before = dict(w.c.examples)
-    assert ui.importer.import_places(str(path), how="status")
-    qtbot.waitUntil(lambda: ui.importer.last_summary != "", timeout=10000)
-    assert ui.importer.last_summary == (
+    before = dict(w.c.session.examples)
+    assert w.c.importer.import_places(str(path), how="status")
+    qtbot.waitUntil(lambda: w.c.importer.last_summary != "", timeout=10000)
+    assert w.c.importer.last_summary == (
         "4 places → 1 positive, 1 negative; 1 not on any chip; 1 skipped (not visited or no status)"
     )
-    assert w.c.examples[free[0]] == "positive" and w.c.examples[free[1]] == "negative"
-    assert free[2] not in w.c.examples
+    assert w.c.session.examples[free[0]] == "positive" and w.c.session.examples[free[1]] == "negative"
+    assert free[2] not in w.c.session.examples
     assert "4 places" in w.message_bar.text()
     w.actions.undo.trigger()  # one step for the whole file
-    assert w.c.examples == before
+    assert w.c.session.examples == before
     w.actions.redo.trigger()
-    assert w.c.examples[free[0]] == "positive"
+    assert w.c.session.examples[free[0]] == "positive"
 
 
 def test_import_as_exclude_keeps_chips_out_of_results(qtbot, window, tmp_path):
     w = window
-    ui = w.learn
-    payload = _new_payload(qtbot, w, None) if w.c.payload is None else w.c.payload
+    payload = _new_payload(qtbot, w, None) if w.c.shown is None else w.c.shown
     target = int(payload.items[0].row)
-    lon, lat = w.c.catalog.centroids[target]
+    lon, lat = w.c.session.catalog.centroids[target]
     path = tmp_path / "towns.csv"
     path.write_text(f"name,lat,lon\ntown,{lat:.7f},{lon:.7f}\n")
     asked: list = []
-    ui.importer.chooser = lambda parent, p, places: asked.append(len(places)) or "exclude"
-    ui.importer.last_summary = ""
-    ui.importer.import_places(str(path))
-    qtbot.waitUntil(lambda: ui.importer.last_summary != "", timeout=10000)
+    w.c.importer.chooser = lambda parent, p, places: asked.append(len(places)) or "exclude"
+    w.c.importer.last_summary = ""
+    w.c.importer.import_places(str(path))
+    qtbot.waitUntil(lambda: w.c.importer.last_summary != "", timeout=10000)
     assert asked == [1]
-    assert target in ui.learn.masked
-    assert "1 chip excluded" in ui.importer.last_summary
+    assert target in w.c.session.masked
+    assert "1 chip excluded" in w.c.importer.last_summary
     new = _new_payload(qtbot, w, payload)  # auto search after the import
     assert target not in {int(it.row) for it in new.items}
-    assert ui.clear_masks_action.isEnabled()
-    ui.clear_masks_action.trigger()
-    assert ui.learn.masked == {}
+    assert w.actions.clear_masks.isEnabled()
+    w.actions.clear_masks.trigger()
+    assert w.c.session.masked == {}
 
 
 def test_import_dialog_choices(qtbot):
@@ -341,7 +334,7 @@ def test_menu_paths(window):
 def test_site_text_and_import_summary_words():
     from terrafind.core.read.places import ImportedLabels
     from terrafind.gui.flows.import_flow import summary
-    from terrafind.gui.panels.learn_panel import site_text
+    from terrafind.gui.results.sites_list import site_text
 
     assert (
         site_text(1, {"chip_count": 1, "area_ha": 2.04, "best_score": 0.5})
@@ -356,13 +349,12 @@ def test_site_text_and_import_summary_words():
 
 
 def _learn_state_shown(w) -> dict:
-    ui = w.learn
     return {
-        "masked": sorted(ui.learn.masked),
-        "refine": ui.refine_action.isChecked(),
-        "group": ui.group_action.isChecked(),
-        "sites": ui.sites_action.isChecked() and ui.panel.sites_check.isChecked(),
-        "gallery": ui.gallery_mode,
+        "masked": sorted(w.c.session.masked),
+        "refine": w.actions.refine.isChecked(),
+        "group": w.actions.group.isChecked(),
+        "sites": w.actions.sites.isChecked() and w.learn_panel.sites_check.isChecked(),
+        "gallery": w.c.session.learn["gallery"],
     }
 
 
@@ -370,8 +362,8 @@ def _wait_restored(qtbot, w, before, want: dict) -> None:
     payload = _new_payload(qtbot, w, before, "refine")  # Refine was on: it refines again on restore
     qtbot.waitUntil(lambda: _learn_state_shown(w) == want, timeout=10000)
     assert w.results_panel.visible_rows() == [it.row for it in payload.review.items]  # Review mode
-    assert w.learn.mode_bar.mode() == "review"
-    qtbot.waitUntil(lambda: len(w.learn.sites.sites) > 0, timeout=10000)
+    assert w.results_panel.mode_bar.mode() == "review"
+    qtbot.waitUntil(lambda: len(w.c.sites.sites) > 0, timeout=10000)
 
 
 def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_path):
@@ -381,24 +373,24 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
     from terrafind.gui.flows.import_flow import PlacesCommand
 
     w = window
-    ui, c = w.learn, w.c
-    cat = c.catalog
+    c = w.c
+    cat = c.session.catalog
     c.autosave = True  # the app's controller autosaves; this module's window was made without
     try:
-        taken = set(c.examples) | set(c.labels)
+        taken = set(c.session.examples) | set(c.session.labels)
         masked = [r for r in range(5, len(cat), 53) if r not in taken][:3]
         # The step an import of "exclude" places pushes (terrafind.gui.flows.import_flow), then the toggles.
-        c.undo_stack.push(PlacesCommand(ui.importer, {}, set(masked), "Import towns.csv"))
+        c.undo_stack.push(PlacesCommand(c, {}, set(masked), "Import towns.csv"))
         assert sorted(projects.load_project(projects.recovery_path()).masked) == sorted(
             str(cat.ids[r]) for r in masked
         )
-        old = c.payload
-        ui.refine_action.setChecked(True)
+        old = c.shown
+        w.actions.refine.setChecked(True)
         refined = _new_payload(qtbot, w, old, "refine")
         assert not {int(it.row) for it in refined.items} & set(masked)
-        ui.sites_action.setChecked(True)
-        ui.mode_bar.combo.setCurrentIndex(1)
-        ui.mode_bar.combo.activated.emit(1)
+        w.actions.sites.setChecked(True)
+        w.results_panel.mode_bar.combo.setCurrentIndex(1)
+        w.results_panel.mode_bar.combo.activated.emit(1)
         want = {"masked": sorted(masked), "refine": True, "group": False, "sites": True, "gallery": "review"}
         assert _learn_state_shown(w) == want
         saved = projects.load_project(projects.recovery_path())  # autosaved on each change
@@ -408,20 +400,20 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
         path = c.save_project(str(tmp_path / "kept"))
 
         def forget_all() -> None:
-            ui.refine_action.setChecked(False)
-            ui.sites_action.setChecked(False)
-            ui._clear_masks()
-            ui.mode_bar.combo.setCurrentIndex(0)
-            ui.mode_bar.combo.activated.emit(0)
-            assert ui.learn.masked == {} and ui.gallery_mode == "best"
+            w.actions.refine.setChecked(False)
+            w.actions.sites.setChecked(False)
+            w.actions.clear_masks.trigger()
+            w.results_panel.mode_bar.combo.setCurrentIndex(0)
+            w.results_panel.mode_bar.combo.activated.emit(0)
+            assert w.c.session.masked == {} and w.c.session.learn["gallery"] == "best"
 
         forget_all()
-        before = c.payload
+        before = c.shown
         c.open_project(path)
         _wait_restored(qtbot, w, before, want)
 
         forget_all()
-        before = c.payload
+        before = c.shown
         c.restore(
             projects.load_project(crash)
         )  # what terrafind.gui.startup.offer_recovery does after a crash
@@ -433,8 +425,8 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
         old_file = tmp_path / "old.terrafind"
         old_file.write_text(json.dumps(data))
         c.open_project(str(old_file))
-        qtbot.waitUntil(lambda: not ui.refine_action.isChecked() and not ui.learn.masked, timeout=10000)
-        assert ui.gallery_mode == "best" and not ui.sites_action.isChecked()
-        assert sorted(r for r in c.examples) == sorted(cat.row_of(e["id"]) for e in data["examples"])
+        qtbot.waitUntil(lambda: not w.actions.refine.isChecked() and not w.c.session.masked, timeout=10000)
+        assert w.c.session.learn["gallery"] == "best" and not w.actions.sites.isChecked()
+        assert sorted(r for r in c.session.examples) == sorted(cat.row_of(e["id"]) for e in data["examples"])
     finally:
         c.autosave = False

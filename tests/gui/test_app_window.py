@@ -56,18 +56,20 @@ def _counts(w) -> dict:
 
 def _open(qtbot, w, path):
     w.open_path(str(path))
-    qtbot.waitUntil(lambda: w.c.catalog is not None and str(path) in w.c.sources, timeout=20000)
+    qtbot.waitUntil(
+        lambda: w.c.session.catalog is not None and str(path) in w.c.session.sources, timeout=20000
+    )
     qtbot.waitUntil(lambda: w.map_view.ready, timeout=30000)
 
 
 def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
     w = window
     _open(qtbot, w, data["path"])
-    row = w.c.catalog.nearest(-75.75, 37.45)
+    row = w.c.session.catalog.nearest(-75.75, 37.45)
     click_chip(w, row)
-    qtbot.waitUntil(lambda: w.c.examples == {row: "positive"}, timeout=10000)
-    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)  # debounced auto search
-    n = len(w.c.payload.items)
+    qtbot.waitUntil(lambda: w.c.session.examples == {row: "positive"}, timeout=10000)
+    qtbot.waitUntil(lambda: w.c.shown is not None, timeout=15000)  # debounced auto search
+    n = len(w.c.shown.items)
     assert n == 200
     qtbot.waitUntil(lambda: _counts(w).get("results") == n, timeout=10000)
     counts = _counts(w)
@@ -77,7 +79,7 @@ def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
     assert "200 matches in" in w.status.currentMessage()
     assert w.map_view.external_requests == []
     # gallery click selects on the map, map click on a result selects in the gallery
-    top = int(w.c.payload.items[0].row)
+    top = int(w.c.shown.items[0].row)
     w.results_panel.select_row(top)
     w.results_panel.row_selected.emit(top)
     qtbot.waitUntil(lambda: _counts(w).get("selected") == top, timeout=5000)
@@ -85,8 +87,8 @@ def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
 
 def test_threshold_filters_map_gallery_and_plot(qtbot, window):
     w = window
-    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
-    scores = w.c.payload.scores
+    qtbot.waitUntil(lambda: w.c.shown is not None, timeout=15000)
+    scores = w.c.shown.scores
     t = float(scores[59])
     expected = int((scores >= t).sum())
     w.score_plot.threshold_changed.emit(t)  # what dragging the line emits
@@ -103,23 +105,23 @@ def test_threshold_filters_map_gallery_and_plot(qtbot, window):
 
 def test_label_key_then_search_excludes_and_undo_restores(qtbot, window):
     w = window
-    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
-    first = w.c.payload
+    qtbot.waitUntil(lambda: w.c.shown is not None, timeout=15000)
+    first = w.c.shown
     top = int(first.items[0].row)
     w.results_panel.select_row(top)
     w.results_panel.view.setFocus()
     QTest.keyClick(w.results_panel.view, Qt.Key_N)
-    qtbot.waitUntil(lambda: w.c.labels.get(top) == "negative", timeout=3000)
+    qtbot.waitUntil(lambda: w.c.session.labels.get(top) == "negative", timeout=3000)
     qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
     w.actions.search.trigger()
-    qtbot.waitUntil(lambda: w.c.payload is not first, timeout=15000)
-    assert top not in {int(it.row) for it in w.c.payload.items}
+    qtbot.waitUntil(lambda: w.c.shown is not first, timeout=15000)
+    assert top not in {int(it.row) for it in w.c.shown.items}
     w.actions.undo.trigger()
-    assert w.c.labels == {}
+    assert w.c.session.labels == {}
     qtbot.waitUntil(lambda: _counts(w).get("examples") == 1, timeout=5000)
-    assert w.examples_panel.example_rows() == list(w.c.examples)
+    assert w.examples_panel.example_rows() == list(w.c.session.examples)
     w.actions.redo.trigger()
-    assert w.c.labels == {top: "negative"}
+    assert w.c.session.labels == {top: "negative"}
 
 
 def test_error_from_core_shows_in_message_bar(qtbot, window, tmp_path):
@@ -128,13 +130,13 @@ def test_error_from_core_shows_in_message_bar(qtbot, window, tmp_path):
     bad.write_text("hello")
     w.open_path(str(bad))
     qtbot.waitUntil(lambda: "not-geoparquet.parquet" in w.message_bar.text(), timeout=10000)
-    assert w.c.catalog is not None  # the data already open stays open
+    assert w.c.session.catalog is not None  # the data already open stays open
     w.message_bar.dismiss()
 
 
 def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
     w = window
-    cat = w.c.catalog
+    cat = w.c.session.catalog
     proj = projects.Project(
         sources=[str(data["path"])],
         examples=[{"id": str(cat.ids[3]), "kind": "positive"}],
@@ -145,7 +147,10 @@ def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
     before = len(dialogs)
     assert offer_recovery(w)
     assert dialogs[before][0] == "question"
-    qtbot.waitUntil(lambda: w.c.labels == {8: "negative"} and w.c.examples == {3: "positive"}, timeout=20000)
+    qtbot.waitUntil(
+        lambda: w.c.session.labels == {8: "negative"} and w.c.session.examples == {3: "positive"},
+        timeout=20000,
+    )
     assert w.controls.params()["mode"] == "max" and w.controls.params()["k"] == 40
     qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
     json.dumps(w.c.project().to_dict())  # the restored session serialises
@@ -154,8 +159,8 @@ def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
 def test_map_selection_reaches_gallery_and_thumbnails_arrive(qtbot, window):
     w = window
     assert w.c.search_now()  # the recovered session has examples but no results yet
-    qtbot.waitUntil(lambda: w.c.payload is not None, timeout=15000)
-    rows = [int(it.row) for it in w.c.payload.items]
+    qtbot.waitUntil(lambda: w.c.shown is not None, timeout=15000)
+    rows = [int(it.row) for it in w.c.shown.items]
     w.map_view.result_clicked.emit(rows[3])  # what a click on a result marker emits
     assert w.results_panel.current_row() == rows[3]
     # thumbnails: the gallery asked for its visible tiles (here placeholders: synthetic data has no imagery)
@@ -167,8 +172,8 @@ def test_map_selection_reaches_gallery_and_thumbnails_arrive(qtbot, window):
 
 def test_drawn_region_reopens_the_data_and_keeps_examples(qtbot, window):
     w = window
-    cat = w.c.catalog
-    keep = next(iter(w.c.examples))
+    cat = w.c.session.catalog
+    keep = next(iter(w.c.session.examples))
     lon, lat = cat.centroids[keep]
     ring = [
         [lon - 0.08, lat - 0.08],
@@ -177,21 +182,25 @@ def test_drawn_region_reopens_the_data_and_keeps_examples(qtbot, window):
         [lon - 0.08, lat - 0.08],
     ]
     w.map_view.region_drawn.emit({"type": "Polygon", "coordinates": [ring]})  # what finishing a drawing emits
-    qtbot.waitUntil(lambda: w.c.catalog is not cat and w.c.region is not None, timeout=20000)
-    assert 0 < len(w.c.catalog) < len(cat)
-    assert w.c.region.polygon_wkt.startswith("POLYGON")
+    qtbot.waitUntil(lambda: w.c.session.catalog is not cat and w.c.session.region is not None, timeout=20000)
+    assert 0 < len(w.c.session.catalog) < len(cat)
+    assert w.c.session.region.polygon_wkt.startswith("POLYGON")
     kept_id = str(cat.ids[keep])
-    qtbot.waitUntil(lambda: [str(w.c.catalog.ids[r]) for r in w.c.examples] == [kept_id], timeout=5000)
+    qtbot.waitUntil(
+        lambda: [str(w.c.session.catalog.ids[r]) for r in w.c.session.examples] == [kept_id], timeout=5000
+    )
     assert w.dataset_panel.region_mode() == "polygon"
     w.dataset_panel.region_mode_chosen.emit("all")
-    qtbot.waitUntil(lambda: w.c.region is None and len(w.c.catalog) == len(cat), timeout=20000)
+    qtbot.waitUntil(
+        lambda: w.c.session.region is None and len(w.c.session.catalog) == len(cat), timeout=20000
+    )
 
 
 def test_start_without_arguments_reopens_the_last_session(qtbot, window, data):
     from terrafind.gui.startup import start_session
 
     w = window
-    cat = w.c.catalog
+    cat = w.c.session.catalog
     projects.save_project(
         projects.Project(
             sources=[str(data["path"])], examples=[{"id": str(cat.ids[11]), "kind": "positive"}]
@@ -199,8 +208,10 @@ def test_start_without_arguments_reopens_the_last_session(qtbot, window, data):
         projects.last_session_path(),
     )
     start_session(w, None)
-    qtbot.waitUntil(lambda: w.c.examples == {11: "positive"}, timeout=20000)
-    qtbot.waitUntil(lambda: w.c.index is not None, timeout=20000)  # the index is built in the background
+    qtbot.waitUntil(lambda: w.c.session.examples == {11: "positive"}, timeout=20000)
+    qtbot.waitUntil(
+        lambda: w.c.session.index is not None, timeout=20000
+    )  # the index is built in the background
 
 
 def test_declined_recovery_is_kept_not_deleted(qtbot, window, data):

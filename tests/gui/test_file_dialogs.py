@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from PySide6.QtWidgets import QFileDialog
 
-from terrafind.gui.file_dialogs import ask_save_path, start_dir
+from terrafind.gui.dialogs import ask_save_path, start_dir
 
 FORMATS = {"GeoJSON (*.geojson)": "geojson", "GPX for phones (*.gpx)": "gpx"}
 

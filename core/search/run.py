@@ -1,0 +1,134 @@
+"""One search, whatever its kind: the query a session hands to a worker, and what comes back.
+
+A :class:`SearchQuery` is a snapshot (catalog, index, examples, parameters, labels, masked chips) taken on
+the thread that owns the session; :func:`run_query` is a plain function that can run anywhere (a worker,
+the CLI, a test). The kinds ("how"):
+
+``plain``    rank by likeness to the examples (:func:`terrafind.core.search.query.search`);
+``refine``   a classifier trained on the labels re-ranks the hits (:func:`terrafind.core.search.refine.refine`),
+             with a review queue and a quality sentence;
+``grouped``  one query per group of alike examples, merged (:func:`terrafind.core.search.groups.grouped_search`).
+
+Labelled chips and masked chips (under imported "exclude" places) never come back as hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from terrafind.core.catalog import Catalog
+from terrafind.core.progress import CancelToken, check
+from terrafind.core.types import Examples, SearchResult
+
+__all__ = ["HOWS", "SearchQuery", "SearchOutcome", "run_query", "quality_text", "PROBABILITY_CUT"]
+
+HOWS = ("plain", "refine", "grouped")
+# The classifier's own decision point: with balanced class weights, p = 0.5 is "as likely yes as no"
+# (terrafind.core.search.refine), so "the share of the region at p >= 0.5" is what it would call a target.
+PROBABILITY_CUT = 0.5
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Everything one search needs, taken from a session at one moment (see the module docstring)."""
+
+    catalog: Catalog
+    examples: Examples
+    how: str = "plain"
+    k: int = 200
+    mode: str = "mean"
+    index: Any = None  # terrafind.core.search.index.VectorIndex, or None: exact search
+    labels: Mapping[int, str] = field(default_factory=dict)
+    masked: tuple[int, ...] = ()
+
+
+@dataclass
+class SearchOutcome:
+    """What a search found: the ranked ``result`` and, for a refined search, the classifier's figures
+    (``refine``), the review queue (least sure first) and the quality sentence."""
+
+    how: str
+    result: SearchResult
+    refine: Any = None  # terrafind.core.search.refine.RefineResult
+    review: SearchResult | None = None
+    quality: str = ""
+    warning: str | None = None  # examples far apart (terrafind.core.search.groups.spread_warning)
+
+
+def quality_text(catalog: Catalog, refined: Any) -> str:
+    """ "Labels: 87 % right (leave-one-out, 12 labels) · p ≥ 0.5: top 0.2 % of this region".
+
+    The accuracy is measured on the user's own labels by fits that never saw the label judged
+    (``refined.cv_method`` names how); the share counts the chips the classifier scored (the whole region
+    when it is small, else a similarity pool, so the share is then a lower bound)."""
+    from terrafind.core.search.refine import format_share, region_share
+
+    n = refined.n_pos + refined.n_neg
+    if refined.cv_accuracy is None:
+        acc = f"Labels: accuracy not measured yet ({refined.cv_method}; {n} labels)"
+    else:
+        acc = f"Labels: {100.0 * refined.cv_accuracy:.0f} % right ({refined.cv_method}, {n} labels)"
+    share = format_share(region_share(catalog, refined, PROBABILITY_CUT))
+    return f"{acc} · p ≥ {PROBABILITY_CUT:g}: {share}"
+
+
+def _review_result(catalog: Catalog, refined: Any) -> SearchResult:
+    """The review queue as a result: each chip's similarity to its closest positive, and its probability."""
+    rows = np.asarray(refined.review_rows, np.int64)
+    pos = np.asarray(refined.result.positives, np.int64)
+    if len(rows) and len(pos):
+        sims = catalog.vectors[rows] @ catalog.vectors[pos].T  # (review, positives): small, cheap
+        scores, matched = sims.max(axis=1).astype(np.float32), sims.argmax(axis=1).astype(np.int64)
+    else:
+        scores, matched = np.zeros(len(rows), np.float32), np.full(len(rows), -1, np.int64)
+    r = refined.result
+    return SearchResult(
+        rows=rows,
+        scores=np.clip(scores, -1.0, 1.0),
+        matched=matched,
+        mode="review",
+        k=r.k,
+        threshold=None,
+        positives=r.positives,
+        negatives=r.negatives,
+        method=r.method,
+        elapsed_ms=r.elapsed_ms,
+        probabilities=np.asarray(refined.review_probabilities, np.float32),
+    )
+
+
+def run_query(query: SearchQuery, *, cancel: CancelToken | None = None) -> SearchOutcome:
+    """Run ``query`` (see the module docstring); InputError when it cannot run (no positive example...)."""
+    from terrafind.core.search.groups import spread_warning
+
+    q = query
+    pos, neg = list(q.examples.positives), list(q.examples.negatives)
+    refined = review = None
+    quality = ""
+    if q.how == "refine":
+        from terrafind.core.search.refine import refine
+
+        refined = refine(q.catalog, pos, neg, index=q.index, k=q.k, exclude=q.masked, cancel=cancel)
+        result = refined.result
+    elif q.how == "grouped":
+        from terrafind.core.search.groups import grouped_search
+
+        exclude = (*q.labels, *q.masked, *neg)
+        result = grouped_search(q.catalog, pos, neg, k=q.k, index=q.index, exclude=exclude, cancel=cancel)
+    else:
+        from terrafind.core.search.query import search
+
+        exclude = (*q.labels, *q.masked)
+        result = search(
+            q.catalog, q.examples, k=q.k, mode=q.mode, index=q.index, exclude=exclude, cancel=cancel
+        )
+    check(cancel)
+    if refined is not None:
+        review = _review_result(q.catalog, refined)
+        quality = quality_text(q.catalog, refined)
+    warning = spread_warning(q.catalog, pos) if len(set(pos)) >= 2 else None
+    return SearchOutcome(q.how, result, refine=refined, review=review, quality=quality, warning=warning)

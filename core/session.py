@@ -1,0 +1,427 @@
+"""What a user has open, in one place: the app and the CLI both work through a :class:`Session`.
+
+A session owns the region's data (catalog, index, the sources and region it came from, the field pack),
+the imagery the user chose, what the user showed and judged (examples, labels, masked chips), the search
+parameters and learning switches, and the last search outcome. It has the verbs that read or change
+them: one rule for "the examples a search uses" (:meth:`Session.search_examples`), one way to search
+(:meth:`Session.query` + :func:`terrafind.core.search.run.run_query`, or :meth:`Session.run_search`), one
+rule for "the visible hits" (:meth:`Session.visible`), exports, and the round trip to a project file.
+
+No Qt here: the app's controller (``terrafind.gui.controller``) is a thin adaptor that calls these verbs
+on the GUI thread, runs the slow parts (open, index, search, export) in workers on a :meth:`snapshot`,
+and turns changes into signals. Rows index the catalog; a project stores chips by id, since rows change
+with the region.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from terrafind.core.catalog import Catalog
+from terrafind.core.errors import InputError
+from terrafind.core.present.items import NEGATIVE, POSITIVE, ExampleItem
+from terrafind.core.progress import CancelToken, ProgressFn
+from terrafind.core.project import LEARN_DEFAULTS, Project
+from terrafind.core.search import visible as vis
+from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
+from terrafind.core.types import Examples, Region, SearchResult
+
+__all__ = ["Session", "OpenedData", "open_data", "DEFAULT_PARAMS"]
+
+# threshold_by: what the threshold compares, "score" or "probability" (after Refine; core.search.visible)
+DEFAULT_PARAMS: dict[str, Any] = {
+    "mode": "mean",
+    "k": 200,
+    "threshold": None,
+    "auto": True,
+    "threshold_by": "score",
+}
+
+
+@dataclass
+class OpenedData:
+    """Data read for a session: the catalog, what the user named (files, folders or a pack folder), the
+    region it was limited to and the field pack it came from."""
+
+    catalog: Catalog
+    sources: list[str]
+    region: Region | None = None
+    pack: Any = None  # terrafind.core.pack.open.PackInfo
+
+
+def open_data(
+    paths: Sequence[str | Path],
+    region: Region | None = None,
+    *,
+    embedding_column: str | None = None,
+    chip_size_m: float | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> OpenedData:
+    """Open GeoParquet files or folders, or one field pack folder, limited to ``region``."""
+    from terrafind.core.pack.open import is_pack, open_pack
+    from terrafind.core.read.reader import open_catalog
+
+    names = [str(p) for p in paths]
+    pack = None
+    files: list[Any] = names
+    if len(names) == 1 and is_pack(names[0]):
+        pack = open_pack(names[0])
+        if not pack.catalog_paths:
+            raise InputError(f"The field pack {pack.root} has no usable embeddings.")
+        files = [str(p) for p in pack.catalog_paths]
+    catalog = open_catalog(
+        files,
+        region=region,
+        embedding_column=embedding_column,
+        chip_size_m=chip_size_m,
+        progress=progress,
+        cancel=cancel,
+    )
+    return OpenedData(catalog, names, region, pack)
+
+
+class Session:
+    """See the module docstring. Attributes are read freely; change them through the methods."""
+
+    def __init__(self) -> None:
+        self.catalog: Catalog | None = None
+        self.index: Any = None  # VectorIndex once built for this catalog; searches are exact until then
+        self.sources: list[str] = []
+        self.region: Region | None = None
+        self.pack: Any = None
+        self.imagery: str | None = None  # imagery the user chose for data that names none
+        self.examples: dict[int, str] = {}  # row -> kind, in the order the user clicked
+        self.labels: dict[int, str] = {}  # row -> label given to a result
+        self.masked: dict[int, str] = {}  # row -> chip id: chips under imported "exclude" places
+        self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
+        self.learn: dict[str, Any] = dict(LEARN_DEFAULTS)  # refine, group, sites, gallery
+        self.outcome: SearchOutcome | None = None
+        self.view: dict[str, float] | None = None
+        self.project_path: str | None = None
+        # The examples (positives, negatives) the latest refined search used: when they differ from the
+        # session's, the labels changed since and the app says "Search to refine again".
+        self.refined_with: tuple[frozenset[int], frozenset[int]] | None = None
+
+    @classmethod
+    def open(cls, paths: Sequence[str | Path], region: Region | None = None, **kwargs: Any) -> Session:
+        """A session on freshly opened data (the CLI's way in; kwargs as :func:`open_data`)."""
+        session = cls()
+        session.use_data(open_data(paths, region, **kwargs))
+        return session
+
+    def snapshot(self) -> Session:
+        """A copy for a worker: its dicts are its own, the catalog and index are shared (read-only)."""
+        other = copy.copy(self)
+        for name in ("examples", "labels", "masked", "params", "learn"):
+            setattr(other, name, dict(getattr(self, name)))
+        return other
+
+    # --- data ---------------------------------------------------------------------------------------
+    def use_data(self, data: OpenedData) -> None:
+        """Newly opened data: what was shown and found on other data goes (masked chips are found again
+        by id, since an imported exclusion list applies to any region of the same data)."""
+        masked_ids = list(self.masked.values())
+        self.catalog, self.index = data.catalog, None
+        self.sources, self.region, self.pack = list(data.sources), data.region, data.pack
+        self.examples, self.labels, self.outcome, self.refined_with = {}, {}, None, None
+        rows = (data.catalog.row_of(i) for i in masked_ids)
+        self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
+        # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
+        self.imagery = data.pack.imagery if data.pack is not None and data.pack.imagery else None
+
+    def data_files(self) -> list[str]:
+        """The embeddings files behind the open data (a field pack's own files when a pack is open)."""
+        if self.pack is not None:
+            return [str(p) for p in self.pack.catalog_paths]
+        return list(self.sources)
+
+    def use_index(self, catalog: Catalog, index: Any) -> bool:
+        """Searches use ``index`` from now on, if it was built for the catalog still open."""
+        if catalog is not self.catalog:
+            return False
+        self.index = index
+        return True
+
+    def load_index(
+        self, *, build: bool = True, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> Any:
+        """The catalog's index: a field pack's own, else the cache's, else (``build``) a new one; None
+        when there is none and ``build`` is False. Does not set it: see :meth:`use_index`."""
+        from terrafind.core.search import index as ix
+
+        if self.catalog is None:
+            return None
+        if self.pack is not None and self.pack.index_path is not None:
+            return self.pack.load_index(self.catalog, progress=progress, cancel=cancel)
+        if build:
+            return ix.load_or_build_index(self.catalog, progress=progress, cancel=cancel)
+        return ix.load_cached_index(self.catalog, progress=progress, cancel=cancel)
+
+    # --- examples, labels, masked chips -------------------------------------------------------------
+    def chip_name(self, row: int) -> str:
+        cat = self.catalog
+        return str(cat.ids[row]) if cat is not None and 0 <= row < len(cat) else f"#{row}"
+
+    def set_example(self, row: int, kind: str | None) -> None:
+        """Show chip ``row`` as a positive / negative example (None: no longer an example)."""
+        if kind is None:
+            self.examples.pop(int(row), None)
+        else:
+            self.examples[int(row)] = _kind(kind)
+
+    def set_label(self, row: int, label: str | None) -> None:
+        """Judge a result "Yes, this" (positive) / "Not this" (negative); None clears the label."""
+        if label is None:
+            self.labels.pop(int(row), None)
+        else:
+            self.labels[int(row)] = _kind(label)
+
+    def set_masked(self, rows: Iterable[int]) -> None:
+        """Replace the masked chips: they never appear in results."""
+        cat = self.catalog
+        self.masked = {int(r): (str(cat.ids[int(r)]) if cat is not None else f"#{r}") for r in rows}
+
+    def examples_of(self, kind: str) -> list[int]:
+        """Rows the user showed as ``kind``: clicked examples first, then labelled results."""
+        rows = [r for r, k in self.examples.items() if k == kind]
+        return rows + [r for r, k in self.labels.items() if k == kind and r not in self.examples]
+
+    def search_examples(self) -> Examples:
+        """The one rule: a search uses the clicked examples plus the labelled results (a clicked example
+        wins over a label of the same chip)."""
+        return Examples(positives=self.examples_of(POSITIVE), negatives=self.examples_of(NEGATIVE))
+
+    def example_items(self) -> list[ExampleItem]:
+        """The examples list as the app shows it: clicked examples, then labelled results."""
+        items = [ExampleItem(r, k, self.chip_name(r)) for r, k in self.examples.items()]
+        return items + [
+            ExampleItem(r, k, self.chip_name(r)) for r, k in self.labels.items() if r not in self.examples
+        ]
+
+    def can_refine(self) -> bool:
+        """Refine needs at least one positive and one negative."""
+        ex = self.search_examples()
+        return self.catalog is not None and bool(ex.positives) and bool(ex.negatives)
+
+    # --- search -------------------------------------------------------------------------------------
+    def how(self) -> str:
+        """What the next search will be: "refine" (switched on and possible), "grouped" or "plain"."""
+        if self.learn.get("refine") and self.can_refine():
+            return "refine"
+        return "grouped" if self.learn.get("group") else "plain"
+
+    def query(self, how: str | None = None) -> SearchQuery:
+        """A snapshot of everything the next search needs; InputError when there is nothing to search."""
+        if self.catalog is None:
+            raise InputError("Open a file first: File > Open file...")
+        examples = self.search_examples()
+        if not examples.positives:
+            raise InputError("Click on the map to add a positive example, then search.")
+        return SearchQuery(
+            catalog=self.catalog,
+            examples=examples,
+            how=how or self.how(),
+            k=int(self.params.get("k", 200)),
+            mode=str(self.params.get("mode", "mean")),
+            index=self.index,
+            labels=dict(self.labels),
+            masked=tuple(self.masked),
+        )
+
+    def run_search(self, how: str | None = None, *, cancel: CancelToken | None = None) -> SearchOutcome:
+        """Search now, on this thread, and keep the outcome (the CLI's way; the app runs
+        :func:`run_query` on a :meth:`query` in a worker and hands the outcome to :meth:`set_outcome`)."""
+        outcome = run_query(self.query(how), cancel=cancel)
+        self.set_outcome(outcome)
+        return outcome
+
+    def set_outcome(self, outcome: SearchOutcome | None) -> bool:
+        """Keep a finished search. Returns True when the threshold's kind changed with it (results ranked
+        by probability are filtered by probability: a similarity threshold then means nothing and is
+        dropped, and the other way round)."""
+        self.outcome = outcome
+        if outcome is None:
+            return False
+        if outcome.how == "refine":
+            r = outcome.result
+            self.refined_with = (frozenset(r.positives), frozenset(r.negatives))
+        by = vis.threshold_by(outcome.result)
+        if by == self.params.get("threshold_by"):
+            return False
+        self.params["threshold_by"] = by
+        self.params["threshold"] = None
+        return True
+
+    def labels_changed_since_refine(self) -> bool:
+        """True when Refine is on and the examples differ from those of the latest refined search."""
+        if not self.learn.get("refine") or self.refined_with is None:
+            return False
+        ex = self.search_examples()
+        return self.refined_with != (frozenset(ex.positives), frozenset(ex.negatives))
+
+    def result(self) -> SearchResult | None:
+        return self.outcome.result if self.outcome is not None else None
+
+    def visible(self) -> SearchResult | None:
+        """The hits at or above the threshold (score, or probability after Refine), best first."""
+        r = self.result()
+        return None if r is None else vis.visible_result(r, self.params.get("threshold"))
+
+    # --- export -------------------------------------------------------------------------------------
+    def _provenance(self) -> dict[str, Any]:
+        result = self.result()
+        return {
+            "app": "terrafind",
+            "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
+            "visible": {
+                "threshold": self.params.get("threshold"),
+                "by": vis.threshold_by(result) if result is not None else "score",
+            },
+        }
+
+    def _hits(self) -> tuple[Catalog, SearchResult]:
+        visible = self.visible()
+        if self.catalog is None or visible is None:
+            raise InputError("Search first: there are no hits to export.")
+        return self.catalog, visible
+
+    def export_hits(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
+        """Write the visible hits with their provenance; return (path written, number of hits)."""
+        from terrafind.core.export.hits import export_hits
+
+        catalog, visible = self._hits()
+        written = export_hits(
+            catalog, visible, path, fmt=fmt, labels=dict(self.labels), extra_provenance=self._provenance()
+        )
+        return written, len(visible)
+
+    def sites(self) -> list[Any]:
+        """The visible hits merged into sites (touching chips = one site), best first."""
+        from terrafind.core.search.sites import merge_sites
+
+        catalog, visible = self._hits()
+        return merge_sites(catalog, visible)
+
+    def export_sites(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
+        """Write the sites of the visible hits; return (path written, number of sites)."""
+        from terrafind.core.export.hits import export_sites
+
+        catalog, visible = self._hits()
+        sites = self.sites()
+        written = export_sites(
+            catalog, sites, path, fmt=fmt, result=visible, extra_provenance=self._provenance()
+        )
+        return written, len(sites)
+
+    def export_labels(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
+        """Write every example and label ("positive" / "negative"); return (path written, count)."""
+        from terrafind.core.export.hits import export_labels
+
+        ex = self.search_examples()
+        if self.catalog is None or not (ex.positives or ex.negatives):
+            raise InputError("There are no examples or labels to export yet.")
+        written = export_labels(self.catalog, ex.positives, ex.negatives, path, fmt=fmt)
+        return written, len(ex.positives) + len(ex.negatives)
+
+    # --- projects -----------------------------------------------------------------------------------
+    def to_project(self) -> Project:
+        """The session as a Project (chips by id)."""
+        name = self.chip_name
+        results = None
+        r = self.result()
+        if r is not None:
+            results = {
+                "ids": [name(int(x)) for x in r.rows],
+                "scores": [round(float(s), 6) for s in r.scores],
+                "mode": r.mode,
+                "k": r.k,
+                "method": r.method,
+                "elapsed_ms": round(float(r.elapsed_ms), 2),
+            }
+            if r.probabilities is not None:  # a refined result: its threshold filters these
+                results["probabilities"] = [round(float(p), 6) for p in r.probabilities]
+        return Project(
+            sources=[str(self.pack.root)] if self.pack is not None else list(self.sources),
+            region=self.region.to_dict() if self.region is not None else None,
+            examples=[{"id": name(r), "kind": k} for r, k in self.examples.items()],
+            labels=[{"id": name(r), "label": k} for r, k in self.labels.items()],
+            params=dict(self.params),
+            results=results,
+            view=self.view,
+            saved_from=self.project_path,
+            imagery=self.imagery,
+            masked=sorted(self.masked.values()),
+            learn=dict(self.learn),
+        )
+
+    def apply_project(self, proj: Project) -> list[str]:
+        """Bring back a project's examples, labels, masks, parameters, switches and view on the open data;
+        return the ids of saved chips that are not in it. Saved results: :meth:`saved_outcome`."""
+        cat = self.catalog
+        if cat is None:
+            raise InputError("Open the project's data first.")
+        missing: list[str] = []
+
+        def rows(entries: list[dict[str, str]], key: str) -> dict[int, str]:
+            out = {}
+            for e in entries:
+                row = cat.row_of(e["id"])
+                if row is None:
+                    missing.append(e["id"])
+                else:
+                    out[int(row)] = e[key]
+            return out
+
+        self.examples = rows(proj.examples, "kind")
+        self.labels = rows(proj.labels, "label")
+        self.set_masked(r for r in (cat.row_of(i) for i in proj.masked) if r is not None)
+        self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
+        self.learn = {**LEARN_DEFAULTS, **(proj.learn or {})}
+        if proj.view:
+            self.view = dict(proj.view)
+        return missing
+
+    def saved_outcome(self, proj: Project) -> SearchOutcome | None:
+        """The results a project saved, on the open data (chips no longer there are left out)."""
+        saved = proj.results
+        cat = self.catalog
+        if cat is None or not saved or not saved.get("ids"):
+            return None
+        probs = saved.get("probabilities")
+        probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
+        triples = [
+            (cat.row_of(i), s, probs[n] if probs else None)
+            for n, (i, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
+        ]
+        triples = [t for t in triples if t[0] is not None]
+        if not triples:
+            return None
+        rows = np.array([t[0] for t in triples], np.int64)
+        ex = self.search_examples()
+        result = SearchResult(
+            rows=rows,
+            scores=np.array([t[1] for t in triples], np.float32),
+            matched=np.full(len(rows), -1, np.int64),
+            mode=str(saved.get("mode", "mean")),
+            k=int(saved.get("k", len(rows))),
+            threshold=None,
+            positives=tuple(ex.positives),
+            negatives=tuple(ex.negatives),
+            method=str(saved.get("method", "exact")),
+            elapsed_ms=float(saved.get("elapsed_ms", 0.0)),
+            probabilities=np.array([t[2] for t in triples], np.float32) if probs else None,
+        )
+        return SearchOutcome("refine" if probs else "plain", result)
+
+
+def _kind(value: str) -> str:
+    if value not in (POSITIVE, NEGATIVE):
+        raise InputError(f"An example is either {POSITIVE} or {NEGATIVE}, not {value!r}.")
+    return value

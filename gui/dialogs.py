@@ -1,0 +1,170 @@
+"""What the menu entries ask before they act: file dialogs, the imagery dialog, About.
+
+Every function takes the main window; the work itself goes to the controller and its flows. File dialogs
+start in the folder of the most recent file, else the home folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from terrafind.core.export.formats import file_filters
+
+__all__ = ["start_dir", "ask_save_path", "open_file", "open_folder", "open_project", "save_project"]
+
+DATA_FILTER = "GeoParquet (*.parquet *.geoparquet);;Projects (*.terrafind)"
+PROJECT_FILTER = "Projects (*.terrafind)"
+DEFAULT_NAMES = {"hits": "hits.geojson", "sites": "sites.geojson", "labels": "labels.geojson"}
+
+
+def start_dir(window) -> str:
+    """The folder of the most recent file, else the home folder."""
+    recent = window.settings.recent()
+    return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+
+def ask_save_path(
+    window: QWidget, title: str, default_name: str, formats: dict[str, str]
+) -> tuple[str, str | None] | None:
+    """Ask where to save; ``formats`` maps dialog filters to format keys. Returns (path, format) or None.
+
+    A name typed without an extension gets the chosen filter's one.
+    """
+    path, chosen = QFileDialog.getSaveFileName(
+        window, title, str(Path(start_dir(window)) / default_name), ";;".join(formats)
+    )
+    if not path:
+        return None
+    fmt = formats.get(chosen)
+    if fmt and not Path(path).suffix:
+        path += "." + fmt
+    return path, fmt
+
+
+def open_file(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open embeddings", start_dir(window), DATA_FILTER)
+    if path:
+        window.open_path(path)
+
+
+def open_folder(window) -> None:
+    path = QFileDialog.getExistingDirectory(window, "Open a folder of GeoParquet files", start_dir(window))
+    if path:
+        window.open_path(path)
+
+
+def open_project(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open project", start_dir(window), PROJECT_FILTER)
+    if path:
+        window.open_path(path)
+
+
+def save_project(window) -> None:
+    if window.c.session.project_path:
+        _save(window, window.c.session.project_path)
+    else:
+        save_project_as(window)
+
+
+def save_project_as(window) -> None:
+    path, _ = QFileDialog.getSaveFileName(window, "Save project", start_dir(window), PROJECT_FILTER)
+    if path:
+        _save(window, path)
+
+
+def _save(window, path: str) -> None:
+    try:
+        window.c.save_project(path)
+    except Exception as exc:  # noqa: BLE001 - shown in the message bar
+        window.c.report_error(exc)
+
+
+def export(window, what: str) -> None:
+    """File > Export hits / sites / labels: ask where, in which format, then write in a job."""
+    title = {"hits": "Export hits", "sites": "Export sites", "labels": "Export labels"}[what]
+    chosen = ask_save_path(window, title, DEFAULT_NAMES[what], file_filters())
+    if chosen:
+        window.c.data.export(what, *chosen)
+
+
+def import_places(window) -> None:
+    from terrafind.gui.flows.import_flow import PLACE_FILTER
+
+    path, _ = QFileDialog.getOpenFileName(window, "Import places", start_dir(window), PLACE_FILTER)
+    if path:
+        window.c.importer.import_places(path)
+
+
+def clear_masks(window) -> None:
+    """Search > Clear excluded places, as one undoable step."""
+    from terrafind.gui.flows.import_flow import PlacesCommand
+
+    c = window.c
+    c.undo_stack.push(PlacesCommand(c, {}, set(), "Clear excluded places"))
+
+
+def imagery(window) -> None:
+    """File > Imagery for thumbnails and basemap...: a window-modal dialog (no nested event loop)."""
+    from terrafind.gui.panels.imagery_dialog import ImageryDialog
+
+    c = window.c
+    if c.session.catalog is None:
+        c.say("Open data first, then choose the imagery for it.")
+        return
+    if getattr(window, "imagery_dialog", None) is None:
+        files = c.session.data_files()
+        start = str(Path(files[0]).parent) if files else ""
+        window.imagery_dialog = ImageryDialog(c.imagery, window, start)
+    window.imagery_dialog.show_current()
+    window.imagery_dialog.open()
+
+
+def create_embeddings(window) -> None:
+    images, _ = QFileDialog.getOpenFileNames(
+        window, "Imagery to embed", start_dir(window), "GeoTIFF / COG (*.tif *.tiff *.vrt)"
+    )
+    if not images:
+        return
+    out, _ = QFileDialog.getSaveFileName(
+        window,
+        "Save the embeddings as",
+        str(Path(images[0]).with_suffix(".parquet")),
+        "GeoParquet (*.parquet)",
+    )
+    if out:
+        window.c.data.embed(images, out)
+
+
+def prepare_pack(window) -> None:
+    """A field pack of the chosen region, or of what the map shows when no region is chosen."""
+    from terrafind.core.types import Region
+
+    c = window.c
+    s = c.session
+    region = s.region
+    if region is None and window.view_bounds is not None and s.catalog is not None:
+        vw, vs, ve, vn = window.view_bounds
+        dw, ds, de, dn = s.catalog.bounds
+        box = (max(vw, dw), max(vs, ds), min(ve, de), min(vn, dn))  # the view, clipped to the data
+        if box[0] < box[2] and box[1] < box[3]:
+            region = Region.from_bbox(*box)
+    if region is None:
+        c.say("Open data and zoom the map to the area you need (or draw a region) first.")
+        return
+    folder = QFileDialog.getExistingDirectory(window, "Where to put the field pack", start_dir(window))
+    if folder:
+        name = Path(s.sources[0]).stem if s.sources else "terrafind"
+        c.packs.prepare(str(Path(folder) / f"{name}-pack"), region)
+
+
+def about(window) -> None:
+    text = (
+        "<b>Terrafind</b> - search the Earth by example, offline.<br><br>"
+        "Click a chip on the map, see every place like it, label the hits and export them."
+    )
+    demo = window.demo
+    if demo is not None and getattr(demo, "attribution", ""):
+        text += f"<br><br>Demo region: {demo.attribution}"
+    QMessageBox.about(window, "About Terrafind", text)
