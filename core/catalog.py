@@ -85,14 +85,14 @@ class Catalog:
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) of all footprints."""
         if len(self) == 0:
-            return (math.nan,) * 4  # type: ignore[return-value]
+            return (math.nan,) * 4
         return tuple(float(v) for v in shapely.total_bounds(self.footprints))  # type: ignore[return-value]
 
     @property
     def model_name(self) -> str:
         """A short human name of the model that made the vectors ("SoftCon (dinov2_vits14_softcon)")."""
         m = self.model or {}
-        inner = m.get("model") if isinstance(m.get("model"), dict) else m
+        inner: dict[str, Any] = m["model"] if isinstance(m.get("model"), dict) else m
         name, mid = inner.get("name"), inner.get("id")
         if name and mid and name != mid:
             return f"{name} ({mid})"

@@ -109,7 +109,7 @@ def _learn(value: Any) -> dict[str, Any]:
     (older files) stay {}: nothing was saved, all off."""
     if not isinstance(value, dict) or not value:
         return {}
-    out = {k: bool(value.get(k, d)) for k, d in LEARN_DEFAULTS.items() if k != "gallery"}
+    out: dict[str, Any] = {k: bool(value.get(k, d)) for k, d in LEARN_DEFAULTS.items() if k != "gallery"}
     out["gallery"] = "review" if value.get("gallery") == "review" else "best"
     return out
 

@@ -51,7 +51,7 @@ class Region:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Region:
-        return cls(tuple(data["bbox"]), data.get("polygon_wkt"))  # type: ignore[arg-type]
+        return cls(tuple(data["bbox"]), data.get("polygon_wkt"))
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,8 @@ class AppController(QObject):
 
     def show_results(self, shown: ShownResults) -> None:
         """A finished search (or restored results) for the screen."""
+        if self.session.catalog is None:
+            return  # the data closed meanwhile (opening other data cancels running searches)
         if self.session.set_outcome(shown.outcome):
             self.threshold_changed.emit(None)
             self.params_changed.emit(dict(self.session.params))

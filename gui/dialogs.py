@@ -113,7 +113,7 @@ def imagery(window) -> None:
     if c.session.catalog is None:
         c.say("Open data first, then choose the imagery for it.")
         return
-    if getattr(window, "imagery_dialog", None) is None:
+    if window.imagery_dialog is None:
         files = c.session.data_files()
         start = str(Path(files[0]).parent) if files else ""
         window.imagery_dialog = ImageryDialog(c.imagery, window, start)
@@ -165,6 +165,6 @@ def about(window) -> None:
         "Click a chip on the map, see every place like it, label the hits and export them."
     )
     demo = window.demo
-    if demo is not None and getattr(demo, "attribution", ""):
+    if demo is not None and demo.attribution:
         text += f"<br><br>Demo region: {demo.attribution}"
     QMessageBox.about(window, "About Terrafind", text)

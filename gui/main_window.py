@@ -208,9 +208,9 @@ class MainWindow(QMainWindow):
 
     def _on_demo_ready(self, demo) -> None:
         self.demo = demo
-        if getattr(demo, "basemap_mbtiles", None):
+        if demo.basemap_mbtiles:
             self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
-        if getattr(demo, "hint", "") and not self.settings.hint_dismissed():
+        if demo.hint and not self.settings.hint_dismissed():
             self.message_bar.show_message(demo.hint, "info")
             self.settings.set_hint_dismissed()
 

@@ -200,9 +200,6 @@ class TaskRunner(QObject):
     def running(self, kind: str | None = None) -> list[Job]:
         return [j for j in self._jobs.values() if kind is None or j.kind == kind]
 
-    def is_busy(self, kind: str) -> bool:
-        return any(j.kind == kind for j in self._jobs.values())
-
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Wait until no job is running in a thread (their results may still be queued for the GUI)."""
         deadline = time.monotonic() + timeout_ms / 1000.0

@@ -97,7 +97,7 @@ def demo_region() -> DemoRegion | None:
         basemap_mbtiles=mbtiles,
         attribution=DEMO_ATTRIBUTION,
         hint=DEMO_HINT,
-        bbox=tuple(stamp["bbox"]),  # type: ignore[arg-type]
+        bbox=tuple(stamp["bbox"]),
     )
 
 

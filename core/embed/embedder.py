@@ -170,8 +170,8 @@ def write_embeddings(
     embeds (same pixel grid), so that a thumbnail shows what the user sees on the map."""
     params = params or EmbedderParams()
     params.validate()
-    images = [Path(p) for p in images]
-    if not images:
+    paths = [Path(p) for p in images]
+    if not paths:
         raise InputError("No images were given to embed.")
     out = Path(out)
     grid = params.grid()
@@ -182,7 +182,7 @@ def write_embeddings(
     # cache serves the tiles the fit already decoded.
     limits = threadpool_limits(limits=1, user_api="blas")
     try:
-        sources.extend(open_image(p) for p in images)
+        sources.extend(open_image(p) for p in paths)
         indexes = _common_bands(sources, params.bands)
         for src in sources:
             if 0 in grid.chip_counts(src.height, src.width):
@@ -191,8 +191,8 @@ def write_embeddings(
         model = _fit(sources, indexes, params)
         check(cancel)
         total = sum(grid.block_rows(s.height) for s in sources)
-        stems = [p.stem for p in images]
-        named = list(dataset_paths) if dataset_paths else [str(p.resolve()) for p in images]
+        stems = [p.stem for p in paths]
+        named = list(dataset_paths) if dataset_paths else [str(p.resolve()) for p in paths]
         meta = _emb_metadata(params, model, sources, indexes, named)
         image_dates = list(dates) if dates else [image_date(src) for src in sources]
         known = sorted(d for d in image_dates if d)
@@ -204,9 +204,9 @@ def write_embeddings(
         workers = max(1, min(4, os.cpu_count() or 1))
         with writer, ThreadPoolExecutor(workers) as pool:
             for i, (src, idx) in enumerate(zip(sources, indexes, strict=True)):
-                name = images[i].name
+                name = paths[i].name
                 prefix = stems[i] if stems.count(stems[i]) == 1 else f"{i}-{stems[i]}"
-                url = source_urls[i] if source_urls else str(images[i].resolve())
+                url = source_urls[i] if source_urls else str(paths[i].resolve())
                 date = image_dates[i]
                 corners = ChipCorners(src, grid)
                 rows_per_read = max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block)
@@ -239,7 +239,7 @@ def write_embeddings(
                 done += grid.block_rows(src.height)
         if writer.rows == 0:
             raise InputError(
-                f"No chip of {', '.join(p.name for p in images)} has enough valid pixels to embed."
+                f"No chip of {', '.join(p.name for p in paths)} has enough valid pixels to embed."
             )
     finally:
         limits.restore_original_limits()

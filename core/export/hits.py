@@ -22,6 +22,7 @@ from terrafind.core.catalog import Catalog, _json_safe
 from terrafind.core.errors import InputError
 from terrafind.core.export.formats import DIGITS, export_fc
 from terrafind.core.search.sites import Site, sites_feature_collection
+from terrafind.core.search.visible import visible_mask
 from terrafind.core.types import SearchResult
 
 __all__ = [
@@ -95,13 +96,14 @@ def hits_feature_collection(
     labels: dict[int, str] | None = None,
     extra_provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The hits of ``result`` (score >= ``threshold`` when given) as a GeoJSON FeatureCollection dict.
+    """The hits of ``result`` at or above ``threshold`` (the visible rule, :mod:`terrafind.core.search.visible`:
+    probability when a classifier re-ranked, else score) as a GeoJSON FeatureCollection dict.
 
     Properties: id, rank (1 = best), score, label (from ``labels`` by row, else null), matched_example (id of
     the positive chip the hit matched in mode "max", else null), date, source_url, probability (when a
     classifier re-ranked), then every catalog attribute.
     """
-    keep = np.ones(len(result), bool) if threshold is None else result.scores >= float(threshold)
+    keep = visible_mask(result, threshold)
     idx = np.flatnonzero(keep)
     rows = result.rows[idx]
     labels = labels or {}

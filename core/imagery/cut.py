@@ -297,7 +297,7 @@ def lonlat_bounds(ds: Any) -> tuple[float, float, float, float]:
 
     b = ds.bounds
     if ds.crs is None:
-        return (math.nan,) * 4  # type: ignore[return-value]
+        return (math.nan,) * 4
     if ds.crs.to_epsg() == 4326:
         return (b.left, b.bottom, b.right, b.top)
-    return tuple(transform_bounds(ds.crs, "EPSG:4326", *b, densify_pts=21))  # type: ignore[return-value]
+    return tuple(transform_bounds(ds.crs, "EPSG:4326", *b, densify_pts=21))

@@ -229,8 +229,7 @@ class ThumbnailService:
         return Thumbnail(png, "ok")
 
     def _datasets_for(self, source: str, footprint: Any) -> list[Any]:
-        path = Path(source)
-        if not is_remote(source) and path.is_dir():
+        if not is_remote(source) and Path(source).is_dir():
             return [self.pool.get(p) for p in self._folder_candidates(source, footprint)]
         return [self.pool.get(source)]
 
@@ -248,11 +247,11 @@ class ThumbnailService:
                     continue
             self._folders[folder] = files
         ranked = []
-        for p, b in files:
+        for name, b in files:
             overlap = footprint.intersection(shapely.box(*b)).area
             if overlap > 0:
-                ranked.append((-overlap, p))
-        return [p for _, p in sorted(ranked)]
+                ranked.append((-overlap, name))
+        return [name for _, name in sorted(ranked)]
 
     def prefetch(
         self,

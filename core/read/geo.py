@@ -114,7 +114,7 @@ class CrsPlan:
         """A bbox in the file's CRS as lon/lat, or None while a projected CRS is not decided yet."""
         vals = tuple(float(v) for v in b)
         if self.transformer is not None:
-            return tuple(self.transformer.transform_bounds(*vals))  # type: ignore[return-value]
+            return tuple(self.transformer.transform_bounds(*vals))
         if self.lonlat or self.decided:
             return vals  # type: ignore[return-value]
         return None

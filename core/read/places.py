@@ -212,7 +212,7 @@ def _read_csv(path: Path) -> list[Place]:
                     float(rec[lon_col].replace(",", ".")), float(rec[lat_col].replace(",", "."))
                 )
             else:
-                geom = shapely.from_wkt(rec[wkt_col])  # type: ignore[index]
+                geom = shapely.from_wkt(rec[wkt_col])
         except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
             raise InputError(
                 f"{path.name}, line {i}: the coordinates are not numbers.", detail=str(exc)
@@ -325,7 +325,7 @@ def _read_gpx(path: Path) -> list[Place]:
         gpx = gpxpy.parse(path.read_text(encoding="utf-8-sig"))
     except Exception as exc:  # gpxpy raises its own and XML errors
         raise InputError(f"{path.name} is not a readable GPX file.", detail=str(exc)) from exc
-    points = list(gpx.waypoints) or [p for r in gpx.routes for p in r.points]
+    points: list[Any] = list(gpx.waypoints) or [p for r in gpx.routes for p in r.points]
     places = []
     for wp in points:
         # OsmAnd and most apps keep a waypoint's group / category in <type>.

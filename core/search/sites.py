@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from terrafind.core.catalog import Catalog
+from terrafind.core.search.visible import visible_mask
 from terrafind.core.types import SearchResult
 
 __all__ = [
@@ -102,7 +103,7 @@ def merge_sites(catalog: Catalog, result: SearchResult, *, threshold: float | No
     matched = np.asarray(result.matched, np.int64)
     ranks = np.arange(1, len(rows) + 1)
     if threshold is not None:
-        keep = (probs if probs is not None else scores) >= threshold
+        keep = visible_mask(result, threshold)
         rows, scores, matched, ranks = rows[keep], scores[keep], matched[keep], ranks[keep]
         probs = None if probs is None else probs[keep]
     if len(rows) == 0:

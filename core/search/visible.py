@@ -20,7 +20,7 @@ AXIS_LABELS = {"score": "similarity", "probability": "probability"}
 
 def threshold_by(result) -> str:
     """ "probability" when ``result`` (a terrafind.core.types.SearchResult) carries probabilities, else "score"."""
-    probs = getattr(result, "probabilities", None)
+    probs = result.probabilities
     return "probability" if probs is not None and len(probs) == len(result.rows) else "score"
 
 

@@ -67,7 +67,7 @@ class SearchFlow(QObject):
             "search",
             job,
             label=LABELS.get(query.how, "Searching"),
-            on_done=self._done,
+            on_done=self.c.show_results,
             on_error=self.c.report_error,
         )
         return True
@@ -80,11 +80,6 @@ class SearchFlow(QObject):
             "search",
             lambda progress, cancel: show_outcome(catalog, outcome, labels),
             label="Restoring results",
-            on_done=self._done,
+            on_done=self.c.show_results,
             on_error=self.c.report_error,
         )
-
-    def _done(self, shown: ShownResults) -> None:
-        if shown.result is None or self.c.session.catalog is None:
-            return
-        self.c.show_results(shown)

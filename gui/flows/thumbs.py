@@ -100,7 +100,7 @@ class ThumbnailFlow(QObject):
                 if cancel is not None and cancel.cancelled:
                     break
                 thumb = service.thumbnail(catalog, row)
-                out.append((row, thumb.png, str(getattr(thumb, "status", "ok"))))
+                out.append((row, thumb.png, str(thumb.status)))
             return gen, out
 
         self.runner.start(

@@ -321,15 +321,7 @@ class MapView(QWidget):
         self.page.allow_external_links = self.online
         self._call("setOnline", ONLINE_LAYERS if self.online else [])
 
-    def use_base_layer(self, name: str) -> None:
-        self._call("useBaseLayer", name)
-
     # --- questions -------------------------------------------------------------------------------------
     def counts(self, callback: Callable[[dict], None]) -> None:
         """``{"results": visible, "examples": n, "footprints": n, "selected": row, ...}`` to ``callback``."""
         self.eval_json("TF.counts()", callback)
-
-    def container_point_to_lonlat(self, x: float, y: float, callback: Callable[[list], None]) -> None:
-        self.eval_json(
-            f"(p => [p.lng, p.lat])(TF.map.containerPointToLatLng([{float(x)}, {float(y)}]))", callback
-        )

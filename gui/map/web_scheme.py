@@ -158,9 +158,6 @@ class SchemeHandler(QWebEngineUrlSchemeHandler):
         for table in (self._files, self._bytes, self._providers):
             table.pop(url_path_or_prefix, None)
 
-    def has_route(self, url_path: str) -> bool:
-        return url_path in self._files or url_path in self._bytes
-
     @staticmethod
     def _check(url_path: str) -> None:
         if not safe_path(url_path):

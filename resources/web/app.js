@@ -393,7 +393,6 @@
       layerControl.addBaseLayer(layer, d.name);
     });
   };
-  TF.useBaseLayer = function (name) { useBase(name); return currentBase(); };
 
   TF.counts = function () {
     return {

@@ -233,3 +233,22 @@ def test_pack_thumbnails_without_the_imagery(inputs, tmp_path):
     assert {svc.thumbnail(catalog, r).status for r in range(len(catalog))} == {"ok"}
     with pytest.raises(InputError, match="does not exist"):
         svc.set_imagery("other", str(tmp_path / "never-seen.tif"))
+
+
+def test_cli_searches_a_pack_folder_like_the_app_opens_it(inputs, tmp_path, capsys):
+    from terrafind.core.cli.main import main
+    from terrafind.core.session import Session
+
+    ei, cog = inputs
+    pack = build_pack([ei["path"]], REGION, tmp_path / "pack", imagery=str(cog))
+    session = Session.open([pack])  # what the app's open job does with a pack folder
+    assert session.pack is not None and session.data_files()[0].endswith(".parquet")
+    lon, lat = session.catalog.centroids[3]
+    out = tmp_path / "hits.geojson"
+    code = main(["search", str(pack), "--at", f"{lon},{lat}", "-k", "5", "--out", str(out)])
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    assert "5 hits" in text.out
+    assert {f["properties"]["id"] for f in json.loads(out.read_text())["features"]} <= set(
+        session.catalog.ids
+    )
