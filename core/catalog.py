@@ -123,6 +123,33 @@ class Catalog:
         d2 = (c[:, 0] - lon) ** 2 + (c[:, 1] - lat) ** 2
         return int(hits[int(np.argmin(d2))])
 
+    @cached_property
+    def stride(self) -> tuple[float, float]:
+        """(x, y) spacing in degrees between neighbouring chips' centres, at most the chip's own size.
+
+        Chips made at half stride overlap by half; the map draws each hit as the cell of this size around
+        its centre, which is the part of the chip closer to its centre than to any neighbour's, so what a
+        person sees under the pointer is the chip a click picks (:meth:`chip_at`). Measured on at most 400
+        chips spread over the catalog (cheap at any size); (0, 0) for an empty catalog."""
+        n = len(self)
+        if n == 0:
+            return (0.0, 0.0)
+        rows = np.unique(np.linspace(0, n - 1, min(n, 400)).astype(np.int64))
+        b = shapely.bounds(self.footprints[rows])
+        w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        found_x, found_y = [], []
+        for i, row in enumerate(rows.tolist()):
+            near = self._tree.query(self.footprints[row], predicate="intersects")
+            d = self.centroids[near] - self.centroids[row]
+            dx, dy = np.abs(d[:, 0]), np.abs(d[:, 1])
+            same_row = (dy < 0.25 * h[i]) & (dx > 1e-9)
+            same_col = (dx < 0.25 * w[i]) & (dy > 1e-9)
+            found_x.append(dx[same_row].min() if same_row.any() else w[i])
+            found_y.append(dy[same_col].min() if same_col.any() else h[i])
+        sx = min(float(np.median(found_x)), float(np.median(w)))
+        sy = min(float(np.median(found_y)), float(np.median(h)))
+        return (round(sx, 9), round(sy, 9))
+
     def nearest(self, lon: float, lat: float) -> int | None:
         """The row whose footprint is nearest to (lon, lat) (distance in degrees)."""
         if len(self) == 0:

@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         m.page_ready.connect(lambda: c.thumbs.set_online(self.status.is_online()))
         m.point_clicked.connect(self._on_map_clicked)
         m.result_clicked.connect(self.results_panel.select_row)
+        m.popup_opened.connect(lambda row: c.thumbs.want([row]))
         m.label_requested.connect(c.label)
         m.region_drawn.connect(self._on_region_drawn)
         m.view_changed.connect(self._on_view_changed)
@@ -286,6 +287,7 @@ class MainWindow(QMainWindow):
         self.controls.set_threshold(t)
 
     def _on_thumbnail(self, row: int, png: bytes, status: str) -> None:
+        self.map_view.thumbnail_ready(row)
         image = QImage.fromData(png)  # QImage, not QPixmap: the panels convert on the GUI thread
         if image.isNull():
             return

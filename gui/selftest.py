@@ -1,7 +1,8 @@
 """``terrafind --selftest [PATH]``: the whole loop in the real window, timed, as one JSON line.
 
 Steps: page (map ready), open (PATH or the demo region), click (a real mouse click on the map at a chip's
-centre), results (map, gallery and plot agree), label (top result "Not this"), search_again (the labelled
+centre), results (map, gallery and plot agree), popup (a real click on the centre of a mid-ranked result
+opens that result's popup and adds no example; reported as ``"popup": {"clicked_rank", "shown_rank"}``), label (top result "Not this"), search_again (the labelled
 chip is gone), export (hits to a temporary GeoJSON, read back). Exit 0 when all pass; otherwise the JSON
 names the failed step and the exit code is 1. Nothing is written to the user's session files.
 """
@@ -26,6 +27,7 @@ TIMEOUTS = {
     "open": 180,
     "click": 20,
     "results": 30,
+    "popup": 20,
     "label": 10,
     "search_again": 30,
     "export": 30,
@@ -175,6 +177,27 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
             return on_map
 
         timed("results", results)
+
+        def popup():
+            items = c.shown.items
+            clicked = items[len(items) // 2]  # a mid-ranked hit: overlapping better and worse ones around it
+            examples = dict(c.session.examples)
+            click_chip(window, int(clicked.row))
+            shown = wait_until(
+                lambda: no_problem() or page_value(m, "TF.popupRow()") is not None,
+                TIMEOUTS["popup"],
+                "a popup",
+            )
+            row = page_value(m, "TF.popupRow()")
+            ranks = {int(it.row): it.rank for it in items}
+            report["popup"] = {"clicked_rank": clicked.rank, "shown_rank": ranks.get(int(row), -1)}
+            m.run_js("TF.map.closePopup()")
+            if not shown or int(row) != int(clicked.row):
+                raise SelftestError(f"clicking result #{clicked.rank} opened #{ranks.get(int(row), row)}")
+            if dict(c.session.examples) != examples:
+                raise SelftestError("clicking a result added an example")
+
+        timed("popup", popup)
         if screenshot:
             _pause(1.0)  # thumbnails and map tiles arrive
             window.grab().save(screenshot)

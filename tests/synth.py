@@ -80,9 +80,14 @@ def write_earth_index(
     bbox_covering: bool = False,
     emb_meta: bool = True,
     extra_columns: dict | None = None,
+    overlap: float = 1.0,
 ) -> dict:
-    """Write an Earth Index-layout GeoParquet file; return what a test needs to check results."""
+    """Write an Earth Index-layout GeoParquet file; return what a test needs to check results.
+
+    ``overlap`` 2.0 makes chips twice the grid's stride, so each overlaps its neighbours by half (as
+    Earth Index and the demo region do)."""
     centres, half, labels = grid_layout(n, bbox, n_clusters, seed)
+    half = (half[0] * overlap, half[1] * overlap)
     vecs = clustered_vectors(n, d, labels, seed=seed)
     polys = chip_polygons(centres, half)
     geoms = shapely.points(centres) if points else polys

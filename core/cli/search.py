@@ -165,11 +165,15 @@ def run(args: argparse.Namespace) -> int:
     )
     top = " ".join(f"{s:.3f}" for s in visible.scores[:5])
     print(f"{len(visible)} hits; top scores: {top or 'none'}")
+    pct = outcome.percentiles
+    if pct is not None:
+        print(f"(top % = share of the region scoring as high, from {pct.size:,} chips sampled at random)")
     for rank, (row, score) in enumerate(
         zip(visible.rows[:TOP_LINES], visible.scores[:TOP_LINES], strict=True), 1
     ):
         lon, lat = catalog.centroids[row]
-        print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}  {lon:.5f}, {lat:.5f}")
+        where = f"  {pct.text(float(score))}" if pct is not None else ""
+        print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}{where}  {lon:.5f}, {lat:.5f}")
     if args.out:
         if args.sites:
             out, count = session.export_sites(args.out)

@@ -58,11 +58,15 @@ class ResultsPayload:
     fc_json: str | None = None  # ``fc`` already encoded for the page (RawJSON), made in the worker
 
 
-def results_payload(catalog, result, labels: dict[int, str] | None = None) -> ResultsPayload:
-    """Map FeatureCollection (properties row, rank, score, id, date, probability, matched) and gallery items.
+def results_payload(
+    catalog, result, labels: dict[int, str] | None = None, tops: np.ndarray | None = None
+) -> ResultsPayload:
+    """Map FeatureCollection (properties row, rank, score, top, id, date, probability, matched) and gallery
+    items; the collection also carries ``stride`` (see :func:`terrafind.core.catalog.Catalog.stride`).
 
     ``matched`` is the id of the example a hit matched best, when the search knows (mode "max", grouped
-    and refined searches)."""
+    and refined searches). ``tops`` is each hit's share of the region scoring as high
+    (:mod:`terrafind.core.search.percentiles`), when known."""
     labels = labels or {}
     rows = np.asarray(result.rows, dtype=np.int64)
     scores = np.asarray(result.scores, dtype=np.float32)
@@ -81,6 +85,7 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
         score = float(scores[i])
         m = int(matched[i])
         example = names[m] if 0 <= m < len(names) else None
+        top = None if tops is None else float(tops[i])
         features.append(
             {
                 "type": "Feature",
@@ -89,6 +94,7 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
                     "row": row,
                     "rank": i + 1,
                     "score": round(score, 5),
+                    "top": None if top is None else round(top, 6),
                     "id": chip_id,
                     "date": date,
                     "probability": prob,
@@ -97,8 +103,12 @@ def results_payload(catalog, result, labels: dict[int, str] | None = None) -> Re
             }
         )
         lon, lat = (float(v) for v in centres[i])
-        items.append(ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example))
-    fc = {"type": "FeatureCollection", "features": features}
+        items.append(
+            ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top)
+        )
+    # The spacing of the chips' centres: the map draws each hit as this centre cell of its chip, so
+    # overlapping chips never hide each other (see resources/web/chips.js).
+    fc = {"type": "FeatureCollection", "stride": list(catalog.stride), "features": features}
     return ResultsPayload(result, fc, items, scores, encode(fc))
 
 
@@ -139,8 +149,10 @@ class ShownResults:
 
 def show_outcome(catalog, outcome, labels: dict[int, str] | None = None) -> ShownResults:
     """Map features and gallery items of ``outcome``'s hits (and review queue), built in a worker."""
-    best = results_payload(catalog, outcome.result, labels)
-    review = None if outcome.review is None else results_payload(catalog, outcome.review, labels)
+    best = results_payload(catalog, outcome.result, labels, outcome.tops())
+    review = None
+    if outcome.review is not None:
+        review = results_payload(catalog, outcome.review, labels, outcome.tops(outcome.review))
     return ShownResults(outcome, best, review)
 
 

@@ -24,6 +24,7 @@ class ResultItem:
     probability: float | None = None
     label: str | None = None  # POSITIVE, NEGATIVE or None
     matched: str | None = None  # chip id of the example this hit matched (grouped / refined searches)
+    top: float | None = None  # share of the region scoring as high (0.001 = "top 0.1 %"), when known
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 
 from terrafind.core.catalog import Catalog
 from terrafind.core.progress import CancelToken, check
+from terrafind.core.search.percentiles import RegionPercentiles, region_percentiles
 from terrafind.core.types import Examples, SearchResult
 
 __all__ = ["HOWS", "SearchQuery", "SearchOutcome", "run_query", "quality_text", "PROBABILITY_CUT"]
@@ -57,6 +58,13 @@ class SearchOutcome:
     review: SearchResult | None = None
     quality: str = ""
     warning: str | None = None  # examples far apart (terrafind.core.search.groups.spread_warning)
+    # where the hits' scores stand in the region (terrafind.core.search.percentiles): "top 0.1 %"
+    percentiles: RegionPercentiles | None = None
+
+    def tops(self, result: SearchResult | None = None) -> np.ndarray | None:
+        """Share of the region scoring at least each hit of ``result`` (default: the hits), or None."""
+        r = self.result if result is None else result
+        return None if self.percentiles is None else self.percentiles.top(r.scores)
 
 
 def quality_text(catalog: Catalog, refined: Any) -> str:
@@ -131,4 +139,13 @@ def run_query(query: SearchQuery, *, cancel: CancelToken | None = None) -> Searc
         review = _review_result(q.catalog, refined)
         quality = quality_text(q.catalog, refined)
     warning = spread_warning(q.catalog, pos) if len(set(pos)) >= 2 else None
-    return SearchOutcome(q.how, result, refine=refined, review=review, quality=quality, warning=warning)
+    percentiles = region_percentiles(q, cancel=cancel)
+    return SearchOutcome(
+        q.how,
+        result,
+        refine=refined,
+        review=review,
+        quality=quality,
+        warning=warning,
+        percentiles=percentiles,
+    )

@@ -20,6 +20,7 @@ class MapBridge(QObject):
     page_ready = Signal()
     point_clicked = Signal(float, float, str)  # lon, lat, modifier
     result_clicked = Signal(int)
+    popup_opened = Signal(int)  # row of the result whose popup just opened (it wants its thumbnail)
     label_requested = Signal(int, str)
     region_drawn = Signal(dict)
     view_changed = Signal(float, float, float, float, int)
@@ -36,6 +37,10 @@ class MapBridge(QObject):
     @Slot(int)
     def resultClicked(self, row: int) -> None:  # noqa: N802
         self.result_clicked.emit(int(row))
+
+    @Slot(int)
+    def popupOpened(self, row: int) -> None:  # noqa: N802
+        self.popup_opened.emit(int(row))
 
     @Slot(int, str)
     def labelRequested(self, row: int, kind: str) -> None:  # noqa: N802

@@ -105,6 +105,7 @@ class MapView(QWidget):
     page_ready = Signal()
     point_clicked = Signal(float, float, str)  # lon, lat, modifier "" | "shift" | "ctrl" | "alt"
     result_clicked = Signal(int)
+    popup_opened = Signal(int)  # a result's popup opened: its thumbnail is wanted (see thumbnail_ready)
     label_requested = Signal(int, str)  # row, "positive" | "negative"
     region_drawn = Signal(dict)  # GeoJSON geometry, lon/lat
     view_changed = Signal(float, float, float, float, int)  # west, south, east, north, zoom
@@ -131,6 +132,7 @@ class MapView(QWidget):
 
         self.ready = False
         self.online = online
+        self.popup_row: int | None = None  # the result whose popup was opened last
         self._queue: list[tuple[str, Callable | None]] = []
         self._imagery_version = 0
         self._state: dict[str, str] = {}
@@ -143,6 +145,7 @@ class MapView(QWidget):
         self.bridge.page_ready.connect(self._on_bridge_ready)
         self.bridge.point_clicked.connect(self.point_clicked)
         self.bridge.result_clicked.connect(self.result_clicked)
+        self.bridge.popup_opened.connect(self._on_popup_opened)
         self.bridge.label_requested.connect(self.label_requested)
         self.bridge.region_drawn.connect(self.region_drawn)
         self.bridge.view_changed.connect(self.view_changed)
@@ -257,6 +260,15 @@ class MapView(QWidget):
 
     def open_popup(self, row: int) -> None:
         self._call("openPopup", int(row))
+
+    def _on_popup_opened(self, row: int) -> None:
+        self.popup_row = int(row)
+        self.popup_opened.emit(int(row))
+
+    def thumbnail_ready(self, row: int) -> None:
+        """A thumbnail of ``row`` was made: the open popup, if it shows that row, loads it again."""
+        if row == self.popup_row:
+            self._call("thumbnailReady", int(row))
 
     def fit_bounds(self, w: float, s: float, e: float, n: float) -> None:
         self._call("fitBounds", float(w), float(s), float(e), float(n))

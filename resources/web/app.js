@@ -29,15 +29,19 @@
   };
 
   const ChipLayer = window.TFChips.ChipLayer;
-  const rampColour = window.TFChips.rampColour;
+  const classColour = window.TFChips.classColour;
+  const scaleOf = window.TFChips.scaleOf;
+  const CLASSES = window.TFChips.CLASSES;
   const toBounds = window.TFChips.toBounds;
 
   // --- layers ------------------------------------------------------------------------------------------
-  let results, examples, footprints, selection, regionLayer, layerControl;
+  let results, examples, footprints, selection, hover, regionLayer, layerControl, legend;
   const baseLayers = {};
   let onlineNames = [];
   let imageryName = null;
   let selectedRow = null;
+  let popupRow = null; // the result the open popup shows (tests and the self test read it)
+  let thumbVersion = 0;
   const popup = L.popup({ maxWidth: 280, minWidth: 180, autoPanPadding: [30, 30], className: "tf-popup-wrap" });
 
   function makePane(name, z, clickable) {
@@ -48,10 +52,19 @@
   }
 
   function resultStyle(it, shape) {
-    const colour = rampColour(it.norm);
+    const colour = classColour(results.scale, it);
     return shape
-      ? { color: colour, weight: 2, opacity: 0.95, fillColor: colour, fillOpacity: 0.45 }
+      ? { color: colour, weight: 1.5, opacity: 0.95, fillColor: colour, fillOpacity: 0.5 }
       : { color: "#1b1b1b", weight: 0.6, opacity: 0.9, fillColor: colour, fillOpacity: 0.9 };
+  }
+  function fmt(x, digits) { return typeof x === "number" ? x.toFixed(digits) : "?"; }
+  // "top 0.1 %" for a share of the region (core/search/percentiles.py format_top, in short)
+  function topText(share) {
+    if (typeof share !== "number") return null;
+    if (share <= 0) return "top < 0.005 %";
+    const pc = 100 * share;
+    const digits = pc >= 10 ? 0 : pc >= 1 ? 1 : Math.max(1, Math.ceil(-Math.log10(pc)));
+    return "top " + pc.toFixed(digits).replace(/\.0$/, "") + " %";
   }
   const KIND = { positive: "#2ecc40", negative: "#ff4136" };
 
@@ -61,7 +74,8 @@
     const box = L.DomUtil.create("div", "tf-popup");
     const img = L.DomUtil.create("img", "tf-thumb", box);
     img.alt = "thumbnail";
-    img.src = "/thumb/" + row + ".png";
+    img.src = "/thumb/" + row + ".png?v=" + thumbVersion;
+    img.dataset.row = String(row);
     img.onerror = function () {
       const note = L.DomUtil.create("div", "tf-nothumb");
       note.textContent = "no thumbnail";
@@ -70,9 +84,11 @@
     const meta = L.DomUtil.create("div", "tf-meta", box);
     // textContent everywhere: ids and dates come from the dataset, which is untrusted input
     const head = L.DomUtil.create("div", "tf-head", meta);
-    head.textContent = "#" + (p.rank != null ? p.rank : "?") + "   score " + (typeof p.score === "number" ? p.score.toFixed(3) : "?");
+    // Every number says what it is: the rank, where it stands in the region, similarity, probability.
+    head.textContent = "Result #" + (p.rank != null ? p.rank : "?") + (topText(p.top) ? " · " + topText(p.top) + " of region" : "");
+    L.DomUtil.create("div", "tf-score", meta).textContent = "similarity " + fmt(p.score, 3);
     if (typeof p.probability === "number") {
-      L.DomUtil.create("div", "", meta).textContent = "probability " + p.probability.toFixed(2);
+      L.DomUtil.create("div", "tf-score", meta).textContent = "probability (Refine) " + p.probability.toFixed(2);
     }
     if (p.matched) L.DomUtil.create("div", "tf-date", meta).textContent = "matched example " + String(p.matched);
     if (p.date) L.DomUtil.create("div", "tf-date", meta).textContent = String(p.date);
@@ -95,6 +111,39 @@
   function openPopupFor(it, latlng) {
     const b = it.bbox;
     popup.setLatLng(latlng || [(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(buildPopup(it)).openOn(map);
+    popupRow = Number(it.row) | 0;
+    send("popupOpened", popupRow); // Python cuts its thumbnail if it has none yet (TF.thumbnailReady)
+  }
+  // A click on a drawn hit: select it and open its popup (the page decides which hit: ChipLayer.pick).
+  function openResult(it, latlng) {
+    TF.select(it.row, { pan: false });
+    openPopupFor(it, latlng);
+    send("resultClicked", Number(it.row) | 0);
+  }
+  // The legend of the hits' colours (chips.js CLASSES), bottom right above the credits.
+  function makeLegend() {
+    const control = L.control({ position: "bottomright" });
+    control.onAdd = function () {
+      const box = L.DomUtil.create("div", "tf-legend leaflet-bar");
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.show = function (scale) {
+      const box = control.getContainer();
+      if (!box) return;
+      box.textContent = "";
+      const table = CLASSES[scale];
+      box.style.display = table ? "" : "none";
+      if (!table) return;
+      L.DomUtil.create("div", "tf-legend-title", box).textContent = table.title;
+      table.classes.forEach(function (c) {
+        const line = L.DomUtil.create("div", "tf-legend-row", box);
+        const sw = L.DomUtil.create("span", "tf-swatch", line);
+        sw.style.background = c.colour;
+        L.DomUtil.create("span", "", line).textContent = c.label;
+      });
+    };
+    return control;
   }
 
   function loadBasemap(urls) {
@@ -163,22 +212,21 @@
       shapeStyle: function (it) { const c = KIND[it.props.kind] || "#ffdc00"; return { color: c, weight: 3, opacity: 1, fillColor: c, fillOpacity: 0.25 }; },
       pointStyle: function (it) { const c = KIND[it.props.kind] || "#ffdc00"; return { color: "#ffffff", weight: 1.5, fillColor: c, fillOpacity: 1 }; },
     });
+    // Hits are drawn as their chips' centre cells and never hit-tested by Leaflet (whose canvas gives a
+    // click to the last drawn of overlapping shapes): the map's click handler asks results.pick().
     results = new ChipLayer({
       map: map,
-      pane: "tf-results", radius: 5, interactive: true, shapePixels: 10,
-      prepare: function (layer) {
-        let lo = Infinity, hi = -Infinity;
-        layer.items.forEach(function (it) { if (it.score != null) { lo = Math.min(lo, it.score); hi = Math.max(hi, it.score); } });
-        layer.items.forEach(function (it) { it.norm = it.score == null ? 1 : (hi > lo ? (it.score - lo) / (hi - lo) : 1); });
-      },
+      pane: "tf-results", radius: 5, interactive: false, shapePixels: 10, cells: true,
+      prepare: function (layer) { layer.scale = scaleOf(layer.items); },
       shapeStyle: function (it) { return resultStyle(it, true); },
       pointStyle: function (it) { return resultStyle(it, false); },
-      onClick: function (it, e) {
-        if (e && e.originalEvent) L.DomEvent.stop(e.originalEvent);
-        TF.select(it.row, { pan: false });
-        openPopupFor(it, e && e.latlng);
-        send("resultClicked", Number(it.row) | 0);
-      },
+    });
+    // The full footprint of the hit under the pointer (the cell is only its centre part).
+    hover = new ChipLayer({
+      map: map,
+      pane: "tf-selection", radius: 9, shapePixels: 10,
+      shapeStyle: function () { return { color: "#ffffff", weight: 2, opacity: 0.95, dashArray: "4 3", fill: false }; },
+      pointStyle: function () { return { color: "#ffffff", weight: 2, opacity: 0.95, fill: false }; },
     });
     selection = new ChipLayer({
       map: map,
@@ -190,7 +238,10 @@
       pane: "tf-region", interactive: false,
       style: function () { return { color: "#ff851b", weight: 2.5, dashArray: "8 6", fill: false }; },
     });
-    [footprints, examples, results, selection].forEach(function (l) { l.container.addTo(map); });
+    [footprints, examples, results, hover, selection].forEach(function (l) { l.container.addTo(map); });
+    legend = makeLegend();
+    legend.addTo(map);
+    legend.show(null);
     regionLayer.addTo(map);
 
     baseLayers["Outlines only"] = L.layerGroup().addTo(map);
@@ -223,9 +274,26 @@
 
     map.on("click", function (e) {
       if (drawing) return;
-      send("mapClicked", e.latlng.lat, e.latlng.lng, modifierOf(e.originalEvent)); // lat/lng: Python swaps
+      const modifier = modifierOf(e.originalEvent);
+      const it = modifier || !map.hasLayer(results.container) ? null : results.pick(e.latlng);
+      if (it) { openResult(it, e.latlng); return; }
+      send("mapClicked", e.latlng.lat, e.latlng.lng, modifier); // lat/lng: Python swaps
     });
-    map.on("zoomend", function () { footprints.update(); examples.update(); results.update(); selection.update(); });
+    let hoverAt = null;
+    map.on("mousemove", function (e) {
+      if (hoverAt === null) window.requestAnimationFrame(function () {
+        const it = drawing || !map.hasLayer(results.container) ? null : results.pick(hoverAt);
+        hoverAt = null;
+        const row = it ? it.row : null;
+        if (row !== hover.row) {
+          hover.row = row;
+          hover.set(it ? { type: "FeatureCollection", features: [it.feature] } : null);
+        }
+        map.getContainer().style.cursor = it ? "pointer" : "";
+      });
+      hoverAt = e.latlng;
+    });
+    map.on("zoomend", function () { footprints.update(); examples.update(); results.update(); hover.update(); selection.update(); });
     map.on("moveend", function () { if (footprints.mode === "shapes") footprints.update(); });
     map.on("moveend", debounce(sendView, 150));
 
@@ -284,7 +352,11 @@
   TF.setExamples = function (fc) { examples.set(fc); };
   TF.setResults = function (fc) {
     map.closePopup(popup);
+    popupRow = null;
+    hover.row = null;
+    hover.set(null);
     results.set(fc);
+    legend.show(results.items.length ? results.scale : null);
     if (selectedRow != null && !results.byRow.has(selectedRow)) TF.select(null);
   };
   TF.setThreshold = function (t) {
@@ -330,6 +402,15 @@
     else if (opts.pan !== false) map.panTo(bounds.getCenter());
     return true;
   };
+  TF.popupRow = function () { return map.hasLayer(popup) ? popupRow : null; };
+  // A thumbnail was cut since the popup opened: show it (a new URL, so the browser asks again).
+  TF.thumbnailReady = function (row) {
+    thumbVersion += 1;
+    const img = map.hasLayer(popup) && popup.getElement() ? popup.getElement().querySelector("img.tf-thumb") : null;
+    if (img && img.dataset.row === String(row)) img.src = "/thumb/" + row + ".png?v=" + thumbVersion;
+  };
+  TF.colourOf = function (row) { const it = results.byRow.get(row); return it ? classColour(results.scale, it) : null; };
+  TF.pick = function (lon, lat) { const it = results.pick(L.latLng(lat, lon)); return it ? Number(it.row) : null; };
   TF.openPopup = function (row) {
     const it = results.byRow.get(row);
     if (!it) return false;
@@ -404,6 +485,9 @@
       footprints_drawn: footprints.mode === "shapes" ? footprints.shapes.getLayers().length : 0,
       selected: selectedRow,
       results_mode: results.mode,
+      results_scale: results.scale || null,
+      legend: legend.getContainer() && legend.getContainer().style.display !== "none" ? legend.getContainer().textContent : "",
+      popup_row: TF.popupRow(),
       base: currentBase(),
       basemap_loaded: TF.basemapLoaded || 0,
     };

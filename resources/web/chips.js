@@ -7,16 +7,47 @@
 (function () {
   "use strict";
 
-  // --- colour by score: blue (weak) through grey to yellow (strong), a cividis-like ramp. It has no
-  // green and no red, which belong to the user's positive and negative examples, and it reads the same
-  // for colour-blind eyes; readable on imagery and on the pale land ------------------------------------
-  const RAMP = [[38, 62, 150], [84, 104, 160], [140, 140, 140], [205, 188, 96], [255, 234, 50]];
-  function rampColour(t) {
-    t = Math.max(0, Math.min(1, isFinite(t) ? t : 0)) * (RAMP.length - 1);
-    const i = Math.min(RAMP.length - 2, Math.floor(t));
-    const f = t - i;
-    const c = RAMP[i].map(function (v, k) { return Math.round(v + (RAMP[i + 1][k] - v) * f); });
-    return "rgb(" + c.join(",") + ")";
+  // --- colour by where a hit stands in its region (core/search/percentiles.py): a few classes a person
+  // can read off the legend. Yellow (best) through orange and magenta to dark purple, then grey: no blue
+  // (it reads as water), no green or red (those are the examples' colours) ---------------------------
+  const CLASSES = {
+    top: {
+      title: "Share of this region scoring as high",
+      classes: [
+        { below: 0.001, label: "top 0.1 %", colour: "#fde725" },
+        { below: 0.01, label: "top 1 %", colour: "#f89540" },
+        { below: 0.1, label: "top 10 %", colour: "#cc4778" },
+        { below: 0.5, label: "top 50 %", colour: "#7e03a8" },
+        { below: Infinity, label: "lower", colour: "#9a9a9a" },
+      ],
+    },
+    // After Refine: the classifier's probability, a 0..1 scale of its own
+    probability: {
+      title: "Probability (Refine)",
+      classes: [
+        { atLeast: 0.9, label: "0.9 or more", colour: "#fde725" },
+        { atLeast: 0.7, label: "0.7 - 0.9", colour: "#f89540" },
+        { atLeast: 0.5, label: "0.5 - 0.7", colour: "#cc4778" },
+        { atLeast: 0.25, label: "0.25 - 0.5", colour: "#7e03a8" },
+        { atLeast: -Infinity, label: "below 0.25", colour: "#9a9a9a" },
+      ],
+    },
+  };
+  // The scale a layer of hits is coloured by: the probability after Refine, else the share of the region.
+  function scaleOf(items) {
+    for (let i = 0; i < items.length; i++) if (typeof items[i].props.probability === "number") return "probability";
+    for (let i = 0; i < items.length; i++) if (typeof items[i].props.top === "number") return "top";
+    return null;
+  }
+  function classColour(scale, it) {
+    const table = CLASSES[scale];
+    if (!table) return CLASSES.top.classes[0].colour;
+    const p = it.props;
+    for (let i = 0; i < table.classes.length; i++) {
+      const c = table.classes[i];
+      if (scale === "top" ? p.top <= c.below : p.probability >= c.atLeast) return c.colour;
+    }
+    return table.classes[table.classes.length - 1].colour;
   }
 
   // --- geometry helpers ------------------------------------------------------------------------------
@@ -62,6 +93,9 @@
     this.shapes.clearLayers();
     this.items = [];
     this.byRow = new Map();
+    // Spacing of the chips' centres (core Catalog.stride): a hit is drawn as the cell of this size around
+    // its centre, so half-overlapping chips never cover each other (opts.cells).
+    this.stride = fc && Array.isArray(fc.stride) ? fc.stride : null;
     const feats = (fc && fc.features) || [];
     const widths = [];
     for (let i = 0; i < feats.length; i++) {
@@ -81,9 +115,12 @@
       if (p.row != null && !this.byRow.has(p.row)) this.byRow.set(p.row, item);
     }
     this.chipDeg = median(widths);
+    for (let i = 0; i < this.items.length; i++) this.items[i].cell = this._cellOf(this.items[i]);
     if (this.opts.prepare) this.opts.prepare(this);
     if (this.opts.points !== false) {
-      for (let i = 0; i < this.items.length; i++) {
+      // Added worst first: on the canvas the last drawn is on top, so where markers overlap the best
+      // ranked one is seen (and picked: see pick()).
+      for (let i = this.items.length - 1; i >= 0; i--) {
         const it = this.items[i];
         it.point = this._makePoint(it);
         it.visible = this._passes(it);
@@ -92,6 +129,44 @@
     }
     this.mode = "none";
     this.update();
+  };
+  // The centre cell of a chip: its bbox shrunk around the centre to the stride (the whole bbox without one).
+  ChipLayer.prototype._cellOf = function (it) {
+    const b = it.bbox;
+    if (!this.opts.cells || it.isPoint || !this.stride) return b;
+    const cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2;
+    const hx = Math.min(b[2] - b[0], this.stride[0] || Infinity) / 2;
+    const hy = Math.min(b[3] - b[1], this.stride[1] || Infinity) / 2;
+    return [cx - hx, cy - hy, cx + hx, cy + hy];
+  };
+  // The visible item a click at `latlng` means: the one whose drawn cell holds the point (the chip whose
+  // centre is nearest, the rule core's Catalog.chip_at uses for examples); as markers, the nearest marker
+  // within its radius (+3 px). null when no hit is drawn there.
+  ChipLayer.prototype.pick = function (latlng) {
+    const lat = latlng.lat, lng = latlng.lng;
+    let best = null, bestD = Infinity;
+    if (this.mode === "shapes") {
+      for (let i = 0; i < this.items.length; i++) {
+        const it = this.items[i], c = it.cell;
+        if (!it.visible || lng < c[0] || lng > c[2] || lat < c[1] || lat > c[3]) continue;
+        const dx = lng - (c[0] + c[2]) / 2, dy = lat - (c[1] + c[3]) / 2, d = dx * dx + dy * dy;
+        if (d < bestD) { best = it; bestD = d; }
+      }
+      return best;
+    }
+    if (this.mode !== "points") return null;
+    const map = this.map, at = map.latLngToContainerPoint(latlng);
+    const reach = (this.opts.radius || 5) + 3;
+    for (let i = 0; i < this.items.length; i++) {
+      const it = this.items[i];
+      if (!it.visible) continue;
+      const b = it.bbox, p = map.latLngToContainerPoint([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]);
+      const d = (p.x - at.x) * (p.x - at.x) + (p.y - at.y) * (p.y - at.y);
+      if (d <= reach * reach && (d < bestD || (d === bestD && best && it.props.rank < best.props.rank))) {
+        best = it; bestD = d;
+      }
+    }
+    return best;
   };
   ChipLayer.prototype._passes = function (it) { return it.score == null || it.score >= this.threshold; };
   ChipLayer.prototype._makePoint = function (it) {
@@ -105,6 +180,13 @@
   };
   ChipLayer.prototype._makeShape = function (it) {
     if (it.isPoint) return this._makePoint(it);
+    if (this.opts.cells && it.cell !== it.bbox) {
+      const rect = L.rectangle(toBounds(it.cell), { renderer: this.renderer, pane: this.opts.pane,
+        interactive: !!this.opts.interactive, bubblingMouseEvents: !this.opts.interactive });
+      rect.setStyle(this.opts.shapeStyle(it));
+      this._wire(rect, it);
+      return rect;
+    }
     const layer = L.GeoJSON.geometryToLayer(it.feature, {
       renderer: this.renderer, pane: this.opts.pane,
       interactive: !!this.opts.interactive, bubblingMouseEvents: !this.opts.interactive,
@@ -184,5 +266,5 @@
   };
 
 
-  window.TFChips = { ChipLayer: ChipLayer, rampColour: rampColour, toBounds: toBounds };
+  window.TFChips = { ChipLayer: ChipLayer, CLASSES: CLASSES, scaleOf: scaleOf, classColour: classColour, toBounds: toBounds };
 })();

@@ -35,13 +35,24 @@ def _report(proc) -> dict:
 def test_selftest_on_a_synthetic_file(tmp_path):
     from synth import write_earth_index
 
-    data = write_earth_index(tmp_path / "synthetic.parquet", n=800, d=32)
+    data = write_earth_index(tmp_path / "synthetic.parquet", n=800, d=32, overlap=2.0)
     shot = tmp_path / "selftest.png"
     proc = _run(["--selftest", str(data["path"]), "--screenshot", str(shot)], tmp_path / "home")
     report = _report(proc)
     assert proc.returncode == 0, report
     assert report["ok"] is True
-    assert set(report["steps"]) == {"page", "open", "click", "results", "label", "search_again", "export"}
+    assert set(report["steps"]) == {
+        "page",
+        "open",
+        "click",
+        "results",
+        "popup",
+        "label",
+        "search_again",
+        "export",
+    }
+    # a real click on the centre of a mid-ranked hit (chips overlap by half) opens that very hit
+    assert report["popup"]["clicked_rank"] == report["popup"]["shown_rank"] == 101
     counts = report["counts"]
     assert counts["results_on_map"] == counts["gallery_rows"] == 200
     assert counts["histogram_bins"] > 0
