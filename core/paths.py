@@ -12,7 +12,15 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["home_override", "config_dir", "cache_dir", "data_dir", "resources_dir", "web_vendor_dir"]
+__all__ = [
+    "home_override",
+    "config_dir",
+    "cache_dir",
+    "data_dir",
+    "resources_dir",
+    "web_vendor_dir",
+    "is_app_folder",
+]
 
 APP = "terrafind"
 
@@ -62,3 +70,11 @@ def resources_dir() -> Path:
 def web_vendor_dir() -> Path:
     """Third-party web assets fetched at set-up time (git-ignored, bundled by the installer)."""
     return resources_dir() / "web" / "vendor"
+
+
+def is_app_folder(path: str | Path) -> bool:
+    """True inside Terrafind's own data, cache or config folders (the demo region, thumbnails, settings):
+    no place for a file dialog to start or for a user's export to land."""
+    p = Path(path).expanduser().resolve()
+    own = (data_dir().resolve(), cache_dir().resolve(), config_dir().resolve())
+    return any(p == d or d in p.parents for d in own)

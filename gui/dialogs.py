@@ -1,28 +1,61 @@
 """What the menu entries ask before they act: file dialogs, the imagery dialog, About.
 
 Every function takes the main window; the work itself goes to the controller and its flows. File dialogs
-start in the folder of the most recent file, else the home folder.
+start in the last folder the user chose in one, else the folder of the most recent file, else the user's
+documents: never inside the app's own folders (the demo region lives there; an export saved there is lost).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from terrafind.core.export.formats import file_filters
+from terrafind.core.paths import is_app_folder
 
-__all__ = ["start_dir", "ask_save_path", "open_file", "open_folder", "open_project", "save_project"]
+__all__ = [
+    "start_dir",
+    "remember_folder",
+    "ask_save_path",
+    "open_file",
+    "open_folder",
+    "open_project",
+    "save_project",
+]
 
-DATA_FILTER = "GeoParquet (*.parquet *.geoparquet);;Projects (*.terrafind)"
+# Every suffix the reader takes (core.read.sources.SUFFIXES), projects, and anything else.
+DATA_FILTER = "Embeddings (*.parquet *.gpq *.geoparquet *.terrafind);;Projects (*.terrafind);;All files (*)"
 PROJECT_FILTER = "Projects (*.terrafind)"
 DEFAULT_NAMES = {"hits": "hits.geojson", "sites": "sites.geojson", "labels": "labels.geojson"}
 
 
+def documents_dir() -> str:
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return docs if docs and Path(docs).is_dir() else str(Path.home())
+
+
 def start_dir(window) -> str:
-    """The folder of the most recent file, else the home folder."""
-    recent = window.settings.recent()
-    return str(Path(recent[0]).parent) if recent else str(Path.home())
+    """Where a file dialog opens (see the module docstring)."""
+    settings = window.settings
+    last = settings.last_dir() if hasattr(settings, "last_dir") else None
+    candidates = [last] + [str(Path(p).parent) for p in settings.recent()]
+    for folder in candidates:
+        if folder and Path(folder).is_dir() and not is_app_folder(folder):
+            return str(folder)
+    return documents_dir()
+
+
+def remember_folder(window, path: str) -> str:
+    """Remember the folder of a path the user chose in a dialog (not the app's own): the next dialog opens
+    there. Returns ``path``."""
+    if path and hasattr(window.settings, "set_last_dir"):
+        p = Path(path)
+        folder = p if p.is_dir() else p.parent
+        if folder.is_dir() and not is_app_folder(folder):
+            window.settings.set_last_dir(str(folder))
+    return path
 
 
 def ask_save_path(
@@ -37,6 +70,7 @@ def ask_save_path(
     )
     if not path:
         return None
+    remember_folder(window, path)
     fmt = formats.get(chosen)
     if fmt and not Path(path).suffix:
         path += "." + fmt
@@ -46,19 +80,19 @@ def ask_save_path(
 def open_file(window) -> None:
     path, _ = QFileDialog.getOpenFileName(window, "Open embeddings", start_dir(window), DATA_FILTER)
     if path:
-        window.open_path(path)
+        window.open_path(remember_folder(window, path))
 
 
 def open_folder(window) -> None:
     path = QFileDialog.getExistingDirectory(window, "Open a folder of GeoParquet files", start_dir(window))
     if path:
-        window.open_path(path)
+        window.open_path(remember_folder(window, path))
 
 
 def open_project(window) -> None:
     path, _ = QFileDialog.getOpenFileName(window, "Open project", start_dir(window), PROJECT_FILTER)
     if path:
-        window.open_path(path)
+        window.open_path(remember_folder(window, path))
 
 
 def save_project(window) -> None:
@@ -71,7 +105,7 @@ def save_project(window) -> None:
 def save_project_as(window) -> None:
     path, _ = QFileDialog.getSaveFileName(window, "Save project", start_dir(window), PROJECT_FILTER)
     if path:
-        _save(window, path)
+        _save(window, remember_folder(window, path))
 
 
 def _save(window, path: str) -> None:
@@ -94,7 +128,7 @@ def import_places(window) -> None:
 
     path, _ = QFileDialog.getOpenFileName(window, "Import places", start_dir(window), PLACE_FILTER)
     if path:
-        window.c.importer.import_places(path)
+        window.c.importer.import_places(remember_folder(window, path))
 
 
 def clear_masks(window) -> None:
@@ -115,7 +149,8 @@ def imagery(window) -> None:
         return
     if window.imagery_dialog is None:
         files = c.session.data_files()
-        start = str(Path(files[0]).parent) if files else ""
+        near_data = str(Path(files[0]).parent) if files else ""
+        start = near_data if near_data and not is_app_folder(near_data) else start_dir(window)
         window.imagery_dialog = ImageryDialog(c.imagery, window, start)
     window.imagery_dialog.show_current()
     window.imagery_dialog.open()
@@ -127,6 +162,7 @@ def create_embeddings(window) -> None:
     )
     if not images:
         return
+    remember_folder(window, images[0])
     out, _ = QFileDialog.getSaveFileName(
         window,
         "Save the embeddings as",
@@ -155,16 +191,26 @@ def prepare_pack(window) -> None:
         return
     folder = QFileDialog.getExistingDirectory(window, "Where to put the field pack", start_dir(window))
     if folder:
+        remember_folder(window, folder)
         name = Path(s.sources[0]).stem if s.sources else "terrafind"
         c.packs.prepare(str(Path(folder) / f"{name}-pack"), region)
 
 
 def about(window) -> None:
-    text = (
-        "<b>Terrafind</b> - search the Earth by example, offline.<br><br>"
-        "Click a chip on the map, see every place like it, label the hits and export them."
-    )
+    """Help > About Terrafind: version, the help page, credits (the demo's Copernicus credit when open)."""
+    from terrafind.gui.panels.help_page import AboutDialog
+
     demo = window.demo
-    if demo is not None and demo.attribution:
-        text += f"<br><br>Demo region: {demo.attribution}"
-    QMessageBox.about(window, "About Terrafind", text)
+    credits = demo.attribution if demo is not None and demo.attribution else ""
+    window.about_dialog = AboutDialog(window, credits=credits, on_help=lambda: how_to_search(window))
+    window.about_dialog.open()
+
+
+def how_to_search(window) -> None:
+    """Help > How to search: the page in a window of its own beside the main window."""
+    from terrafind.gui.panels.help_page import HelpPage
+
+    if getattr(window, "help_page", None) is None:
+        window.help_page = HelpPage(window)
+    window.help_page.show()
+    window.help_page.raise_()

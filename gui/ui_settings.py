@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from terrafind.core.paths import config_dir
+from terrafind.core.paths import config_dir, is_app_folder
 
 __all__ = ["UiSettings"]
 
@@ -39,14 +39,27 @@ class UiSettings:
         value = self._s.value("files/recent") or []
         if isinstance(value, str):  # QSettings gives back a one-element list as a plain string
             value = [value]
-        return [str(v) for v in value if v and Path(str(v)).exists()]
+        # an older version put the demo (in the app's data folder) here: it is no place to start from
+        return [str(v) for v in value if v and Path(str(v)).exists() and not is_app_folder(str(v))]
 
     def add_recent(self, path: str) -> list[str]:
+        """Put ``path`` first in the recent list; the app's own files (the demo region) never go in it."""
         path = str(Path(path).resolve())
+        if is_app_folder(path):
+            return self.recent()
         items = [path] + [p for p in self.recent() if p != path]
         self._s.setValue("files/recent", items[:MAX_RECENT])
         self._s.sync()
         return items[:MAX_RECENT]
+
+    def last_dir(self) -> str | None:
+        """The folder the user chose last in a file dialog (gui.dialogs.chosen)."""
+        value = self._s.value("files/last_dir")
+        return str(value) if value else None
+
+    def set_last_dir(self, folder: str) -> None:
+        self._s.setValue("files/last_dir", str(folder))
+        self._s.sync()
 
     def hint_dismissed(self) -> bool:
         return str(self._s.value("demo/hint_dismissed", "false")).lower() == "true"

@@ -41,7 +41,16 @@ def dialogs():
 
 
 @pytest.fixture(scope="module")
-def window(qapp, data, dialogs):
+def home(tmp_path_factory):
+    """One Terrafind home for the module's window (module fixtures start before conftest's per-test one)."""
+    with pytest.MonkeyPatch.context() as mp:
+        path = tmp_path_factory.mktemp("home")
+        mp.setenv("TERRAFIND_HOME", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def window(qapp, data, dialogs, home):
     w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
     w.resize(1400, 900)
     w.show()
