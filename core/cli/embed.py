@@ -1,6 +1,9 @@
 """``terrafind-cli embed IMAGE... --out FILE``: embeddings of your own imagery with Terrafind's built-in
 embedder (random convolutional features after MOSAIKS: a descriptor of spectra and texture, not a
-foundation model), written as Earth Index-layout GeoParquet that Terrafind opens like any other."""
+foundation model), written as Earth Index-layout GeoParquet that Terrafind opens like any other.
+
+``--like EARLIER.parquet`` embeds another date of the same place in the space of an earlier file: its
+settings and filter bank (stored in every output's footer) are reused exactly."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import time
 from typing import Any
 
 __all__ = ["register", "run"]
+
+CHIP, STRIDE, FILTERS, PATCH = 32, 16, 128, 3
 
 
 def _bands(text: str) -> list[int]:
@@ -56,37 +61,66 @@ def register(subparsers: Any) -> None:
         help="band numbers to use, 1-based (default: all but alpha)",
     )
     p.add_argument(
-        "--chip", type=_positive, default=32, metavar="PX", help="chip size in pixels (default 32)"
+        "--like",
+        metavar="EARLIER.parquet",
+        help="reuse exactly the settings and filters of an earlier file of this embedder, so that the new "
+        "embeddings share its space (another date of the same place); no other embedder option then",
     )
-    p.add_argument(
-        "--stride", type=_positive, default=16, metavar="PX", help="pixels between chips (default 16)"
-    )
+    # Defaults are None so that --like can tell an option the user gave from one left alone.
+    p.add_argument("--chip", type=_positive, metavar="PX", help=f"chip size in pixels (default {CHIP})")
+    p.add_argument("--stride", type=_positive, metavar="PX", help=f"pixels between chips (default {STRIDE})")
     p.add_argument(
         "--filters",
         type=_positive,
-        default=128,
         metavar="K",
-        help="random filters; vectors have 2K numbers (default 128)",
+        help=f"random filters; vectors have 2K numbers (default {FILTERS})",
     )
-    p.add_argument(
-        "--patch", type=_positive, default=3, metavar="PX", help="filter size in pixels (default 3)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random filters (default 0)")
+    p.add_argument("--patch", type=_positive, metavar="PX", help=f"filter size in pixels (default {PATCH})")
+    p.add_argument("--seed", type=int, help="seed of the random filters (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
 
+_OPTIONS = (("chip", "--chip"), ("stride", "--stride"), ("filters", "--filters"), ("patch", "--patch"),
+            ("seed", "--seed"), ("bands", "--bands"))  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from terrafind.core.embed.embedder import EmbedderParams, embed_images
+    from terrafind.core.errors import InputError
     from terrafind.core.progress import TextProgress
 
-    params = EmbedderParams(
-        k=args.filters, patch=args.patch, chip=args.chip, stride=args.stride, seed=args.seed, bands=args.bands
-    )
+    params = None
+    if args.like:
+        given = [flag for name, flag in _OPTIONS if getattr(args, name) is not None]
+        if given:
+            raise InputError(
+                f"--like reuses every embedder setting of {args.like}; leave out {', '.join(given)}."
+            )
+    else:
+        params = EmbedderParams(
+            k=args.filters or FILTERS,
+            patch=args.patch or PATCH,
+            chip=args.chip or CHIP,
+            stride=args.stride or STRIDE,
+            seed=args.seed or 0,
+            bands=args.bands,
+        )
     t0 = time.perf_counter()
-    out = embed_images(args.images, args.out, params=params, progress=None if args.quiet else TextProgress())
+    out = embed_images(
+        args.images,
+        args.out,
+        params=params,
+        like=args.like,
+        warn=lambda text: print(f"Warning: {text}", file=sys.stderr),
+        progress=None if args.quiet else TextProgress(),
+    )
     import pyarrow.parquet as pq
 
-    rows = pq.ParquetFile(out).metadata.num_rows
-    print(f"{out}: {rows} chips x {2 * params.k} numbers in {time.perf_counter() - t0:.1f} s")
+    f = pq.ParquetFile(out)
+    dim = f.schema_arrow.field("embedding").type.list_size
+    like = f" in the space of {args.like}" if args.like else ""
+    print(f"{out}: {f.metadata.num_rows} chips x {dim} numbers{like} in {time.perf_counter() - t0:.1f} s")
     return 0

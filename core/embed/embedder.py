@@ -19,14 +19,15 @@ satellite imagery", Nature Communications 12, 4392 (2021); this implementation i
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from terrafind.core.embed.like import check_like, model_to_meta, read_like
 from terrafind.core.embed.output import ChipCorners, EmbeddingWriter, image_date
 from terrafind.core.embed.raster import (
     band_indexes,
@@ -40,7 +41,15 @@ from terrafind.core.embed.rcf import BlockGrid, RCFModel, fit_model
 from terrafind.core.errors import InputError
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 
-__all__ = ["EmbedderParams", "MODEL_ID", "fit_embedder", "embed_array", "embed_images", "write_embeddings"]
+__all__ = [
+    "EmbedderParams",
+    "MODEL_ID",
+    "fit_embedder",
+    "embed_array",
+    "embed_images",
+    "like_settings",
+    "write_embeddings",
+]
 
 MODEL_ID = "terrafind-mosaiks-rcf"
 MODEL_VERSION = "1"
@@ -142,14 +151,44 @@ def embed_images(
     out: str | Path,
     *,
     params: EmbedderParams | None = None,
+    like: str | Path | None = None,
+    warn: Callable[[str], None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
     """Embed one or more georeferenced images into an Earth Index-layout GeoParquet file; return its path.
 
+    ``like`` is an earlier file of this embedder: its settings and filter bank are reused exactly, so the
+    new vectors share its space (``params`` must then be None). ``warn`` gets sentences about imagery
+    that does not look like the earlier file's (other band names, another value scale).
     Each chip's ``source_url`` is its image file. Raises InputError for unreadable images, images without
     a CRS or smaller than one chip, and Cancelled when ``cancel`` is set (no file is left behind)."""
-    return write_embeddings(images, out, params=params, progress=progress, cancel=cancel)
+    model = None
+    if like is not None:
+        params, model = like_settings(like, params)
+    return write_embeddings(
+        images, out, params=params, model=model, like=like, warn=warn, progress=progress, cancel=cancel
+    )
+
+
+def like_settings(path: str | Path, params: EmbedderParams | None = None) -> tuple[EmbedderParams, RCFModel]:
+    """The exact settings and filter bank of an earlier file of this embedder (``--like``).
+
+    ``params`` given too must not differ from the stored settings (InputError names the first that does):
+    the point of --like is that nothing changes."""
+    like = read_like(path, MODEL_ID)
+    names = {f.name for f in fields(EmbedderParams)}
+    stored = EmbedderParams(**{k: v for k, v in like.settings.items() if k in names})
+    if params is not None:
+        for name in sorted(names):
+            if getattr(params, name) != getattr(stored, name) and not (
+                name == "bands" and params.bands is None
+            ):
+                raise InputError(
+                    f"--like reuses the {name} of {Path(path).name} ({getattr(stored, name)}); "
+                    f"leave out the option that sets it to {getattr(params, name)}."
+                )
+    return stored, like.model
 
 
 def write_embeddings(
@@ -160,11 +199,19 @@ def write_embeddings(
     source_urls: Sequence[str] | None = None,
     dataset_paths: Sequence[str] | None = None,
     dates: Sequence[str | None] | None = None,
+    model: RCFModel | None = None,
+    like: str | Path | None = None,
+    time_range: tuple[str, str] | None = None,
+    warn: Callable[[str], None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
     """:func:`embed_images` with control over each image's ``source_url`` and ``date`` columns, and over
     the paths by which the ``emb`` footer names the embedded images (``dataset_paths``).
+
+    ``model`` is a filter bank to use instead of fitting one (``like`` names the file it came from, for
+    the footer); ``time_range`` (ISO start, end) is written as the file's ``start_datetime`` /
+    ``end_datetime`` when the images carry no date of their own (a yearly composite: its year).
 
     The demo uses it to point thumbnails at the 8-bit true-colour rendering of the multiband scene it
     embeds (same pixel grid), so that a thumbnail shows what the user sees on the map."""
@@ -183,22 +230,40 @@ def write_embeddings(
     limits = threadpool_limits(limits=1, user_api="blas")
     try:
         sources.extend(open_image(p) for p in paths)
+        wanted = max(params.bands or [0])
+        short = [s for s in sources if s.count < wanted]
+        if model is not None and short:  # said here: "no band 4" alone would not say why a 4th is wanted
+            made_on = f" of {Path(like).name}" if like else ""
+            raise InputError(
+                f"{Path(short[0].name).name} has {short[0].count} bands but the filters{made_on} were made "
+                f"on bands {', '.join(map(str, params.bands or []))} of the earlier imagery; give imagery "
+                "with the same bands."
+            )
         indexes = _common_bands(sources, params.bands)
         for src in sources:
             if 0 in grid.chip_counts(src.height, src.width):
                 raise InputError(f"{Path(src.name).name} is smaller than one chip ({params.chip} px).")
-        report(progress, 0, 1, "Choosing filters from the imagery")
-        model = _fit(sources, indexes, params)
+        if model is None:
+            report(progress, 0, 1, "Choosing filters from the imagery")
+            model = _fit(sources, indexes, params)
+        else:
+            check_like(model, sources, indexes, params.seed, like, warn)
+            if params.k != model.k or params.patch != model.patch:
+                raise InputError("The embedder settings do not match the filters to reuse.")
         check(cancel)
         total = sum(grid.block_rows(s.height) for s in sources)
         stems = [p.stem for p in paths]
         named = list(dataset_paths) if dataset_paths else [str(p.resolve()) for p in paths]
         meta = _emb_metadata(params, model, sources, indexes, named)
+        if like is not None:
+            meta["model"]["like"] = {"source": str(Path(like).resolve()), "name": Path(like).name}
         image_dates = list(dates) if dates else [image_date(src) for src in sources]
         known = sorted(d for d in image_dates if d)
         if known and len(known) == len(image_dates):  # a time range only when every image states its date
             meta["start_datetime"] = f"{known[0]}T00:00:00Z"
             meta["end_datetime"] = f"{known[-1]}T23:59:59Z"
+        elif time_range is not None:
+            meta["start_datetime"], meta["end_datetime"] = time_range
         writer = EmbeddingWriter(out, model.dim, meta)
         done = 0
         workers = max(1, min(4, os.cpu_count() or 1))
@@ -285,6 +350,8 @@ def _emb_metadata(params: EmbedderParams, model: RCFModel, sources, indexes, nam
             "foundation_model": False,
             "source": "Terrafind core/embedder.py (after Rolf et al., Nature Communications 2021)",
             "params": settings,
+            # the exact filter bank, so that later imagery can be embedded in the same space (--like)
+            "filters": model_to_meta(model),
         },
         "providers": [{"name": "Terrafind", "roles": ["processor"]}],
         "datasets": [{"source": path, "name": Path(path).name} for path in named],
