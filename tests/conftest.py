@@ -1,15 +1,46 @@
-"""Shared test set-up: every test gets its own Terrafind home, so no user's config or cache leaks in."""
+"""Shared test set-up: the suite runs in a profile of its own, and every test gets its own Terrafind home.
+
+Two layers, because some state outlives a test:
+
+* At import (before Qt, QtWebEngine or platformdirs are used) ``HOME`` and the XDG folders point into a
+  temporary folder for the whole run: Qt's QSettings and QStandardPaths, QtWebEngine's profile, file
+  dialogs' history and anything a module-scoped fixture writes before the per-test home exists land there,
+  never in the real user's ``~/.config``, ``~/.cache`` or ``~/.local/share``
+  (tests/test_profile_isolation.py proves it).
+* Each test gets its own ``TERRAFIND_HOME`` (``terrafind_home``), so no test sees another's config or cache.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/synth.py, tests/shared_data.py
 
+SUITE_HOME = Path(tempfile.mkdtemp(prefix="terrafind-suite-home-"))
+PROFILE_VARS = {
+    "HOME": "home",
+    "XDG_CONFIG_HOME": "home/.config",
+    "XDG_CACHE_HOME": "home/.cache",
+    "XDG_DATA_HOME": "home/.local/share",
+    "XDG_STATE_HOME": "home/.local/state",
+}
+REAL_PROFILE = {var: os.environ.get(var) for var in PROFILE_VARS}  # what the user had (for the proof)
+for _var, _sub in PROFILE_VARS.items():
+    (SUITE_HOME / _sub).mkdir(parents=True, exist_ok=True)
+    os.environ[_var] = str(SUITE_HOME / _sub)
+os.environ.pop("TERRAFIND_HOME", None)  # a user's own redirect must not leak in either
+
 from shared_data import ROOT, SHARED_DATA, shared_file  # noqa: E402,F401  (re-exported for fixtures)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SUITE_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
