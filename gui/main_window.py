@@ -20,7 +20,6 @@ from terrafind.gui.controller import AppController
 from terrafind.gui.map.map_view import MapView
 from terrafind.gui.panels.dataset_panel import DatasetPanel
 from terrafind.gui.panels.examples_panel import ExamplesPanel
-from terrafind.gui.panels.imagery_dialog import short_name
 from terrafind.gui.panels.learn_panel import LearnPanel
 from terrafind.gui.panels.search_controls import SearchControls, set_prominent
 from terrafind.gui.panels.status import StatusBar
@@ -131,11 +130,12 @@ class MainWindow(QMainWindow):
         c.data.demo_ready.connect(self._on_demo_ready)
         c.imagery.basemap_ready.connect(self._on_basemap_ready)
         c.imagery.refused.connect(lambda text: setattr(self, "_refusal", text))
+        c.imagery.explained.connect(self._on_imagery_explained)
         c.sites.sites_ready.connect(self._on_sites_ready)
         c.search.started.connect(lambda how: set_prominent(self.controls.search_button, False))
         c.importer.imported.connect(lambda text: self.message_bar.show_message(text, "info"))
 
-        m.page_ready.connect(lambda: c.thumbs.set_online(self.status.is_online()))
+        m.page_ready.connect(lambda: self._on_online_toggled(self.status.is_online(), quiet=True))
         m.point_clicked.connect(self._on_map_clicked)
         m.result_clicked.connect(self.results_panel.select_row)
         m.popup_opened.connect(lambda row: c.thumbs.want([row]))
@@ -233,11 +233,14 @@ class MainWindow(QMainWindow):
             attribution=attribution or str(meta.get("attribution", "")),
         )
 
+    def _on_imagery_explained(self, why) -> None:
+        """One sentence about the thumbnails' imagery, the same everywhere (core.imagery.explain)."""
+        self.dataset_panel.set_imagery(why.short, why.sentence)
+        self.status.set_imagery(why.short, why.sentence, why.available)
+        if self.imagery_dialog is not None:
+            self.imagery_dialog.show_current()
+
     def _on_imagery_changed(self, value) -> None:
-        catalog = self.c.session.catalog
-        own = catalog is not None and "source_url" in catalog.attributes.column_names
-        text = short_name(value) if value or not own else "from the data (source_url)"
-        self.dataset_panel.set_imagery(text, value or "")
         if self._refusal and self.message_bar.text() == self._refusal:
             self.message_bar.dismiss()  # the refused choice was replaced by one that was taken
         self._refusal = ""
@@ -365,10 +368,15 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             self.c.report_error(exc)
 
-    def _on_online_toggled(self, online: bool) -> None:
-        self.map_view.set_online(online)
+    def _on_online_toggled(self, online: bool, quiet: bool = False) -> None:
+        if not quiet:
+            self.map_view.set_online(online)
         self.c.thumbs.set_online(online)
-        self.status.showMessage("Working online." if online else "Working offline: nothing is fetched.", 5000)
+        self.c.imagery.explain()
+        if not quiet:
+            self.status.showMessage(
+                "Working online." if online else "Working offline: nothing is fetched.", 5000
+            )
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

@@ -124,6 +124,14 @@ class HostBreaker:
         self._down_until: dict[tuple[str, int], float] = {}
         self._lock = threading.Lock()
 
+    def known_down(self, host: tuple[str, int] | None) -> bool:
+        """True while ``host`` is marked down; never probes (safe on the GUI thread)."""
+        if host is None:
+            return False
+        with self._lock:
+            until = self._down_until.get(host)
+        return until is not None and time.monotonic() < until
+
     def is_down(self, host: tuple[str, int] | None) -> bool:
         if host is None:
             return False

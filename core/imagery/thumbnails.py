@@ -36,11 +36,18 @@ BANDS = "auto"  # band choice by description; part of the cache key so a future 
 
 _TEXT = {
     "offline": ("NO IMAGERY", "OFFLINE"),
+    "unreachable": ("IMAGERY NOT", "REACHABLE"),
     "no-imagery": ("NO IMAGERY", "CONFIGURED"),
     "outside": ("OUTSIDE", "THE IMAGE"),
     "error": ("IMAGERY", "ERROR"),
 }
-_MARK = {"offline": "offline", "no-imagery": "none", "outside": "outside", "error": "error"}
+_MARK = {
+    "offline": "offline",
+    "unreachable": "offline",
+    "no-imagery": "none",
+    "outside": "outside",
+    "error": "error",
+}
 
 
 @dataclass
@@ -48,7 +55,7 @@ class Thumbnail:
     """A PNG ready to show; ``status`` says whether it is imagery ("ok") or which placeholder it is."""
 
     png: bytes
-    status: str  # "ok" | "offline" | "no-imagery" | "outside" | "error"
+    status: str  # "ok" | "offline" | "unreachable" | "no-imagery" | "outside" | "error"
     message: str = ""
 
 
@@ -133,6 +140,14 @@ class ThumbnailService:
             self._fingerprints[catalog] = key
         return key
 
+    def explain(self, catalog: Any) -> Any:
+        """Where ``catalog``'s thumbnails come from and why they cannot be made, when they cannot
+        (:func:`terrafind.core.imagery.explain.explain_imagery`: the one sentence every panel shows)."""
+        from terrafind.core.imagery.explain import explain_imagery
+
+        chosen = self._imagery.get(self.dataset_key(catalog)) if catalog is not None else None
+        return explain_imagery(catalog, chosen, online=self._online, is_down=self.breaker.known_down)
+
     def source_of(self, catalog: Any, row: int) -> str | None:
         """The imagery a chip is cut from: its ``source_url``, else the dataset's configured imagery."""
         return catalog.source_url(row) or self._imagery.get(self.dataset_key(catalog))
@@ -170,11 +185,7 @@ class ThumbnailService:
         size = int(size or self.size)
         source = self.source_of(catalog, row)
         if source is None:
-            return self.placeholder(
-                "no-imagery",
-                "No imagery is set for this dataset: choose a COG, a folder or a tile URL.",
-                size,
-            )
+            return self.placeholder("no-imagery", self.explain(catalog).sentence, size)
         footprint = catalog.footprints[row]
         key = thumbnail_key(source, footprint.bounds, size, self.pad)
         got = self.cache.get(key)
@@ -187,11 +198,13 @@ class ThumbnailService:
         return self._remote_thumbnail(source, footprint, size, key)
 
     def _offline(self, source: str, size: int) -> Thumbnail:
-        host = host_of(source)
-        where = host[0] if host else source
-        return self.placeholder(
-            "offline", f"The imagery at {where} cannot be reached; the thumbnail will come once online.", size
-        )
+        """The placeholder of a remote chip that cannot be cut now, with explain_imagery's sentence."""
+        from terrafind.core.imagery.explain import explain_sources
+
+        origin = "chosen" if source in self._imagery.values() else "data"
+        # offline, or this host was just found not answering
+        why = explain_sources([source], origin, online=self._online, is_down=lambda _host: True)
+        return self.placeholder("offline" if not self._online else "unreachable", why.sentence, size)
 
     def _remote_thumbnail(self, source: str, footprint: Any, size: int, key: str) -> Thumbnail:
         host = host_of(source)

@@ -45,13 +45,30 @@ class ImageryFlow(QObject):
         str, object, str
     )  # MBTiles path ("" = no local imagery), (w, s, e, n), attribution
     refused = Signal(str)  # the sentence saying why a chosen imagery was not taken
+    # where thumbnails come from and why they cannot be made (core.imagery.explain.ImageryExplained): the
+    # one answer the status bar, the Data panel, the Imagery dialog and the placeholders all give
+    explained = Signal(object)
 
     def __init__(self, controller, runner: TaskRunner):
         super().__init__(controller)
         self.c = controller
         self.runner = runner
         self._expected: tuple[str, str | None] | None = None  # (dataset key, imagery) of a project
+        self.explanation = None  # the latest ImageryExplained
         controller.data_opened.connect(self._on_data_opened)
+        controller.imagery_changed.connect(lambda _value: self.explain())
+        # a placeholder came back: a host may just have been found not answering
+        controller.thumbs.thumbnail_ready.connect(lambda _r, _png, status: status != "ok" and self.explain())
+
+    def explain(self) -> None:
+        """Ask the thumbnail service where thumbnails come from now; ``explained`` when that changed."""
+        svc = self.c.thumbs.service
+        if svc is None:
+            return
+        now = svc.explain(self.c.session.catalog)
+        if now != self.explanation:
+            self.explanation = now
+            self.explained.emit(now)
 
     @property
     def value(self) -> str | None:

@@ -7,8 +7,6 @@ field.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,17 +22,7 @@ from PySide6.QtWidgets import (
 
 from terrafind.gui.panels.panel_style import ERROR_COLOR, hint_label
 
-__all__ = ["ImageryDialog", "short_name"]
-
-
-def short_name(value: str | None) -> str:
-    """A few words for a label: the file or folder name, or the host of a URL."""
-    if not value:
-        return "none configured"
-    if "://" in value:
-        host = value.split("://", 1)[1].split("/", 1)[0]
-        return f"tiles from {host}" if "{z}" in value else f"{Path(value).name} on {host}"
-    return Path(value).name or value
+__all__ = ["ImageryDialog"]
 
 
 class ImageryDialog(QDialog):
@@ -87,9 +75,8 @@ class ImageryDialog(QDialog):
 
     def show_current(self) -> None:
         value = self.flow.value
-        self.current_label.setText(
-            f"Now: {value}" if value else "Now: no imagery is configured for this data."
-        )
+        why = self.flow.explanation  # the sentence the status bar and the Data panel show too
+        self.current_label.setText(f"Now: {why.sentence}" if why is not None else "Now: no data is open.")
         self.edit.setText(value or "")
         self.problem_label.hide()
 

@@ -26,6 +26,9 @@ class StatusBar(QStatusBar):
         self.progress.setTextVisible(False)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the running job")
+        # Where thumbnails come from, in the words every panel uses (core.imagery.explain)
+        self.imagery_label = QLabel(self)
+        self.imagery_label.hide()
         self.net = QPushButton(self)
         self.net.setFlat(True)
         self.net.setCheckable(True)
@@ -33,6 +36,7 @@ class StatusBar(QStatusBar):
         for w in (self.job_label, self.progress, self.cancel_button):
             self.addPermanentWidget(w)
             w.hide()
+        self.addPermanentWidget(self.imagery_label)
         self.addPermanentWidget(self.net)
         self._jobs: list[Job] = []
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
@@ -49,6 +53,13 @@ class StatusBar(QStatusBar):
         self.net.blockSignals(False)
         self.net.setText("● Online" if online else "○ Offline")
         self.net.setStyleSheet(f"color: {'#2e7d32' if online else '#8a6d3b'}; padding: 0 6px;")
+
+    def set_imagery(self, short: str, sentence: str, available: bool) -> None:
+        """The thumbnails' imagery: a few words here, the whole sentence on hover (amber when unavailable)."""
+        self.imagery_label.setText(f"Thumbnails: {short}")
+        self.imagery_label.setToolTip(sentence)
+        self.imagery_label.setStyleSheet("" if available else "color: #8a6d3b;")
+        self.imagery_label.show()
 
     def is_online(self) -> bool:
         return not self.net.isChecked()

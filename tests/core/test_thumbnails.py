@@ -188,10 +188,10 @@ def test_unreachable_hosts_give_offline_placeholder_fast(tmp_path):
             t0 = time.perf_counter()
             first = svc.thumbnail(cat, 0)
             assert time.perf_counter() - t0 < 5.0
-            assert first.status == "offline" and "127.0.0.1" in first.message
+            assert first.status == "unreachable" and "127.0.0.1" in first.message
             t0 = time.perf_counter()
             again = svc.thumbnail(cat, 1)  # the host is now known to be down: no network at all
-            assert again.status == "offline" and time.perf_counter() - t0 < 0.05
+            assert again.status == "unreachable" and time.perf_counter() - t0 < 0.05
             assert svc.breaker.down_hosts()
             svc.close()
         # online=False never touches the network, whatever the host
@@ -269,11 +269,11 @@ def test_host_comes_back_and_gdal_forgets_the_failure(cog, tmp_path):
     port = closed_port()
     cat = make_catalog(CHIPS[:2], [f"http://127.0.0.1:{port}/{cog.name}"] * 2)
     svc = ThumbnailService(tmp_path / "t.sqlite", down_seconds=1.5)
-    assert svc.thumbnail(cat, 0).status == "offline"  # nothing listens: refused, host marked down
+    assert svc.thumbnail(cat, 0).status == "unreachable"  # nothing listens: refused, host marked down
     marked = time.monotonic()
     base, server = serve_dir(cog.parent, port=port)
     try:
-        assert svc.thumbnail(cat, 0).status == "offline"  # still within the down period: no network
+        assert svc.thumbnail(cat, 0).status == "unreachable"  # still within the down period: no network
         assert time.monotonic() - marked < 1.5
         time.sleep(max(0.0, 1.6 - (time.monotonic() - marked)))
         # the probe finds the host again, GDAL's memory of the failed URL is cleared, the read succeeds

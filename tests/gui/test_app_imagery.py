@@ -85,7 +85,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     w, c = window, window.c
     _open(qtbot, w, files["plain"])
     assert c.imagery.value is None
-    assert w.dataset_panel.imagery_label.text() == "Imagery: none configured"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: none - choose imagery"
     assert c.thumbs.service.thumbnail(c.session.catalog, 5).status == "no-imagery"
     c.add_example(5, "positive")
     qtbot.waitUntil(lambda: c.shown is not None, timeout=15000)
@@ -93,7 +93,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     # A wrong choice is refused with a sentence in the dialog and the message bar; nothing is remembered.
     w.actions.imagery_action.trigger()
     dialog = w.imagery_dialog
-    assert dialog.isVisible() and "no imagery is configured" in dialog.current_label.text()
+    assert dialog.isVisible() and "names no imagery" in dialog.current_label.text()
     dialog.edit.setText(str(files["dir"] / "missing.tif"))
     dialog.buttons.button(QDialogButtonBox.Ok).click()
     assert dialog.isVisible() and "does not exist" in dialog.problem_label.text()
@@ -157,7 +157,7 @@ def test_local_source_url_gives_an_imagery_basemap_made_once(qtbot, window, file
     qtbot.waitUntil(lambda: bool(ready), timeout=30000)
     path, attribution = ready[-1]
     assert path and "own.tif" in attribution
-    assert w.dataset_panel.imagery_label.text() == "Imagery: from the data (source_url)"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: own.tif"
     qtbot.waitUntil(lambda: _base(qtbot, w) == "Imagery (offline)", timeout=10000)
     tiles = MBTiles(path)
     z = int(tiles.metadata()["maxzoom"])
@@ -188,7 +188,7 @@ def test_project_brings_its_imagery_and_a_tile_template_makes_no_basemap(qtbot, 
     qtbot.waitUntil(lambda: bool(ready) and not c.runner.running("basemap"), timeout=10000)
     assert set(ready) == {""}  # terms of service: a tile service is never rendered into MBTiles
     assert c.thumbs.service.thumbnail(c.session.catalog, 3).status == "offline"  # the window is offline
-    assert w.dataset_panel.imagery_label.text() == "Imagery: tiles from tiles.example.org"
+    assert w.dataset_panel.imagery_label.text() == "Imagery: tiles from tiles.example.org (offline)"
     saved = c.save_project(str(tmp_path / "survey.terrafind"))
 
     imagery_settings.set_imagery_for(

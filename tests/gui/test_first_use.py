@@ -135,3 +135,73 @@ def test_item3_colours_follow_the_share_of_the_region_with_a_legend(qtbot, windo
             assert not (hue <= 0.03 or hue >= 0.97), h  # red
     ARTIFACTS.mkdir(exist_ok=True)
     assert w.grab().save(str(ARTIFACTS / "first_use_results.png"))
+
+
+def test_item6_the_popup_shows_its_thumbnail_when_it_arrives(qtbot, window):
+    w = window
+    it = w.c.shown.items[149]  # far down the gallery: nobody asked for its thumbnail yet
+    assert w.c.thumbs.png(it.row) is None
+    w.map_view.run_js("TF.map.closePopup()")
+    click_chip(w, it.row, zoom=13)
+    qtbot.waitUntil(lambda: popup_row(w) == it.row, timeout=5000)
+    # the 1x1 "being cut" placeholder is replaced by the thumbnail (here: the service's 128 px
+    # "no imagery" picture, as this data names none) without reopening the popup
+    qtbot.waitUntil(
+        lambda: (
+            (page_value(w.map_view, "document.querySelector('.tf-popup img.tf-thumb').naturalWidth") or 0) > 1
+        ),
+        timeout=10000,
+    )
+    assert w.c.thumbs.png(it.row) is not None
+
+
+CLAY = Path("/work/shared/data/clay-v0-embeddings/03WVN_20220610_20220610_v001.gpq")
+
+
+@pytest.mark.skipif(not CLAY.is_file(), reason="the shared Clay v0 sample is not here")
+def test_item5_one_sentence_about_the_imagery_everywhere(qtbot, window):
+    """Clay v0 names its imagery on s3://clay-tiles-02: every place says the same about it."""
+    from terrafind.core.imagery.hosts import host_of
+
+    w, c = window, window.c
+    w.open_path(str(CLAY))
+    qtbot.waitUntil(lambda: c.session.catalog is not None and str(CLAY) in c.session.sources, timeout=30000)
+
+    def everywhere():
+        w.actions.imagery_action.trigger()
+        w.imagery_dialog.reject()
+        return (
+            w.dataset_panel.imagery_label.text(),
+            w.dataset_panel.imagery_label.toolTip(),
+            w.status.imagery_label.text(),
+            w.status.imagery_label.toolTip(),
+            w.imagery_dialog.current_label.text(),
+        )
+
+    # working offline: nothing is fetched, and every place says so in the same words
+    qtbot.waitUntil(lambda: "(offline)" in w.status.imagery_label.text(), timeout=5000)
+    panel, panel_tip, status, status_tip, dialog = everywhere()
+    assert (
+        panel == "Imagery: s3://clay-tiles-02 (offline)"
+        and status == "Thumbnails: s3://clay-tiles-02 (offline)"
+    )
+    assert panel_tip == status_tip and dialog == f"Now: {panel_tip}" and "offline" in panel_tip
+    thumb = c.thumbs.service.thumbnail(c.session.catalog, 3)
+    assert thumb.status == "offline" and thumb.message == panel_tip
+
+    # online, but the bucket does not answer (as on this machine): "cannot reach", everywhere
+    c.thumbs.set_online(True)
+    svc = c.thumbs.service
+    host = host_of(c.session.catalog.source_url(3))
+    svc.breaker.failed(host, timed_out=True)  # what a timed-out read does; no network is touched
+    c.thumbs.want([5])
+    qtbot.waitUntil(lambda: "cannot be reached" in w.status.imagery_label.text(), timeout=10000)
+    panel, panel_tip, status, status_tip, dialog = everywhere()
+    sentence = "The imagery is on s3://clay-tiles-02, which this computer cannot reach"
+    assert panel_tip.startswith(sentence) and status_tip == panel_tip and dialog == f"Now: {panel_tip}"
+    assert panel == "Imagery: s3://clay-tiles-02 (cannot be reached)"
+    thumb = svc.thumbnail(c.session.catalog, 6)
+    assert thumb.status == "unreachable" and thumb.message.startswith(sentence)
+    qtbot.wait(50)  # the status bar lays its labels out again
+    w.status.grab().save(str(ARTIFACTS / "first_use_status_imagery.png"))
+    c.thumbs.set_online(False)
