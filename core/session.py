@@ -131,6 +131,8 @@ class Session:
         self.catalog, self.index = data.catalog, None
         self.sources, self.region, self.pack = list(data.sources), data.region, data.pack
         self.examples, self.labels, self.outcome, self.refined_with = {}, {}, None, None
+        if self.params.get("threshold_by") == "probability":  # a probability line meant the old results
+            self.params.update(threshold_by="score", threshold=None)
         rows = (data.catalog.row_of(i) for i in masked_ids)
         self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).

@@ -97,6 +97,7 @@ class AppController(QObject):
         self.footprints_fc = footprints
         self.thumbs.reset()
         self.data_opened.emit(self.session)
+        self.params_changed.emit(dict(self.session.params))  # e.g. "Min probability" is "Min score" again
         self.region_changed.emit(opened.region)
         self.masked_changed.emit(len(self.session.masked))
         catalog = opened.catalog

@@ -193,7 +193,9 @@ def prepare_pack(window) -> None:
     if folder:
         remember_folder(window, folder)
         name = Path(s.sources[0]).stem if s.sources else "terrafind"
-        c.packs.prepare(str(Path(folder) / f"{name}-pack"), region)
+        demo = window.demo  # the demo's imagery is Copernicus Sentinel data: its credit goes along
+        credits = [demo.attribution] if demo is not None and demo.attribution else []
+        c.packs.prepare(str(Path(folder) / f"{name}-pack"), region, credits)
 
 
 def about(window) -> None:

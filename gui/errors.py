@@ -18,11 +18,11 @@ import traceback
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QToolButton, QWidget
 
 from terrafind.core.errors import TerrafindError
 
-__all__ = ["MessageBar", "ErrorReporter", "set_dialog_hook", "ask", "inform", "install_hooks"]
+__all__ = ["MessageBar", "ErrorReporter", "set_dialog_hook", "ask", "choose", "inform", "install_hooks"]
 
 DialogHook = Callable[[str, str, str, str], bool]
 _dialog_hook: DialogHook | None = None
@@ -40,6 +40,26 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
         return bool(_dialog_hook("question", title, text, ""))
     answer = QMessageBox.question(parent, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
     return answer == QMessageBox.Yes
+
+
+def choose(parent: QWidget | None, title: str, text: str, buttons: list[str]) -> str | None:
+    """A question with named answers (the first is the default); None when dismissed. In tests the hook
+    answers with a button's text (True means the first button)."""
+    if _dialog_hook is not None:
+        answer = _dialog_hook("choice", title, text, "\n".join(buttons))
+        if answer is True:
+            return buttons[0]
+        return answer if isinstance(answer, str) and answer in buttons else None
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    made = {}
+    for i, name in enumerate(buttons):
+        role = QMessageBox.ButtonRole.RejectRole if name == "Cancel" else QMessageBox.ButtonRole.AcceptRole
+        if 0 < i and name != "Cancel":
+            role = QMessageBox.ButtonRole.ActionRole
+        made[box.addButton(name, role)] = name
+    box.setDefaultButton(next(iter(made)))
+    box.exec()
+    return made.get(box.clickedButton())
 
 
 def inform(parent: QWidget | None, title: str, text: str) -> None:
@@ -74,6 +94,10 @@ class MessageBar(QFrame):
         self._label = QLabel(self)
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self._action = QPushButton(self)  # an optional button ("Show in folder") after the sentence
+        self._action.hide()
+        self._action_slot = None
+        self._action.clicked.connect(self._on_action)
         close = QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
@@ -82,12 +106,19 @@ class MessageBar(QFrame):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 6, 6)
         lay.addWidget(self._label, 1)
+        lay.addWidget(self._action)
         lay.addWidget(close)
         self.level = ""
         self.hide()
 
-    def show_message(self, text: str, level: str = "error") -> None:
+    def show_message(
+        self, text: str, level: str = "error", action: tuple[str, Callable[[], None]] | None = None
+    ) -> None:
+        """One sentence; ``action`` (button text, slot) adds a button, e.g. "Show in folder"."""
         self.level = level
+        self._action_slot = action[1] if action else None
+        self._action.setText(action[0] if action else "")
+        self._action.setVisible(action is not None)
         self._label.setText(text)
         self.setStyleSheet(f"#messageBar {{{self.STYLES.get(level, self.STYLES['info'])}}}")
         self.show()
@@ -95,8 +126,17 @@ class MessageBar(QFrame):
     def text(self) -> str:
         return "" if self.isHidden() else self._label.text()
 
+    def action_text(self) -> str:
+        return self._action.text() if self._action.isVisible() else ""
+
+    def _on_action(self) -> None:
+        if self._action_slot is not None:
+            self._action_slot()
+
     @Slot()
     def dismiss(self) -> None:
+        self._action_slot = None
+        self._action.hide()
         self._label.clear()
         self.hide()
 

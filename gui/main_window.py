@@ -17,6 +17,7 @@ from terrafind.core.present.features import examples_fc
 from terrafind.gui import errors
 from terrafind.gui.actions import Actions
 from terrafind.gui.controller import AppController
+from terrafind.gui.feedback import Feedback
 from terrafind.gui.map.map_view import MapView
 from terrafind.gui.panels.dataset_panel import DatasetPanel
 from terrafind.gui.panels.examples_panel import ExamplesPanel
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         side.addWidget(self.learn_panel)
         side.addWidget(self.examples_panel, 1)
         self.presenter = ResultsPresenter(self)
+        self.feedback = Feedback(self)  # after-the-fact words: exports, packs, first-use hints
         self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
         self._show_learn_state()
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         r.label_requested.connect(c.label)
         r.thumbnails_wanted.connect(c.thumbs.want)
         r.sort_chosen.connect(self._on_sort_chosen)
+        r.more.more_requested.connect(lambda k: c.set_params({"k": k}))
         r.mode_bar.mode_chosen.connect(lambda mode: c.set_learn(gallery=mode))
         r.sites_list.site_chosen.connect(self._on_site_chosen)
         self.score_plot.threshold_changed.connect(c.set_threshold)
@@ -212,7 +215,7 @@ class MainWindow(QMainWindow):
         if demo.basemap_mbtiles:
             self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
         if demo.hint and not self.settings.hint_dismissed():
-            self.message_bar.show_message(demo.hint, "info")
+            self.feedback.show_hint(demo.hint)
             self.settings.set_hint_dismissed()
 
     # --- imagery --------------------------------------------------------------------------------------
@@ -288,6 +291,7 @@ class MainWindow(QMainWindow):
         self.results_panel.set_threshold(t)
         self.score_plot.set_threshold(t)
         self.controls.set_threshold(t)
+        self.presenter.show_more()
 
     def _on_thumbnail(self, row: int, png: bytes, status: str) -> None:
         self.map_view.thumbnail_ready(row)

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import ImageryError, InputError
+from terrafind.core.pack.estimate import estimate_pack  # its home is estimate.py; kept here for callers
 from terrafind.core.pack.layout import (
     MANIFEST,
     PACK_FORMAT,
     STATE,
-    THUMB_BYTES_EST,
-    TILE_BYTES_EST,
     input_files,
     local_imagery,
     sha256_file,
@@ -164,9 +163,8 @@ def build_pack(
     if "thumbnails" not in done or done["thumbnails"].get("missing"):
         info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel)
         if info["missing"]:
-            problems.append(
-                f"{info['missing']} of {len(catalog)} thumbnails could not be made (imagery offline or absent)."
-            )
+            why = info.pop("why", "") or "the imagery was offline or absent."
+            problems.append(f"{info['missing']} of {len(catalog)} thumbnails could not be made: {why}")
         finish("thumbnails", info)
 
     # 4. the imagery basemap of the region
@@ -184,7 +182,9 @@ def build_pack(
             except ImageryError as exc:
                 problems.append(exc.message)
         else:
-            problems.append("No local imagery COG was given, so the pack has no imagery basemap.")
+            problems.append(
+                "No imagery basemap: one is made only from local imagery (a COG, a VRT or a folder of COGs)."
+            )
         finish("basemap", made)
 
     _write_manifest(
@@ -195,43 +195,7 @@ def build_pack(
     return out
 
 
-def estimate_pack(
-    paths: Sequence[str | Path],
-    region: Region,
-    imagery: str | None = None,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-) -> dict[str, int]:
-    """Bytes each part of a pack would take (``embeddings``, ``index``, ``thumbnails``, ``basemap``,
-    ``total``) and ``rows``, from the region's chip count and measured per-item sizes. Reads no imagery
-    pixels and needs no network."""
-    from terrafind.core.read.reader import open_catalog
-
-    files = input_files(paths)
-    catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
-    n = len(catalog)
-    rows_total = sum(s.rows_total for s in catalog.sources) or 1
-    bytes_total = sum(s.size for s in catalog.sources)
-    est: dict[str, int] = {"rows": n}
-    est["embeddings"] = int(bytes_total * n / rows_total)
-    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
-    est["thumbnails"] = n * THUMB_BYTES_EST
-    tiles = 0
-    cogs = local_imagery(imagery, catalog)
-    if cogs:
-        from terrafind.core.imagery.basemap import plan_basemap
-
-        try:
-            tiles = plan_basemap(cogs, bounds=region.bbox)["tiles"]
-        except ImageryError:
-            tiles = 0
-    est["basemap"] = tiles * TILE_BYTES_EST
-    est["total"] = est["embeddings"] + est["index"] + est["thumbnails"] + est["basemap"]
-    return est
-
-
-def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, int]:
+def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, Any]:
     from terrafind.core.imagery.thumb_cache import ThumbCache
     from terrafind.core.imagery.thumbnails import ThumbnailService
     from terrafind.core.paths import cache_dir
@@ -247,7 +211,10 @@ def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str
             svc.cache.copy_from(ThumbCache(user_cache), keys)
         cached = svc.prefetch(catalog, range(len(catalog)), progress=progress, cancel=cancel)
         svc.cache.checkpoint()
-        return {"cached": cached, "missing": len(catalog) - cached}
+        info: dict[str, Any] = {"cached": cached, "missing": len(catalog) - cached}
+        if info["missing"]:
+            info["why"] = svc.explain(catalog).sentence  # the sentence the app shows about this imagery
+        return info
     finally:
         svc.close()
 

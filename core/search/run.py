@@ -61,6 +61,18 @@ class SearchOutcome:
     # where the hits' scores stand in the region (terrafind.core.search.percentiles): "top 0.1 %"
     percentiles: RegionPercentiles | None = None
 
+    def region_count_above(self, threshold: float | None) -> int | None:
+        """About how many chips of the region are at or above ``threshold`` (the probability after Refine,
+        where None means the classifier's own cut 0.5; else the similarity, where None means no line).
+        None when unknown. Counts the region, not the hits: more may exist than were asked for (k)."""
+        if self.refine is not None:
+            cut = PROBABILITY_CUT if threshold is None else float(threshold)
+            return int(np.count_nonzero(np.asarray(self.refine.pool_probabilities) >= cut))
+        if threshold is None or self.percentiles is None:
+            return None
+        p = self.percentiles
+        return int(round(float(p.top(float(threshold))[0]) * p.region_rows))
+
     def tops(self, result: SearchResult | None = None) -> np.ndarray | None:
         """Share of the region scoring at least each hit of ``result`` (default: the hits), or None."""
         r = self.result if result is None else result
@@ -68,20 +80,27 @@ class SearchOutcome:
 
 
 def quality_text(catalog: Catalog, refined: Any) -> str:
-    """ "Labels: 87 % right (leave-one-out, 12 labels) · p ≥ 0.5: top 0.2 % of this region".
+    """The quality of a refined search in plain words, e.g. "Checked on your 12 marks: 87 % right (each
+    judged by a model that had not seen it). Probability 0.5 or more: top 0.2 % of this region (about
+    330 chips)."
 
     The accuracy is measured on the user's own labels by fits that never saw the label judged
-    (``refined.cv_method`` names how); the share counts the chips the classifier scored (the whole region
-    when it is small, else a similarity pool, so the share is then a lower bound)."""
+    (``refined.cv_method`` names how: the app puts it in a tooltip); the share counts the chips the
+    classifier scored (the whole region when it is small, else a similarity pool, so the share is then a
+    lower bound)."""
     from terrafind.core.search.refine import format_share, region_share
 
     n = refined.n_pos + refined.n_neg
     if refined.cv_accuracy is None:
-        acc = f"Labels: accuracy not measured yet ({refined.cv_method}; {n} labels)"
+        acc = f"Your {n} marks are too few to check the classifier on yet"
     else:
-        acc = f"Labels: {100.0 * refined.cv_accuracy:.0f} % right ({refined.cv_method}, {n} labels)"
-    share = format_share(region_share(catalog, refined, PROBABILITY_CUT))
-    return f"{acc} · p ≥ {PROBABILITY_CUT:g}: {share}"
+        acc = (
+            f"Checked on your {n} marks: {100.0 * refined.cv_accuracy:.0f} % right "
+            "(each judged by a model that had not seen it)"
+        )
+    share = region_share(catalog, refined, PROBABILITY_CUT)
+    count = int(round(share * len(catalog)))
+    return f"{acc}. Probability {PROBABILITY_CUT:g} or more: {format_share(share)} (about {count:,} chips)."
 
 
 def _review_result(catalog: Catalog, refined: Any) -> SearchResult:

@@ -124,10 +124,11 @@ def merge_sites(catalog: Catalog, result: SearchResult, *, threshold: float | No
                 rows=[int(r) for r in rows[members]],
                 chip_count=len(members),
                 area_ha=area_hectares(outline),
-                best_score=float(scores[members].max()),
+                # the best chip's own figures (by probability after Refine): what its hit says too
+                best_score=float(scores[best]),
                 mean_score=float(scores[members].mean()),
                 best_row=int(rows[best]),
-                best_probability=None if probs is None else float(probs[members].max()),
+                best_probability=None if probs is None else float(probs[best]),
                 matched=int(matched[best]),
                 matched_example=_example_id(catalog, result, int(matched[best])),
                 ranks=[int(r) for r in ranks[members]],

@@ -276,6 +276,10 @@ class MapView(QWidget):
     def set_view(self, lon: float, lat: float, zoom: float) -> None:
         self._call("setView", float(lon), float(lat), zoom)
 
+    def set_outline(self, geometry: dict | None) -> None:
+        """A dashed outline of an area being asked about (a field pack's); None removes it."""
+        self._call("setOutline", geometry)
+
     def set_region(self, geometry: dict | None) -> None:
         self._call("setRegion", geometry)
 

@@ -116,8 +116,8 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.recent_title)
         layout.addWidget(self.recent_list)
         layout.addWidget(self.empty_label)
-        layout.addLayout(self.info_form)
-        layout.addWidget(self.problems_label)
+        # What is used all the time (imagery, region) above what is read once (the file's details):
+        # below them, the region controls scrolled out of view as soon as data was open.
         imagery = QHBoxLayout()
         imagery.addWidget(self.imagery_label, 1)
         imagery.addWidget(self.imagery_button)
@@ -135,6 +135,9 @@ class DatasetPanel(QWidget):
         bbox.addWidget(self.bbox_button)
         layout.addLayout(bbox)
         layout.addWidget(self.bbox_message)
+        layout.addSpacing(4)
+        layout.addLayout(self.info_form)
+        layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
     # --- public API ---------------------------------------------------------------------------
@@ -145,6 +148,8 @@ class DatasetPanel(QWidget):
         problems = list((info or {}).get("problems") or [])
         self.problems_label.setText("\n".join(f"⚠ {p}" for p in problems))
         self.problems_label.setVisible(bool(problems))
+        self._data_open = bool(info)
+        self._show_recent()  # File > Open recent keeps them while data is open
         if not info:
             return
         files = info.get("files") or []
@@ -177,8 +182,12 @@ class DatasetPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, path)
             item.setToolTip(path)
             self.recent_list.addItem(item)
-        self.recent_list.setVisible(bool(paths))
-        self.recent_title.setVisible(bool(paths))
+        self._show_recent()
+
+    def _show_recent(self) -> None:
+        shown = self.recent_list.count() > 0 and not getattr(self, "_data_open", False)
+        self.recent_list.setVisible(shown)
+        self.recent_title.setVisible(shown)
 
     def set_region(self, mode: str, bbox: tuple[float, float, float, float] | None = None) -> None:
         """Show the current region (e.g. after a drawing or a project load) without emitting."""

@@ -101,6 +101,7 @@ class ExamplesPanel(QWidget):
         self.list = QListWidget(self)
         self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list.setMinimumHeight(3 * 44)  # three rows at least: it shrank to 1.5 under the other panels
         self.empty_label = hint_label("Click chips on the map to add examples. Shift+click adds a negative.")
         header = QHBoxLayout()
         header.addWidget(section_title("Examples"))

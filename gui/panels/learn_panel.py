@@ -54,6 +54,11 @@ class LearnPanel(QWidget):
         self.hint = hint_label("")
         self.hint.setWordWrap(True)
         self._hint_style = self.hint.styleSheet()
+        # How good the refined search is, in plain words (core.search.run.quality_text); the method's
+        # name goes in the tooltip. Here, not over the histogram, where it covered the bars.
+        self.quality = hint_label("")
+        self.quality.setWordWrap(True)
+        self.quality.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(4)
@@ -68,6 +73,13 @@ class LearnPanel(QWidget):
         checks.addStretch(1)
         lay.addLayout(checks)
         lay.addWidget(self.hint)
+        lay.addWidget(self.quality)
+
+    def set_quality(self, text: str, method: str = "") -> None:
+        """The quality sentence of the latest refined search ("" hides it)."""
+        self.quality.setText(text)
+        self.quality.setToolTip(f"Measured by {method} cross-validation on your marks." if method else "")
+        self.quality.setVisible(bool(text))
 
     def show_state(self, session) -> bool:
         """Show the hint for ``session``; True when labels changed since the last Refine (the window then

@@ -16,8 +16,7 @@ def plot_info(shown: ShownResults) -> str:
     """The line beside the score plot: how many, how fast, how ranked (and the quality after Refine)."""
     r = shown.result
     if shown.how == "refine":
-        text = f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability"
-        return f"{text}\n{shown.outcome.quality}" if shown.outcome.quality else text
+        return f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability"
     if shown.how == "grouped":
         return f"{len(r)} matches · {r.elapsed_ms:.0f} ms · grouped search"
     return f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by similarity"
@@ -42,6 +41,10 @@ class ResultsPresenter:
         w.score_plot.set_scores(filter_values(r), by=threshold_by(r))  # what the threshold line filters
         w.show_threshold(session.params.get("threshold"))
         w.score_plot.set_info(plot_info(shown))
+        refined = shown.outcome.refine
+        w.learn_panel.set_quality(shown.outcome.quality, refined.cv_method if refined is not None else "")
+        w.results_panel.set_ranked_by("probability" if shown.how == "refine" else "similarity")
+        self.show_more()
         if shown.how == "refine":
             self.c.say(
                 f"Refined: {len(r)} hits ranked by probability in {r.elapsed_ms:.0f} ms; "
@@ -51,6 +54,15 @@ class ResultsPresenter:
             groups = len({int(m) for m in r.matched if m >= 0})
             self.c.say(f"{len(r)} matches from a search per group of examples ({groups} examples matched).")
         self._warn_spread(shown)
+
+    def show_more(self) -> None:
+        """Say when the region holds more hits above the line than the search returned (k)."""
+        shown, p = self.c.shown, self.c.session.params
+        if shown is None:
+            self.w.results_panel.more.show_counts(None, 0, 0)
+            return
+        count = shown.outcome.region_count_above(p.get("threshold"))
+        self.w.results_panel.more.show_counts(count, len(shown.result), int(p.get("k", 200)))
 
     def show_gallery(self) -> None:
         """The session's gallery mode changed: show the ranked hits or the review queue."""
@@ -83,6 +95,9 @@ class ResultsPresenter:
         w.results_panel.mode_bar.set_review_available(False)
         w.score_plot.set_scores(np.zeros(0, np.float32))
         w.score_plot.set_info("")
+        w.learn_panel.set_quality("")
+        w.results_panel.set_ranked_by("similarity")
+        w.results_panel.more.show_counts(None, 0, 0)
 
     def _warn_spread(self, shown: ShownResults) -> None:
         positives = frozenset(int(p) for p in shown.result.positives)

@@ -23,11 +23,12 @@ from terrafind.core.present.items import NEGATIVE, POSITIVE, ResultItem
 from terrafind.gui.panels.panel_style import HINT_COLOR, hint_label, section_title
 from terrafind.gui.results.gallery_view import GalleryView
 from terrafind.gui.results.mode_bar import GalleryModeBar
+from terrafind.gui.results.more_hits import MoreHits
 from terrafind.gui.results.results_delegate import ResultTileDelegate
 from terrafind.gui.results.results_model import ROW_KEY, ResultsModel
 from terrafind.gui.results.sites_list import SitesList
 
-SORT_KEYS = [("score", "Best score first"), ("distance", "Nearest to map centre")]
+SORT_KEYS = [("score", "Best first (similarity)"), ("distance", "Nearest to map centre")]
 
 
 class ResultsPanel(QWidget):
@@ -53,6 +54,7 @@ class ResultsPanel(QWidget):
         self.view.setItemDelegate(self.delegate)
         self.view.set_tile_size(self.delegate.tile_size())
         self.mode_bar = GalleryModeBar(self)  # Best matches / Review (after Refine)
+        self.more = MoreHits(self)  # "about 330 chips are above the line; the best 200 are shown"
         self.sites_list = SitesList(self)  # shown while View > Show sites is on
         self.sites_list.hide()
 
@@ -102,10 +104,15 @@ class ResultsPanel(QWidget):
         layout.setSpacing(6)
         layout.addLayout(header)
         layout.addWidget(self.mode_bar)
+        layout.addWidget(self.more)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.sites_list)
         layout.addLayout(buttons)
         layout.addWidget(hint)
+
+    def set_ranked_by(self, by: str) -> None:
+        """Name what "Best first" sorts by: "similarity", or "probability" after Refine (what the tiles show)."""
+        self.sort_combo.setItemText(self.sort_combo.findData("score"), f"Best first ({by})")
 
     def sizeHint(self) -> QSize:
         tile = self.delegate.tile_size()

@@ -92,6 +92,8 @@ class ScorePlot(pg.PlotWidget):
             self.curve.setData([], [])
             self.line.hide()
             self.hidden_region.hide()
+            self._count_ticks(4)  # "chips 0-4", never "chips 0.2-0.8"
+            self.getPlotItem().setYRange(0, 4, padding=0)
             return
         lo, hi = float(scores.min()), float(scores.max())
         if by == "probability":  # a fixed 0..1 axis: 0.5 is the classifier's own "as likely yes as no"
@@ -102,10 +104,26 @@ class ScorePlot(pg.PlotWidget):
         self.curve.setData(edges, counts)
         pad = (hi - lo) * 0.04
         self.getPlotItem().setXRange(lo - pad, hi + pad, padding=0)
-        self.getPlotItem().setYRange(0, max(1, int(counts.max())) * 1.18, padding=0)
+        top = max(1, int(counts.max()))
+        self._count_ticks(top)
+        self.getPlotItem().setYRange(0, top * 1.18, padding=0)
         # Without a threshold the line waits at the lowest score, ready to be dragged.
         self.line.show()  # before placing it: a hidden line's label does not refresh its text
         self._place_line(self._threshold if self._threshold is not None else lo)
+
+    def _count_ticks(self, top: int) -> None:
+        """Whole numbers of chips on the y axis: a step of 1, 2, 5, 10, 20, 50... giving about 3-5 ticks."""
+        step = 1
+        while top / step > 5:
+            step *= 2 if str(step)[0] in "15" else 5 / 2  # 1, 2, 5, 10, 20, 50, ...
+            step = int(step)
+        self.getPlotItem().getAxis("left").setTickSpacing(step, step)
+
+    def ticks(self) -> list[float]:
+        """The y axis' major tick values now (tests)."""
+        axis = self.getPlotItem().getAxis("left")
+        lo, hi = self.getPlotItem().vb.viewRange()[1]
+        return [v for v in axis.tickValues(lo, hi, axis.height() or 100)[0][1]]
 
     def _set_kind(self, by: str) -> None:
         if by == self.by:

@@ -9,12 +9,13 @@ __all__ = ["SitesList", "site_text"]
 
 
 def site_text(rank: int, props: dict) -> str:
-    """ "S1 · 6 chips · 3.9 ha · best 0.912 (p 0.97)" for the list."""
+    """ "S1 · 6 chips · 3.9 ha · best sim 0.912" for the list; after Refine "... · best prob 0.97,
+    sim 0.588" (the figures of the site's best chip, as its hit shows them)."""
     n = int(props["chip_count"])
-    text = f"S{rank} · {n} chip{'' if n == 1 else 's'} · {props['area_ha']:.1f} ha · best {props['best_score']:.3f}"
+    text = f"S{rank} · {n} chip{'' if n == 1 else 's'} · {props['area_ha']:.1f} ha · best "
     if props.get("best_probability") is not None:
-        text += f" (p {props['best_probability']:.2f})"
-    return text
+        return text + f"prob {props['best_probability']:.2f}, sim {props['best_score']:.3f}"
+    return text + f"sim {props['best_score']:.3f}"
 
 
 class SitesList(QWidget):

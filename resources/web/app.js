@@ -203,7 +203,8 @@
       pane: "tf-footprints", points: false, viewOnly: true, shapePixels: 10,
       // grey, thin, mostly transparent: faint on pale land and on imagery alike (chips that overlap at
       // half stride draw each line twice, so a lower opacity still reads as one faint grid)
-      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.7, opacity: 0.25, fill: false }; },
+      // (lighter than before: the grid darkened the imagery; "Chip footprints" in the layers control hides it)
+      shapeStyle: function () { return { color: "#5a5a5a", weight: 0.6, opacity: 0.12, fill: false }; },
       pointStyle: function () { return {}; },
     });
     examples = new ChipLayer({
@@ -380,7 +381,9 @@
       const layer = L.GeoJSON.geometryToLayer(f, { pane: "tf-sites", interactive: false });
       layer.setStyle(sitesLayer.options.style(f));
       const p = f.properties || {};
-      if (i < 200 && typeof p.lat === "number") { // labels are DOM nodes: only the best 200 get one
+      // Labels are DOM nodes and cover the map: only the best 50 sites of two or more chips get one
+      // (hundreds of one-chip "sites" hid everything under their labels).
+      if (i < 50 && Number(p.chip_count || 1) >= 2 && typeof p.lat === "number") {
         layer.bindTooltip("S" + (p.rank != null ? Number(p.rank) : i + 1), {
           permanent: true, direction: "center", className: "tf-site-label", interactive: false,
         });
@@ -420,6 +423,21 @@
   TF.setRegion = function (geometry) {
     regionLayer.clearLayers();
     if (geometry) regionLayer.addData({ type: "Feature", properties: {}, geometry: geometry });
+  };
+  // The area a question is about (File > Prepare for offline use): dashed purple, gone when answered.
+  let outlineLayer = null;
+  TF.setOutline = function (geometry) {
+    if (!outlineLayer) {
+      outlineLayer = L.geoJSON(null, {
+        pane: "tf-region", interactive: false,
+        style: function () { return { color: "#7e03a8", weight: 3, dashArray: "10 6", fillColor: "#7e03a8", fillOpacity: 0.08 }; },
+      }).addTo(map);
+    }
+    outlineLayer.clearLayers();
+    if (geometry) {
+      outlineLayer.addData({ type: "Feature", properties: {}, geometry: geometry });
+      map.fitBounds(outlineLayer.getBounds(), { padding: [40, 40] });
+    }
   };
   TF.setDrawMode = function (mode) {
     if (drawHandler) { drawHandler.disable(); drawHandler = null; }
@@ -475,11 +493,14 @@
     });
   };
 
+  TF.styles = function () { return { footprints: footprints.opts.shapeStyle() }; };
   TF.counts = function () {
     return {
       results: results.visibleCount(),
       results_total: results.items.length,
       sites: sitesLayer ? sitesLayer.getLayers().length : 0,
+      site_labels: sitesLayer ? sitesLayer.getLayers().filter(function (l) { return !!l.getTooltip(); }).length : 0,
+      outline: outlineLayer ? outlineLayer.getLayers().length : 0,
       examples: examples.items.length,
       footprints: footprints.items.length,
       footprints_drawn: footprints.mode === "shapes" ? footprints.shapes.getLayers().length : 0,

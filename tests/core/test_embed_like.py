@@ -83,7 +83,9 @@ def test_like_refuses_other_settings_other_bands_and_foreign_files(tmp_path, ei_
     early = _write(tmp_path / "a.tif", _scene(1))
     first = embed_images([early], tmp_path / "a.parquet", params=SMALL)
     three = _write(tmp_path / "three.tif", _scene(2)[:3])
-    with pytest.raises(InputError, match="3 bands but the filters of a.parquet were made on bands 1, 2, 3, 4"):
+    with pytest.raises(
+        InputError, match="3 bands but the filters of a.parquet were made on bands 1, 2, 3, 4"
+    ):
         embed_images([three], tmp_path / "b.parquet", like=first)
     with pytest.raises(InputError, match="reuses the chip of a.parquet"):
         embed_images([early], tmp_path / "b.parquet", like=first, params=EmbedderParams(k=16, chip=32))

@@ -90,7 +90,7 @@ def test_run_search_kinds_and_the_visible_rule(session, data):
         s.set_label(r, "negative")
     s.learn["refine"] = True
     refined = s.run_search()
-    assert refined.how == "refine" and refined.review is not None and "Labels:" in refined.quality
+    assert refined.how == "refine" and refined.review is not None and "Checked on your" in refined.quality
     # A similarity threshold means nothing for probabilities: it was dropped with the kind change.
     assert s.params["threshold_by"] == "probability" and s.params["threshold"] is None
     probs = refined.result.probabilities

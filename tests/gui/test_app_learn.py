@@ -100,11 +100,14 @@ def test_refine_after_labels_shows_probabilities_and_quality(qtbot, window, data
     top = int(payload.items[0].row)
     p_map = page_value(w.map_view, f"TF.findChip({top}).props.probability")
     assert p_map == pytest.approx(payload.items[0].probability, abs=1e-6)
-    info = w.score_plot.info_text()
-    assert "Labels:" in info and "labels)" in info and "this region" in info
-    assert payload.outcome.refine.cv_method in info
+    # the quality in plain words in the learn box (not over the histogram), the method in its tooltip
+    assert "\n" not in w.score_plot.info_text() and "by probability" in w.score_plot.info_text()
+    info = w.learn_panel.quality.text()
+    assert w.learn_panel.quality.isVisible() and "Checked on your" in info and "this region" in info
+    assert payload.outcome.refine.cv_method in w.learn_panel.quality.toolTip()
     if payload.outcome.refine.cv_accuracy is not None:
         assert f"{100 * payload.outcome.refine.cv_accuracy:.0f} % right" in info
+    assert w.results_panel.sort_combo.currentText() == "Best first (probability)"
     assert w.dialogs == []
 
 
@@ -338,11 +341,11 @@ def test_site_text_and_import_summary_words():
 
     assert (
         site_text(1, {"chip_count": 1, "area_ha": 2.04, "best_score": 0.5})
-        == "S1 · 1 chip · 2.0 ha · best 0.500"
+        == "S1 · 1 chip · 2.0 ha · best sim 0.500"
     )
     assert site_text(
         2, {"chip_count": 3, "area_ha": 9, "best_score": 0.9, "best_probability": 0.97}
-    ).endswith("3 chips · 9.0 ha · best 0.900 (p 0.97)")
+    ).endswith("3 chips · 9.0 ha · best prob 0.97, sim 0.900")
     imported = ImportedLabels([1, 2, 3], [4], [], unmatched=2, skipped=0)
     assert summary(6, imported) == "6 places → 3 positives, 1 negative; 2 not on any chip"
     assert summary(1, ImportedLabels([], [], [], unmatched=1)) == "1 place → no chips; 1 not on any chip"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import colorsys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
 from PySide6.QtTest import QTest
@@ -205,3 +206,171 @@ def test_item5_one_sentence_about_the_imagery_everywhere(qtbot, window):
     qtbot.wait(50)  # the status bar lays its labels out again
     w.status.grab().save(str(ARTIFACTS / "first_use_status_imagery.png"))
     c.thumbs.set_online(False)
+
+
+def _reopen(qtbot, w, data):
+    before = w.c.session.catalog
+    w.open_path(str(data["path"]))
+    qtbot.waitUntil(lambda: w.c.session.catalog not in (None, before), timeout=30000)
+    start = w.c.session.catalog.nearest(-75.75, 37.45)
+    old = w.c.shown
+    w.c.add_example(start, "positive")
+    qtbot.waitUntil(lambda: w.c.shown is not None and w.c.shown is not old, timeout=20000)
+    return start
+
+
+def test_item7_after_refine_every_number_is_labelled_and_more_hits_are_offered(qtbot, window, data):
+    from terrafind.gui.results.results_delegate import tile_figures
+
+    w, c = window, window.c
+    _reopen(qtbot, w, data)
+    first = c.shown.items[0]
+    assert tile_figures(first)[0].startswith("sim ") and tile_figures(first)[1].startswith("top ")
+    assert w.results_panel.sort_combo.currentText() == "Best first (similarity)"
+    items = c.shown.items
+    c.label(items[0].row, "positive")
+    c.label(items[-1].row, "negative")
+    c.label(items[-2].row, "negative")
+    before = c.shown
+    w.actions.refine.setChecked(True)
+    qtbot.waitUntil(lambda: c.shown is not before and c.shown.how == "refine", timeout=20000)
+    line1, line2 = tile_figures(c.shown.items[0])
+    assert line1.startswith("prob ") and line2.startswith("sim ")  # no more "0.588 p=0.97"
+    assert w.results_panel.sort_combo.currentText() == "Best first (probability)"  # sorted by what is shown
+    quality = w.learn_panel.quality
+    assert (
+        quality.isVisible()
+        and quality.text().startswith("Checked on your")
+        and "spatially" not in quality.text()
+    )
+    assert "\n" not in w.score_plot.info_text()  # the quality no longer sits on the histogram
+    # a low line: far more chips of the region are above it than the 200 shown, and the app says so
+    c.set_threshold(0.0)
+    more = w.results_panel.more
+    qtbot.waitUntil(more.isVisible, timeout=3000)
+    assert "chips of this region are above the line; the best 200 are shown" in more.label.text()
+    old = c.shown
+    qtbot.mouseClick(more.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: c.shown is not old and len(c.shown.items) > 200, timeout=20000)
+    assert c.session.params["k"] > 200 and w.controls.k_spin.value() == c.session.params["k"]
+    w.grab().save(str(ARTIFACTS / "first_use_refined.png"))
+
+
+def test_item10_feedback_after_each_step(qtbot, window, data, tmp_path):
+    w, c = window, window.c
+    assert w.controls.threshold_label.text() == "Min probability"  # Refine is on
+    # sites after Refine: a site's figures are its best chip's, as its hit shows them
+    w.actions.sites.setChecked(True)
+    qtbot.waitUntil(lambda: bool(c.sites.features), timeout=20000)
+    probs = {it.row: (it.probability, it.score) for it in c.shown.items}
+    for f in c.sites.features[:5]:
+        p = f["properties"]
+        assert (p["best_probability"], p["best_score"]) == pytest.approx(probs[int(p["row"])], abs=1e-4)
+    w.actions.sites.setChecked(False)
+    # an export says where the file went, with a button that opens its folder
+    opened = []
+    w.feedback.opener = opened.append
+    out = tmp_path / "out" / "hits.geojson"
+    out.parent.mkdir()
+    done = []
+    c.data.export_hits(str(out), "geojson", then=lambda p, n: done.append(n))
+    qtbot.waitUntil(lambda: bool(done), timeout=10000)
+    assert str(out) in w.message_bar.text() and w.message_bar.action_text() == "Show in folder"
+    qtbot.mouseClick(w.message_bar._action, Qt.LeftButton)
+    assert opened == [str(out)]
+    # new data: the threshold is a score again, the words say so
+    w.actions.refine.setChecked(False)
+    _reopen(qtbot, w, data)
+    assert w.controls.threshold_label.text() == "Min score"
+    # a first-use hint goes once it was followed
+    w.feedback.show_hint("Click on open water, a marsh or a field, then see every place like it")
+    c.add_example(int(c.shown.items[3].row), "positive")
+    qtbot.waitUntil(lambda: w.message_bar.text() == "", timeout=3000)
+    # an empty histogram counts whole chips
+    w.score_plot.set_scores(np.zeros(0, np.float32))
+    assert w.score_plot.ticks() and all(float(t).is_integer() for t in w.score_plot.ticks())
+    w.presenter.show(c.shown)
+
+
+def test_item9_layout_keeps_the_map_and_panels_readable(qtbot, window):
+    w, m = window, window.map_view
+    assert page_value(m, "TF.styles().footprints.opacity") <= 0.15  # the grid no longer darkens imagery
+    overlays = page_value(m, "document.querySelector('.leaflet-control-layers-overlays').textContent")
+    assert "Chip footprints" in overlays  # and it can be switched off
+    rects = page_value(
+        m,
+        "[document.querySelector('.leaflet-control-attribution'), document.querySelector('.leaflet-control-scale')]"
+        ".map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })",
+    )
+    (al, at, ar, ab), (sl, st, sr, sb) = rects
+    assert ab - at <= 28  # one line of credits (two made it ~40 px)
+    assert ar <= sl or sr <= al or ab <= st or sb <= at  # not over the scale bar
+    assert w.examples_panel.list.height() >= 3 * 44
+    region = w.dataset_panel.region_buttons["rectangle"]
+    assert not region.visibleRegion().isEmpty()  # the region controls stay in view with data open
+    # many one-chip sites: no labels covering the map, only sites of several chips get one
+    from mapkit import chip_fc
+
+    fc = chip_fc(150, lon0=-75.9, lat0=37.3)
+    for i, f in enumerate(fc["features"]):
+        ring = f["geometry"]["coordinates"][0]
+        f["properties"] = {
+            "rank": i + 1,
+            "chip_count": 3 if i < 4 else 1,
+            "lat": ring[0][1],
+            "lon": ring[0][0],
+        }
+    m.set_sites(fc)
+    qtbot.waitUntil(lambda: page_value(m, "TF.counts()")["sites"] == 150, timeout=10000)
+    assert page_value(m, "TF.counts()")["site_labels"] == 4
+    m.set_sites(None)
+    w.grab().save(str(ARTIFACTS / "first_use_layout.png"))
+
+
+def test_item4_a_pack_says_before_what_it_will_lack_and_after_what_it_holds(qtbot, window, dialogs, tmp_path):
+    import json
+
+    from terrafind.core.types import Region
+
+    w, c = window, window.c
+    old = c.shown
+    c.set_params({"k": 200})
+    qtbot.waitUntil(lambda: c.shown is not old and len(c.shown.items) == 200, timeout=20000)
+    asked = []
+
+    def hook(kind, title, text, detail):
+        asked.append((kind, text, detail, page_value(w.map_view, "TF.counts()")["outline"]))
+        return "Choose imagery..." if len(asked) == 1 else True
+
+    errors.set_dialog_hook(hook)
+    try:
+        w0, s0, e0, n0 = c.session.catalog.bounds
+        region = Region.from_bbox(w0, s0, (w0 + e0) / 2, n0)
+        assert c.packs.prepare(str(tmp_path / "pack"), region, ["Contains modified Copernicus Sentinel data"])
+        qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+        kind, text, buttons, outline = asked[0]
+        assert kind == "choice" and "Choose imagery..." in buttons.split("\n")
+        assert outline == 1  # the area is drawn on the map while it is asked
+        assert " km, " in text and "It will lack" in text and "names no imagery" in text
+        assert "No imagery basemap" in text
+        qtbot.waitUntil(lambda: w.imagery_dialog is not None and w.imagery_dialog.isVisible(), timeout=5000)
+        w.imagery_dialog.reject()
+        assert page_value(w.map_view, "TF.counts()")["outline"] == 0
+        built = []
+        c.packs.pack_built.connect(built.append)
+        c.packs.prepare(str(tmp_path / "pack"), region, ["Contains modified Copernicus Sentinel data"])
+        qtbot.waitUntil(lambda: bool(built), timeout=60000)
+    finally:
+        errors.set_dialog_hook(lambda kind, title, text, detail: dialogs.append((kind, title, text)) or True)
+    manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text())
+    assert manifest["credits"] == ["Contains modified Copernicus Sentinel data"]
+    field = manifest["field"]
+    hits = json.loads((tmp_path / "pack" / "field" / "hits.geojson").read_text())["features"]
+    assert field["hits"] == len(hits) > 0 and field["examples"] == len(c.session.examples) > 0
+    for rel in field["files"]:
+        assert rel in manifest["files"] and (tmp_path / "pack" / rel).is_file()
+    assert {"field/hits.geojson", "field/hits.gpx"} <= set(field["files"])
+    bar = w.message_bar.text()
+    assert w.message_bar.level == "warning" and "holds" in bar and "It lacks" in bar  # never a bare "ready"
+    assert w.message_bar.action_text() == "Show in folder"
+    w.grab().save(str(ARTIFACTS / "first_use_pack.png"))
