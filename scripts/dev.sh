@@ -33,11 +33,12 @@ apt_missing() {
 
 setup_system() {
     command -v dpkg-query >/dev/null 2>&1 || { echo "Not a Debian/Ubuntu system: install QtWebEngine's libraries yourself." >&2; return 0; }
-    # QtWebEngine's shared libraries (measured on a bare Debian 12), a compiler for hnswlib, venv support.
+    # QtWebEngine's shared libraries (measured on a bare Debian 12) and venv support (every Python package,
+    # hnswlib included, comes as a binary wheel: no compiler).
     local wanted=(libasound2t64\|libasound2 libbrotli1 libdbus-1-3 libegl1 libfontconfig1 libfreetype6 libgbm1
         libgl1 libglib2.0-0t64\|libglib2.0-0 libnspr4 libnss3 libx11-6 libxcb-dri3-0 libxcb1 libxcomposite1
         libxdamage1 libxext6 libxfixes3 libxkbcommon0 libxkbfile1 libxrandr2 libxtst6 libxcb-cursor0
-        libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 g++ python3-dev python3-venv)
+        libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 python3-venv)
     local missing
     missing=$(apt_missing "${wanted[@]}" | tr '\n' ' ')
     if [ -n "${missing// /}" ] || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
@@ -55,8 +56,9 @@ setup_python() {
     [ -x "$PY" ] || python3 -m venv "$VENV"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         "$PY" -m pip install -q --upgrade pip
-        # hnswlib 0.8.0 is an sdist: build it for any x86_64 CPU, not just this one (-march=native).
-        HNSWLIB_NO_NATIVE=1 "$PY" -m pip install -q -e ".[test]"
+        # Upstream hnswlib (earlier set-ups) and chroma-hnswlib both install the module `hnswlib`.
+        if "$PY" -m pip show -q hnswlib >/dev/null 2>&1; then "$PY" -m pip uninstall -y -q hnswlib; fi
+        "$PY" -m pip install -q -e ".[test]"
         echo "$want" > "$stamp"
     fi
 }

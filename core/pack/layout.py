@@ -75,14 +75,11 @@ def local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
 
 
 def versions() -> dict[str, str]:
-    import importlib.metadata as md
+    """The software that made a pack, by distribution name (``chroma-hnswlib``, not the module ``hnswlib``:
+    its index files differ from upstream's)."""
+    from terrafind.core.versions import library_versions
 
-    out = {}
-    for name in ("terrafind", "rasterio", "pyarrow", "hnswlib"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
+    out = library_versions(("terrafind", "rasterio", "pyarrow", "hnswlib"))
     try:
         import rasterio
 

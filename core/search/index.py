@@ -12,7 +12,6 @@ when every chunk was added, and its queries hold a lock because ``set_ef`` is in
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import threading
@@ -31,6 +30,7 @@ from terrafind.core.errors import CacheError
 from terrafind.core.files import write_atomic, write_text_atomic
 from terrafind.core.paths import cache_dir as _default_cache_dir
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
+from terrafind.core.versions import build_of
 
 __all__ = [
     "IndexParams",
@@ -43,7 +43,6 @@ __all__ = [
 
 _FORMAT = 1  # of the saved graph (part of the cache key)
 _SIDECAR_FORMAT = 2  # of the JSON sidecar
-_HNSWLIB_VERSION = importlib.metadata.version("hnswlib")
 _CHECK_CHUNK = 64 << 20  # one checksum per 64 MB of the cache file (pieces checked in parallel)
 _READ_PIECE = 16 << 20
 
@@ -220,7 +219,7 @@ def _save(vi: VectorIndex, index_file: Path, sidecar: Path) -> None:
             rows=vi.rows,
             dim=vi.dim,
             params=asdict(vi.params),
-            hnswlib=_HNSWLIB_VERSION,
+            hnswlib=build_of("hnswlib"),
             size=tmp.stat().st_size,
             checksum="adler32/64MB",
             sums=_file_sums(tmp, None, None),
@@ -265,7 +264,7 @@ def _load_cached(
         "fingerprint": fingerprint,
         "rows": len(catalog),
         "dim": catalog.dim,
-        "hnswlib": _HNSWLIB_VERSION,
+        "hnswlib": build_of("hnswlib"),  # distribution too: builds differ in file format
     }
     for key, want in expected.items():
         if meta.get(key) != want:
