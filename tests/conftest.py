@@ -15,22 +15,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/synth.py, tests/shared_data.py
 
-SUITE_HOME = Path(tempfile.mkdtemp(prefix="terrafind-suite-home-"))
-PROFILE_VARS = {
-    "HOME": "home",
-    "XDG_CONFIG_HOME": "home/.config",
-    "XDG_CACHE_HOME": "home/.cache",
-    "XDG_DATA_HOME": "home/.local/share",
-    "XDG_STATE_HOME": "home/.local/state",
-}
-REAL_PROFILE = {var: os.environ.get(var) for var in PROFILE_VARS}  # what the user had (for the proof)
+# In a module of their own: a test that imports them from `conftest` would get tests/gui/conftest.py
+# whenever the whole suite runs (both are the module `conftest`).
+from suite_profile import PROFILE_VARS, REAL_PROFILE, SUITE_HOME  # noqa: E402,F401
+
 for _var, _sub in PROFILE_VARS.items():
     (SUITE_HOME / _sub).mkdir(parents=True, exist_ok=True)
     os.environ[_var] = str(SUITE_HOME / _sub)

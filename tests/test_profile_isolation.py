@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROFILE_VARS, SUITE_HOME
+from suite_profile import PROFILE_VARS, SUITE_HOME
 
 ROOT = Path(__file__).resolve().parents[1]
 
