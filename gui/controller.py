@@ -53,6 +53,9 @@ class AppController(QObject):
     project_path_changed = Signal(str)
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
+    # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
+    # has not allowed; the window asks ("Allow ...") like a browser asking about a site
+    permission_needed = Signal(object)
     error = Signal(object, str)  # exception, traceback: the window's ErrorReporter shows it
 
     def __init__(
@@ -82,6 +85,28 @@ class AppController(QObject):
     def say(self, text: str) -> None:
         """A sentence for the status bar (flows speak through this)."""
         self.message.emit(text)
+
+    def ask_permission(self, refusal: Any, retry: Any = None) -> None:
+        """A file named a site or folder that is not allowed for its data: ask the person (see
+        :meth:`allow`); ``retry`` runs once it is allowed."""
+        self.permission_needed.emit((refusal, retry))
+
+    def allow(self, site: str, dataset: str, retry: Any = None) -> None:
+        """The person allowed ``site`` (an address's site or a folder) for the data ``dataset``:
+        remembered in the network settings; ``retry`` then runs."""
+        from terrafind.core.net.gate import gate
+
+        gate().allow(site, dataset)
+        self.message.emit(f"Allowed {site} for this data.")
+        if retry is not None:
+            retry()
+
+    def set_online(self, online: bool) -> None:
+        """The window's Online/Offline switch: offline, the network gate lets nothing out."""
+        from terrafind.core.net.gate import gate
+
+        gate().online = bool(online)
+        self.thumbs.set_online(online)
 
     def report_error(self, exc: BaseException, tb: str = "") -> None:
         if not tb and exc.__traceback__ is not None:

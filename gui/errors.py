@@ -93,6 +93,7 @@ class MessageBar(QFrame):
         self.setObjectName("messageBar")
         self._label = QLabel(self)
         self._label.setWordWrap(True)
+        self._label.setTextFormat(Qt.TextFormat.PlainText)  # sentences quote data: never rendered as HTML
         self._label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self._action = QPushButton(self)  # an optional button ("Show in folder") after the sentence
         self._action.hide()

@@ -35,12 +35,18 @@ __all__ = ["MainWindow"]
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, controller: AppController | None = None, *, restore_geometry: bool = True, online: bool = True
+        self,
+        controller: AppController | None = None,
+        *,
+        restore_geometry: bool = True,
+        online: bool | None = None,
     ):
         super().__init__()
         self.setWindowTitle("Terrafind")
         self.c = controller or AppController(parent=self)
         self.settings = UiSettings()
+        if online is None:  # the switch as the person left it (sites a file names still need an "Allow")
+            online = self.settings.online()
         self._remember_geometry = restore_geometry  # the self test and tests leave the user's layout alone
         self.demo = None  # terrafind.core.embed.demo.DemoRegion when the demo region is open
         self.imagery_dialog = None
@@ -73,7 +79,7 @@ class MainWindow(QMainWindow):
         self.plot_dock = self._dock("Scores", self.score_plot, Qt.BottomDockWidgetArea, "plotDock")
         self.status = StatusBar(self.c.runner, self)
         self.status.set_online(online)
-        self.c.thumbs.set_online(online)
+        self.c.set_online(online)
         self.setStatusBar(self.status)
         self.actions = Actions(self)
         a = self.actions
@@ -113,6 +119,7 @@ class MainWindow(QMainWindow):
         c, m, p = self.c, self.map_view, self.presenter
         c.error.connect(self.reporter.report)
         c.message.connect(lambda text: self.status.showMessage(text, 15000))
+        c.permission_needed.connect(self._on_permission_needed)
         c.data_opened.connect(self._on_data_opened)
         c.index_ready.connect(lambda ix: self.status.showMessage("The search index is ready.", 5000))
         c.examples_changed.connect(self._on_examples_changed)
@@ -375,12 +382,25 @@ class MainWindow(QMainWindow):
     def _on_online_toggled(self, online: bool, quiet: bool = False) -> None:
         if not quiet:
             self.map_view.set_online(online)
-        self.c.thumbs.set_online(online)
+            self.settings.set_online(online)
+        self.c.set_online(online)
         self.c.imagery.explain()
         if not quiet:
             self.status.showMessage(
                 "Working online." if online else "Working offline: nothing is fetched.", 5000
             )
+
+    def _on_permission_needed(self, asked) -> None:
+        """A file named a site or folder the person has not allowed: ask in the message bar (no dialog:
+        the map and the gallery stay usable; placeholders say "not allowed" meanwhile)."""
+        refusal, retry = asked
+        site, dataset = refusal.site, refusal.dataset
+        label = f"Allow {site if len(site) <= 48 else '...' + site[-45:]}"
+        def allow() -> None:
+            self.message_bar.dismiss()
+            self.c.allow(site, dataset, retry)
+
+        self.message_bar.show_message(refusal.message, "warning", action=(label, allow))
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

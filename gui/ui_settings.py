@@ -61,6 +61,14 @@ class UiSettings:
         self._s.setValue("files/last_dir", str(folder))
         self._s.sync()
 
+    def online(self) -> bool:
+        """The Online/Offline switch as the person left it (online until they switch it off)."""
+        return str(self._s.value("network/online", "true")).lower() == "true"
+
+    def set_online(self, online: bool) -> None:
+        self._s.setValue("network/online", "true" if online else "false")
+        self._s.sync()
+
     def hint_dismissed(self) -> bool:
         return str(self._s.value("demo/hint_dismissed", "false")).lower() == "true"
 

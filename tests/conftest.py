@@ -41,7 +41,27 @@ def pytest_sessionfinish(session, exitstatus):
 def terrafind_home(tmp_path, monkeypatch):
     home = tmp_path / "terrafind-home"
     monkeypatch.setenv("TERRAFIND_HOME", str(home))
-    return home
+    yield home
+    from terrafind.core.net.gate import gate
+
+    gate().reset_session()  # grants of one test never help the next
+    gate().online = True
+
+
+@pytest.fixture
+def allow_sites():
+    """``allow_sites(url, ...)``: let this test's process fetch from those sites (and plain http, which the
+    local test servers speak), as a user who allowed them would."""
+    from terrafind.core.net.gate import gate
+    from terrafind.core.net.locations import locate
+
+    def allow(*urls: str) -> None:
+        gate().set_allow_http(True)
+        for url in urls:
+            text = url.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")
+            gate().allow(locate(text).site, "*", remember=False)
+
+    return allow
 
 
 @pytest.fixture

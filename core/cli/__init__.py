@@ -11,7 +11,16 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["COMMANDS", "lonlat", "bbox", "add_input_args", "session_from_args", "progress_for"]
+__all__ = [
+    "COMMANDS",
+    "lonlat",
+    "bbox",
+    "add_input_args",
+    "add_network_args",
+    "apply_network_args",
+    "session_from_args",
+    "progress_for",
+]
 
 COMMANDS: list[str] = ["info", "search", "index", "embed", "pack"]
 
@@ -51,6 +60,47 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="only load chips in this lon/lat box")
     parser.add_argument("--embedding-column", metavar="NAME", help="the vector column, when not detected")
     parser.add_argument("--chip-size", type=float, metavar="METRES", help="chip size of point-only data")
+    add_network_args(parser)
+
+
+def add_network_args(parser: argparse.ArgumentParser) -> None:
+    """--offline and --allow: where this run may go. Addresses typed as PATH or --imagery are the user's
+    choice and allowed for the run; sites and folders a data file names need --allow (or an "Allow"
+    given in the app, which is remembered per dataset)."""
+    group = parser.add_argument_group("network")
+    group.add_argument("--offline", action="store_true", help="never use the network in this run")
+    group.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="SITE",
+        help="let imagery the data names come from SITE (https://host, s3://bucket) or a local FOLDER "
+        "in this run (repeatable)",
+    )
+
+
+def apply_network_args(args: argparse.Namespace) -> None:
+    """Set the network gate for this run from --offline / --allow and the addresses typed as PATHs."""
+    from terrafind.core.net.gate import gate
+    from terrafind.core.net.locations import Local, Remote, locate
+
+    g = gate()
+    if getattr(args, "offline", False):
+        g.online = False
+    typed = [*(getattr(args, "paths", None) or []), getattr(args, "imagery", None) or ""]
+    for text in [*getattr(args, "allow", []), *typed]:
+        if not text:
+            continue
+        loc = locate(text.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"))
+        if isinstance(loc, Remote):
+            g.allow(loc.site, "*", remember=False)
+        elif isinstance(loc, Local) and text in getattr(args, "allow", []):
+            folder = loc.path.expanduser().resolve()
+            if not folder.is_dir():
+                from terrafind.core.errors import InputError
+
+                raise InputError(f"--allow {text}: {folder} is not a folder.")
+            g.allow(str(folder), "*", remember=False)
 
 
 def progress_for(always: bool = False) -> Any:

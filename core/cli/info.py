@@ -13,6 +13,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("info", help="describe embeddings files", description=__doc__)
     p.add_argument("paths", nargs="+", metavar="PATH", help="GeoParquet file(s) or folder(s) of them")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    from terrafind.core.cli import add_network_args
+
+    add_network_args(p)
     p.set_defaults(run=run)
 
 

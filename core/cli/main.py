@@ -63,9 +63,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), message already printed
         return int(exc.code or 0)
     try:
+        from terrafind.core.cli import apply_network_args
+
+        apply_network_args(args)
         return int(args.run(args) or EXIT_OK)
     except TerrafindError as exc:
         print(f"terrafind-cli: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print(
+            "terrafind-cli: this computer ran out of memory; choose a smaller region (--bbox).",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except (Cancelled, KeyboardInterrupt):
         print("\nterrafind-cli: cancelled.", file=sys.stderr)

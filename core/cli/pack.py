@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--thumbnail-size", type=int, default=128, metavar="PX", help="thumbnail size (128)")
     p.add_argument("--estimate-only", action="store_true", help="print the size estimate and stop")
     p.add_argument("--check", metavar="DIR", help="check an existing pack against its manifest")
+    from terrafind.core.cli import add_network_args
+
+    add_network_args(p)
     p.set_defaults(run=run)
 
 

@@ -79,15 +79,14 @@ class _Source:
 
 
 def _open_source(path: Path) -> _Source:
-    import rasterio
     from rasterio.warp import transform_bounds
 
     from terrafind.core.imagery.cut import rgb_bands
+    from terrafind.core.imagery.rasters import open_raster
+    from terrafind.core.net.locations import Local
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = rasterio.open(path)
+        ds = open_raster(Local(Path(path)))
     except Exception as exc:  # noqa: BLE001 - rasterio raises several types for unreadable files
         raise ImageryError(
             f"Could not open the imagery {path}; is it a GeoTIFF/COG?", detail=str(exc)

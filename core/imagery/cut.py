@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import re
 import threading
-import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,36 +74,40 @@ class Grid:
 
 
 def rasterio_path(source: str) -> str:
-    """What to give rasterio.open: local paths as they are, ``gs://`` mapped to GDAL's /vsigs/.
+    """What GDAL opens for a source (kept for callers outside the thumbnail service): a local path as
+    it is, a plain address through GDAL's readers. Refused forms raise
+    :class:`terrafind.core.net.locations.Refused`."""
+    from terrafind.core.imagery.rasters import gdal_path
+    from terrafind.core.net.locations import locate
 
-    rasterio maps ``http(s)://`` to /vsicurl/ and ``s3://`` to /vsis3/ itself."""
-    if source.startswith("gs://"):
-        return "/vsigs/" + source[5:]
-    return source
+    return gdal_path(locate(source))
 
 
 class DatasetPool:
     """Open rasterio datasets kept per thread (a dataset must not be shared between threads).
 
     Reopening a COG costs a header read (a network round trip when remote), so each worker thread keeps
-    its ``per_thread`` most recently used datasets open."""
+    its ``per_thread`` most recently used datasets open. ``opener`` opens a source that is not open yet
+    (the thumbnail service passes one that allows a single driver); by default a local, trusted path."""
 
     def __init__(self, per_thread: int = 8) -> None:
         self.per_thread = per_thread
         self._local = threading.local()
 
-    def get(self, source: str) -> Any:
-        import rasterio
-
+    def get(self, source: str, opener: Callable[[], Any] | None = None) -> Any:
         cache: OrderedDict[str, Any] = getattr(self._local, "cache", None) or OrderedDict()
         self._local.cache = cache
         ds = cache.get(source)
         if ds is not None and not ds.closed:
             cache.move_to_end(source)
             return ds
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # NotGeoreferencedWarning is reported as "outside" later
-            ds = rasterio.open(rasterio_path(source))
+        if opener is None:
+            from terrafind.core.imagery.rasters import open_raster
+            from terrafind.core.net.locations import locate
+
+            ds = open_raster(locate(source))
+        else:
+            ds = opener()
         cache[source] = ds
         while len(cache) > self.per_thread:
             _, old = cache.popitem(last=False)

@@ -34,7 +34,8 @@ class ImageryExplained:
     available: bool  # False: thumbnails come out as placeholders (no imagery, offline, host down)
     short: str  # a few words for a label: "s3://clay-tiles-02 (cannot be reached)"
     sentence: str  # one sentence: where, and why not when not
-    status: str  # what a placeholder shows: "ok", "no-imagery", "offline" (working offline) or "unreachable"
+    status: str  # what a placeholder shows: "ok", "no-imagery", "offline" (working offline), "blocked" (a
+    # site the person has not allowed for this data) or "unreachable"
 
 
 def place_of(source: str) -> str:
@@ -58,16 +59,23 @@ def _data_sources(catalog: Any) -> list[str]:
     return sorted({str(u) for u in (urls or []) if u})
 
 
-def explain_imagery(catalog: Any, chosen: str | None, *, online: bool, is_down=None) -> ImageryExplained:
+def explain_imagery(
+    catalog: Any, chosen: str | None, *, online: bool, is_down=None, allowed=None
+) -> ImageryExplained:
     """Where ``catalog``'s thumbnails come from and whether they can be made now (see the module doc).
 
     ``chosen`` is the imagery the user picked for the data (or None); ``online`` the app's switch;
-    ``is_down(host)`` tells whether a remote host was found not answering (HostBreaker.known_down)."""
+    ``is_down(host)`` tells whether a remote host was found not answering (HostBreaker.known_down);
+    ``allowed(source)`` whether the network gate lets that source be fetched for this data."""
     sources = [chosen] if chosen else _data_sources(catalog)
-    return explain_sources(sources, "chosen" if chosen else "data", online=online, is_down=is_down)
+    return explain_sources(
+        sources, "chosen" if chosen else "data", online=online, is_down=is_down, allowed=allowed
+    )
 
 
-def explain_sources(sources: list[str], origin: str, *, online: bool, is_down=None) -> ImageryExplained:
+def explain_sources(
+    sources: list[str], origin: str, *, online: bool, is_down=None, allowed=None
+) -> ImageryExplained:
     """:func:`explain_imagery` for known sources (``origin`` "chosen" or "data")."""
     if not sources:
         return ImageryExplained(
@@ -93,6 +101,17 @@ def explain_sources(sources: list[str], origin: str, *, online: bool, is_down=No
             f"Thumbnails come from {where}, which is not fetched while you work offline (switch Online "
             f"in the status bar, or choose local imagery with {FIX}).",
             "offline",
+        )
+    if remote and allowed is not None and not any(allowed(s) for s in remote):
+        return ImageryExplained(
+            origin,
+            place,
+            False,
+            f"{place} (not allowed)",
+            f"Thumbnails come from {where}, which you have not allowed for this data, so nothing was sent "
+            "there (allow it with the button above the map, or choose local imagery with "
+            f"{FIX}).",
+            "blocked",
         )
     down = [s for s in remote if is_down is not None and is_down(host_of(s.replace("{s}", "a")))]
     if down and len(down) == len(sources):

@@ -21,7 +21,6 @@ import os
 import socket
 import threading
 import time
-from urllib.parse import urlsplit
 
 __all__ = [
     "GDAL_NETWORK_OPTIONS",
@@ -50,6 +49,13 @@ GDAL_NETWORK_OPTIONS: dict[str, str] = {
     "AWS_NO_SIGN_REQUEST": "YES",
 }
 
+# Forced whatever the environment says: they close ways for a file to reach other files or hosts.
+GDAL_SAFETY_OPTIONS: dict[str, str] = {
+    "GDAL_VRT_ENABLE_RAWRASTERBAND": "NO",  # a VRT band that reads raw bytes of any file (e.g. /etc/...)
+    "GDAL_VRT_ENABLE_PYTHON": "NO",  # Python code inside a VRT
+    "GDAL_HTTP_NETRC": "NO",  # no passwords from ~/.netrc for hosts a file names
+}
+
 _configured = False
 _config_lock = threading.Lock()
 
@@ -69,36 +75,37 @@ def configure_gdal() -> None:
 
         for key, value in GDAL_NETWORK_OPTIONS.items():
             set_gdal_config(key, os.environ.get(key, value))
+        for key, value in GDAL_SAFETY_OPTIONS.items():
+            set_gdal_config(key, value)
         _configured = True
 
 
 def is_remote(source: str) -> bool:
-    """True for sources read over the network (http(s), s3, gs, /vsicurl/ and friends)."""
-    s = source.lower()
-    return s.startswith(("http://", "https://", "s3://", "gs://", "/vsicurl/", "/vsis3/", "/vsigs/"))
+    """True for sources GDAL or pyarrow would read over the network (any scheme but file, /vsi paths,
+    network shares), refused forms included: such a source is never treated as a local file."""
+    from terrafind.core.net.locations import is_remote_text
+
+    return is_remote_text(source)
 
 
 def host_of(source: str) -> tuple[str, int] | None:
-    """(host, port) a remote source is read from, or None for local files."""
-    s = source
-    for prefix in ("/vsicurl/", "/vsis3/", "/vsigs/"):
-        if s.startswith(prefix):
-            rest = s[len(prefix) :]
-            s = rest if prefix == "/vsicurl/" else prefix.strip("/").replace("vsi", "") + "://" + rest
-    parts = urlsplit(s)
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        if not parts.hostname:
-            return None
-        return parts.hostname, parts.port or (443 if scheme == "https" else 80)
-    if scheme == "s3":
+    """(host, port) a plain remote source is read from, or None for local files and refused forms."""
+    from terrafind.core.net.locations import Refused, Remote, locate
+
+    try:
+        loc = locate(source.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"))
+    except Refused:
+        return None
+    if not isinstance(loc, Remote):
+        return None
+    if loc.scheme == "s3":
         endpoint = os.environ.get("AWS_S3_ENDPOINT")
         if endpoint:
             return endpoint.split(":")[0], int(endpoint.split(":")[1]) if ":" in endpoint else 443
-        return f"{parts.hostname}.s3.amazonaws.com", 443
-    if scheme == "gs":
+        return f"{loc.host}.s3.amazonaws.com", 443
+    if loc.scheme == "gs":
         return "storage.googleapis.com", 443
-    return None
+    return loc.host_port
 
 
 def tcp_probe(host: str, port: int, timeout: float = 1.5) -> bool:

@@ -77,6 +77,7 @@ _GLYPHS = {
     "S": ".#####....#.....###.....#....#####.",
     "T": "#####..#....#....#....#....#....#..",
     "U": "#...##...##...##...##...##...#.###.",
+    "W": "#...##...##...##.#.##.#.##.#.#.#.#.",
     "Y": "#...##...#.#.#...#....#....#....#..",
     " ": "." * 35,
 }
@@ -105,7 +106,7 @@ def _paste(img: np.ndarray, mask: np.ndarray, cx: int, top: int, color: tuple[in
 
 
 def placeholder_png(size: int, lines: tuple[str, ...], mark: str) -> bytes:
-    """A grey square with an icon-like ``mark`` ("offline", "none", "outside", "error") and short text.
+    """A grey square with an icon-like ``mark`` ("offline", "none", "outside", "blocked", "error") and text.
 
     The GUI shows these PNGs as they are, so each status looks different at a glance."""
     s = int(size)
@@ -125,6 +126,10 @@ def placeholder_png(size: int, lines: tuple[str, ...], mark: str) -> bytes:
         frame = np.maximum(np.abs(xx - cx + r * 0.4), np.abs(yy - cy)) - r * 0.8
         img[np.abs(frame) < lw] = ink
         img[np.hypot(xx - (cx + r * 1.2), yy - (cy - r * 0.2)) < lw * 2.2] = (60, 110, 170)
+    elif mark == "blocked":  # a padlock: "waiting for your permission"
+        body = (np.abs(xx - cx) < r * 0.8) & (yy > cy - r * 0.1) & (yy < cy + r * 0.8)
+        shackle = (np.abs(np.hypot(xx - cx, yy - (cy - r * 0.1)) - r * 0.5) < lw) & (yy < cy - r * 0.1)
+        img[body | shackle] = (60, 90, 150)
     elif mark == "error":  # an exclamation mark in a ring
         img[np.abs(dist - r) < lw] = (170, 120, 40)
         bar = (np.abs(xx - cx) < lw) & (yy > cy - r * 0.6) & (yy < cy + r * 0.2)

@@ -25,6 +25,7 @@ __all__ = [
     "settings_path",
     "dataset_key",
     "check_imagery",
+    "grant_choice",
     "local_cogs",
     "MAX_BASEMAP_FILES",
 ]
@@ -32,6 +33,21 @@ __all__ = [
 FORMAT = "terrafind-imagery-settings"
 MAX_BASEMAP_FILES = 50  # more distinct scenes than this make a basemap too slow to build in the app
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")
+
+
+def grant_choice(value: str, dataset: str) -> None:
+    """The person chose ``value`` as imagery for the data ``dataset``: allow its site (an address or tile
+    service) or its folder (a local file or folder), remembered like an "Allow" answer."""
+    from terrafind.core.imagery.xyz import check_template, is_template
+    from terrafind.core.net.gate import gate
+    from terrafind.core.net.locations import Local, locate
+
+    loc = check_template(value) if is_template(value) else locate(value)
+    if isinstance(loc, Local):
+        p = loc.path.expanduser().resolve()
+        gate().allow(str(p if p.is_dir() else p.parent), dataset)
+    else:
+        gate().allow(loc.site, dataset)
 
 
 def settings_path() -> Path:
@@ -96,37 +112,67 @@ def _rasters(folder: Path) -> list[Path]:
 
 
 def check_imagery(value: str) -> None:
-    """Raise :class:`InputError` when local imagery cannot be imagery: a file that is not a raster, or a
-    folder without one. Remote sources and templates are accepted as they are (checked when used)."""
-    if not _is_local(value):
+    """Raise :class:`InputError` when imagery cannot be imagery: a local file that is not a raster, a
+    folder without one, a tile address with other placeholders than {z}/{x}/{y}, or anything that is not
+    a local path or a plain address (:func:`terrafind.core.net.locations.locate`)."""
+    from terrafind.core.imagery.rasters import driver_for
+    from terrafind.core.imagery.xyz import check_template, is_template
+    from terrafind.core.net.locations import Remote, locate
+
+    if is_template(value):
+        check_template(value)
         return
-    path = Path(value).expanduser()
+    loc = locate(value)
+    if isinstance(loc, Remote):
+        driver_for(loc.path)
+        return
+    path = loc.path.expanduser()
     if path.is_dir() and not _rasters(path):
         raise InputError(f"The folder {path} holds no GeoTIFF, COG or VRT files to use as imagery.")
     if path.is_file() and path.suffix.lower() not in RASTER_SUFFIXES:
         raise InputError(f"{path.name} is not imagery: choose a GeoTIFF/COG (.tif) or a VRT (.vrt).")
 
 
-def local_cogs(catalog: Any, imagery: str | None = None, *, limit: int = MAX_BASEMAP_FILES) -> list[Path]:
+def local_cogs(
+    catalog: Any,
+    imagery: str | None = None,
+    *,
+    limit: int = MAX_BASEMAP_FILES,
+    data: tuple[str, list[Path] | None] | None = None,
+) -> list[Path]:
     """Local rasters for an imagery basemap of ``catalog``: the distinct local ``source_url`` files of its
     chips, then the configured local ``imagery`` (a file, or the rasters of a folder); at most ``limit``.
 
     Remote ``source_url`` values and XYZ templates are skipped: a basemap is made from files on this
     computer only (tile services' terms forbid bulk downloads, and remote COGs would be downloaded whole).
+    Files the data names pass the same check as thumbnails (:mod:`terrafind.core.imagery.admit`): under
+    the data's folders or a folder the user allowed, regular files with a raster suffix. ``data`` gives
+    the (permission key, folders) to use instead of the catalog's own (a field pack being built).
     """
+    from terrafind.core.errors import TerrafindError
+    from terrafind.core.imagery.admit import admit, catalog_key, data_roots
+
+    dataset, roots = data or (catalog_key(catalog), data_roots(getattr(catalog, "sources", []) or []))
     found: list[Path] = []
     names = getattr(catalog.attributes, "column_names", [])
+    candidates: list[str] = []
     if "source_url" in names:
         # unique() in Arrow: a million-row catalog usually has a handful of scenes.
         values = catalog.attributes.column("source_url").unique().to_pylist()
-        for v in sorted(str(v) for v in values if v):
-            if _is_local(v):
-                p = Path(v.removeprefix("file://")).expanduser()
-                if p.is_file():
-                    found.append(p)
-    if imagery and _is_local(imagery):
-        p = Path(imagery).expanduser()
-        found += _rasters(p) if p.is_dir() else [p] if p.is_file() else []
+        candidates += sorted(str(v) for v in values if v)
+    if imagery:
+        candidates.append(imagery)
+    for v in candidates:
+        if not _is_local(v):
+            continue
+        try:
+            adm = admit(
+                v.removeprefix("file://") if v.startswith("file:///") else v, dataset=dataset, roots=roots
+            )
+        except TerrafindError:
+            continue  # refused or not allowed: thumbnails say why; the basemap just leaves it out
+        p = Path(str(getattr(adm.loc, "path", "")))
+        found += _rasters(p) if adm.kind == "folder" else [p]
     out: list[Path] = []
     seen: set[str] = set()
     for p in found:

@@ -1,11 +1,14 @@
 """Chip thumbnails cut from the imagery the model saw, cached on disk, safe to ask for offline.
 
 Flow for one chip: cache hit -> PNG at once. Otherwise find the chip's imagery (the row's
-``source_url`` or the imagery the user configured for the dataset); none -> "no imagery configured"
-placeholder. A remote source whose host is known to be down, or any remote source while
-``online`` is False -> "no imagery offline" placeholder without touching the network. Otherwise cut,
-store, return. Remote cuts run in a small pool and the caller waits at most ``remote_wait`` seconds, so
-a stalled link costs one wait and then marks the host down (see :mod:`terrafind.core.imagery.hosts`).
+``source_url`` or the imagery configured for the dataset); none -> "no imagery configured" placeholder.
+Then the imagery must be admitted (:mod:`terrafind.core.imagery.admit`, the network gate): offline ->
+"no imagery offline"; a site or folder the user has not allowed for this data -> "not allowed" (the site
+is remembered in :attr:`ThumbnailService.blocked` so that the app can ask); a refused location -> an
+error placeholder. A remote source whose host is known to be down -> "no imagery offline" without
+touching the network. Otherwise cut, store, return. Remote cuts run in a small pool and the caller waits
+at most ``remote_wait`` seconds, so a stalled link costs one wait and then marks the host down (see
+:mod:`terrafind.core.imagery.hosts`).
 
 ``dataset_key`` for :meth:`ThumbnailService.set_imagery` is ``catalog.fingerprint()``.
 Cache key: sha256(source | footprint bounds rounded to 1e-6 | band choice | size | pad | stretch version).
@@ -23,11 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import InputError
+from terrafind.core.imagery.admit import Admitted, admit, catalog_key, data_roots
 from terrafind.core.imagery.cut import STRETCH_VERSION, DatasetPool, cut_mosaic, list_folder, lonlat_bounds
 from terrafind.core.imagery.hosts import HostBreaker, configure_gdal, host_of, is_remote
 from terrafind.core.imagery.png import encode_png, placeholder_png
+from terrafind.core.imagery.rasters import open_raster
 from terrafind.core.imagery.thumb_cache import ThumbCache
 from terrafind.core.imagery.xyz import cut_xyz, is_template
+from terrafind.core.net.gate import NotAllowed, Offline, gate
+from terrafind.core.net.locations import Local, Refused, locate_local
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 
 __all__ = ["Thumbnail", "ThumbnailService", "thumbnail_key"]
@@ -39,6 +46,7 @@ _TEXT = {
     "unreachable": ("IMAGERY NOT", "REACHABLE"),
     "no-imagery": ("NO IMAGERY", "CONFIGURED"),
     "outside": ("OUTSIDE", "THE IMAGE"),
+    "blocked": ("NOT", "ALLOWED"),
     "error": ("IMAGERY", "ERROR"),
 }
 _MARK = {
@@ -46,6 +54,7 @@ _MARK = {
     "unreachable": "offline",
     "no-imagery": "none",
     "outside": "outside",
+    "blocked": "blocked",
     "error": "error",
 }
 
@@ -55,7 +64,7 @@ class Thumbnail:
     """A PNG ready to show; ``status`` says whether it is imagery ("ok") or which placeholder it is."""
 
     png: bytes
-    status: str  # "ok" | "offline" | "unreachable" | "no-imagery" | "outside" | "error"
+    status: str  # "ok" | "offline" | "unreachable" | "no-imagery" | "outside" | "blocked" | "error"
     message: str = ""
 
 
@@ -92,6 +101,12 @@ class ThumbnailService:
         self._imagery: dict[str, str] = {}
         self._folders: dict[str, list[tuple[str, tuple[float, float, float, float]]]] = {}
         self._fingerprints: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._data: weakref.WeakKeyDictionary[Any, tuple[str, list[Path] | None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Sites and folders a thumbnail was refused for, waiting for the user's answer (site -> the refusal,
+        # whose ``site`` and ``dataset`` say what "Allow" grants).
+        self.blocked: dict[str, NotAllowed] = {}
         self._lock = threading.Lock()
         self._online = True
         self._remote = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="terrafind-remote-thumb")
@@ -121,9 +136,16 @@ class ThumbnailService:
             if not source:
                 self._imagery.pop(dataset_key, None)
                 return
-            source = str(source)
+            source = str(source).strip()
             if not (is_remote(source) or is_template(source)):
-                path = Path(source).expanduser()
+                try:
+                    loc = locate_local(source)
+                except Refused as exc:
+                    if must_exist:
+                        raise InputError(exc.message) from None
+                    self._imagery[dataset_key] = source  # a name only (e.g. a field pack's imagery)
+                    return
+                path = loc.path
                 if must_exist and not path.exists() and not self.cache.has_source(str(path.resolve())):
                     raise InputError(f"The imagery {source} does not exist: choose a COG, a VRT or a folder.")
                 source = str(path.resolve())
@@ -146,7 +168,27 @@ class ThumbnailService:
         from terrafind.core.imagery.explain import explain_imagery
 
         chosen = self._imagery.get(self.dataset_key(catalog)) if catalog is not None else None
-        return explain_imagery(catalog, chosen, online=self._online, is_down=self.breaker.known_down)
+        dataset = self.data_of(catalog)[0] if catalog is not None else ""
+        return explain_imagery(
+            catalog,
+            chosen,
+            online=self._online and gate().online,
+            is_down=self.breaker.known_down,
+            allowed=lambda source: gate().would_allow(source, dataset),
+        )
+
+    def data_of(self, catalog: Any) -> tuple[str, list[Path] | None]:
+        """(permission key, the data's own folders) of a catalog, remembered per catalog."""
+        got = self._data.get(catalog)
+        if got is None:
+            got = (catalog_key(catalog), data_roots(getattr(catalog, "sources", []) or []))
+            self._data[catalog] = got
+        return got
+
+    def treat_as(self, catalog: Any, dataset: str, roots: list[Path] | None) -> None:
+        """Read ``catalog``'s imagery as that of another dataset (its permission key and folders): a field
+        pack being built is the region of its inputs, whose imagery lies beside the inputs."""
+        self._data[catalog] = (dataset, roots)
 
     def source_of(self, catalog: Any, row: int) -> str | None:
         """The imagery a chip is cut from: its ``source_url``, else the dataset's configured imagery."""
@@ -193,9 +235,22 @@ class ThumbnailService:
             if got[1] != "ok":
                 return self.placeholder(got[1], "This chip lies outside its image.", size)
             return Thumbnail(got[0], got[1])
-        if not (is_remote(source) or (is_template(source) and source.startswith(("http:", "https:")))):
-            return self._render(source, footprint, size, key)
-        return self._remote_thumbnail(source, footprint, size, key)
+        if not self._online and (is_remote(source) or is_template(source)):
+            return self._offline(source, size)  # this service works offline: not even a permission check
+        dataset, roots = self.data_of(catalog)
+        try:
+            adm = admit(source, dataset=dataset, roots=roots)
+        except Offline:
+            return self._offline(source, size)
+        except NotAllowed as exc:
+            with self._lock:
+                self.blocked[exc.site] = exc
+            return self._blocked(source, exc, size)
+        except Refused as exc:
+            return self.placeholder("error", exc.message, size)
+        if adm.kind in ("local", "folder"):
+            return self._render(adm, footprint, size, key, dataset)
+        return self._remote_thumbnail(adm, footprint, size, key, dataset)
 
     def _offline(self, source: str, size: int) -> Thumbnail:
         """The placeholder of a remote chip that cannot be cut now, with explain_imagery's sentence."""
@@ -203,14 +258,29 @@ class ThumbnailService:
 
         origin = "chosen" if source in self._imagery.values() else "data"
         # offline, or this host was just found not answering
-        why = explain_sources([source], origin, online=self._online, is_down=lambda _host: True)
-        return self.placeholder("offline" if not self._online else "unreachable", why.sentence, size)
+        online = self._online and gate().online
+        why = explain_sources([source], origin, online=online, is_down=lambda _host: True)
+        return self.placeholder("offline" if not online else "unreachable", why.sentence, size)
 
-    def _remote_thumbnail(self, source: str, footprint: Any, size: int, key: str) -> Thumbnail:
+    def _blocked(self, source: str, exc: NotAllowed, size: int) -> Thumbnail:
+        """The placeholder of a chip whose imagery waits for the person's "Allow" (explain's sentence for
+        an address; the gate's own for a folder outside the data's)."""
+        if not is_remote(source):
+            return self.placeholder("blocked", exc.message, size)
+        from terrafind.core.imagery.explain import explain_sources
+
+        origin = "chosen" if source in self._imagery.values() else "data"
+        why = explain_sources([source], origin, online=True, allowed=lambda _s: False)
+        return self.placeholder("blocked", why.sentence, size)
+
+    def _remote_thumbnail(
+        self, adm: Admitted, footprint: Any, size: int, key: str, dataset: str
+    ) -> Thumbnail:
+        source = adm.source
         host = host_of(source)
         if not self._online or self.breaker.is_down(host):
             return self._offline(source, size)
-        future = self._remote.submit(self._render, source, footprint, size, key)
+        future = self._remote.submit(self._render, adm, footprint, size, key, dataset)
         try:
             thumb = future.result(timeout=self.remote_wait)
         except cf.TimeoutError:
@@ -222,14 +292,19 @@ class ThumbnailService:
             return self._offline(source, size)
         return thumb
 
-    def _render(self, source: str, footprint: Any, size: int, key: str) -> Thumbnail:
+    def _render(self, adm: Admitted, footprint: Any, size: int, key: str, dataset: str) -> Thumbnail:
         """Cut, encode and cache one thumbnail (runs on the caller's or a remote-pool thread)."""
         configure_gdal()
+        source = adm.source
         try:
-            if is_template(source):
-                cut = cut_xyz(source, footprint, size, pad=self.pad)
+            if adm.kind == "template":
+                cut = cut_xyz(source, footprint, size, pad=self.pad, dataset=dataset)
             else:
-                cut = cut_mosaic(self._datasets_for(source, footprint), footprint, size, pad=self.pad)
+                cut = cut_mosaic(self._datasets_for(adm, footprint, dataset), footprint, size, pad=self.pad)
+        except Offline:
+            return self._offline(source, size)
+        except NotAllowed as exc:
+            return self._blocked(source, exc, size)
         except Exception as exc:  # noqa: BLE001 - any imagery failure becomes a placeholder + message
             self.pool.drop(source)
             reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
@@ -241,12 +316,22 @@ class ThumbnailService:
         self.cache.put(key, png, "ok", source)
         return Thumbnail(png, "ok")
 
-    def _datasets_for(self, source: str, footprint: Any) -> list[Any]:
-        if not is_remote(source) and Path(source).is_dir():
-            return [self.pool.get(p) for p in self._folder_candidates(source, footprint)]
-        return [self.pool.get(source)]
+    def _in_folder(self, path: str, folder: str, dataset: str) -> Any:
+        """A file of an admitted folder mosaic, opened with its single driver (VRTs checked first)."""
+        return self.pool.get(
+            path, lambda: open_raster(Local(Path(path)), roots=[Path(folder)], dataset=dataset)
+        )
 
-    def _folder_candidates(self, folder: str, footprint: Any) -> list[str]:
+    def _datasets_for(self, adm: Admitted, footprint: Any, dataset: str) -> list[Any]:
+        if adm.kind == "folder":
+            folder = str(adm.loc.path) if isinstance(adm.loc, Local) else adm.source
+            return [
+                self._in_folder(p, folder, dataset)
+                for p in self._folder_candidates(folder, footprint, dataset)
+            ]
+        return [self.pool.get(adm.source, lambda: open_raster(adm.loc, dataset=dataset))]
+
+    def _folder_candidates(self, folder: str, footprint: Any, dataset: str = "") -> list[str]:
         """Files of a folder mosaic that overlap the chip, the one covering most of it first."""
         import shapely
 
@@ -255,7 +340,7 @@ class ThumbnailService:
             files = []
             for p in list_folder(Path(folder)):
                 try:
-                    files.append((str(p), lonlat_bounds(self.pool.get(str(p)))))
+                    files.append((str(p), lonlat_bounds(self._in_folder(str(p), folder, dataset))))
                 except Exception:  # noqa: BLE001 - a broken file in a folder is skipped, not fatal
                     continue
             self._folders[folder] = files

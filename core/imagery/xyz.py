@@ -7,51 +7,82 @@ allow it. Tiles are decoded by GDAL (PNG, JPEG and WEBP drivers), so no image li
 from __future__ import annotations
 
 import math
-import urllib.error
-import urllib.request
 import warnings
 from typing import Any
 
 import numpy as np
 
 from terrafind.core.imagery.cut import FILL, OUTLINE, Cut, Grid
+from terrafind.core.net.http import FetchError, fetch
+from terrafind.core.net.locations import Refused, Remote, locate
 
-__all__ = ["is_template", "cut_xyz", "TileFetchError"]
+__all__ = ["is_template", "check_template", "tile_url", "cut_xyz", "TileFetchError"]
 
 _ORIGIN = 20037508.342789244  # half the web-mercator world, metres
 _MAX_TILES = 16
-USER_AGENT = "Terrafind/0.1 (offline-first imagery search)"
-
-
-class TileFetchError(OSError):
-    """A tile could not be fetched because of the network (not a plain 404)."""
+MAX_TILE_BYTES = 4 << 20
+_PLACEHOLDERS = ("{z}", "{x}", "{y}")
+# The image formats a tile may be in, by their first bytes, and the one GDAL driver each may use.
+_TILE_DRIVERS = ((b"\x89PNG", "PNG"), (b"\xff\xd8", "JPEG"), (b"RIFF", "WEBP"))
+TileFetchError = FetchError  # the old name: a tile could not be fetched because of the network
 
 
 def is_template(source: str) -> bool:
-    return "{z}" in source and "{x}" in source and "{y}" in source
+    return all(p in str(source) for p in _PLACEHOLDERS)
 
 
-def _fetch(url: str, timeout: float) -> bytes | None:
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code in (204, 404):
-            return None  # no tile here: part of the thumbnail stays grey
-        raise TileFetchError(f"{url}: HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise TileFetchError(f"{url}: {exc}") from exc
+def check_template(template: str) -> Remote:
+    """The plain address of an XYZ template (placeholders as 0) after checking it: ``{z}``, ``{x}`` and
+    ``{y}`` are the only braces, and the rest is a plain http(s) address. Raises Refused otherwise."""
+    text = str(template).strip()
+    rest = text
+    for p in _PLACEHOLDERS:
+        rest = rest.replace(p, "0")
+    if "{" in rest or "}" in rest:
+        raise Refused(
+            f"The tile address {text[:80]} has placeholders other than {{z}}, {{x}} and {{y}}, which "
+            "Terrafind does not fill in."
+        )
+    loc = locate(rest)
+    if not isinstance(loc, Remote) or loc.scheme not in ("https", "http"):
+        raise Refused(f"The tile address {text[:80]} is not an https:// address.")
+    return loc
 
 
-def _decode(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Tile bytes -> ((3, h, w) uint8, (h, w) bool valid)."""
+def tile_url(template: str, z: int, x: int, y: int) -> str:
+    """The template filled by fixed substitution: never ``str.format``, which would run format specs
+    (``{x:>2000000000}``) written by whoever made the template."""
+    return (
+        str(template)
+        .strip()
+        .replace("{z}", str(int(z)))
+        .replace("{x}", str(int(x)))
+        .replace("{y}", str(int(y)))
+    )
+
+
+def _fetch(url: str, timeout: float, dataset: str) -> bytes | None:
+    from terrafind.core.net.gate import gate
+
+    remote = gate().check(url, dataset=dataset, purpose="imagery tiles")
+    return fetch(remote, timeout=timeout, max_bytes=MAX_TILE_BYTES)
+
+
+def _decode(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """Tile bytes -> ((3, h, w) uint8, (h, w) bool valid), or None when they are not a PNG/JPEG/WEBP."""
     from rasterio.io import MemoryFile
 
+    driver = next((d for magic, d in _TILE_DRIVERS if data.startswith(magic)), None)
+    if driver is None or (driver == "WEBP" and data[8:12] != b"WEBP"):
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with MemoryFile(data) as mf, mf.open() as ds:
+        with MemoryFile(data) as mf, mf.open(driver=driver) as ds:
+            if ds.width != 256 or ds.height != 256 or ds.count > 4:
+                return None
             arr = ds.read()
+    if arr.dtype != np.uint8:
+        return None
     if arr.shape[0] >= 4:
         return arr[:3], arr[3] > 0
     if arr.shape[0] < 3:
@@ -60,9 +91,17 @@ def _decode(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cut_xyz(
-    template: str, footprint: Any, size: int, *, pad: float = 0.25, timeout: float = 10.0, max_zoom: int = 19
+    template: str,
+    footprint: Any,
+    size: int,
+    *,
+    pad: float = 0.25,
+    timeout: float = 10.0,
+    max_zoom: int = 19,
+    dataset: str = "",
 ) -> Cut:
-    """Cut ``footprint`` (lon/lat) from the tiles of ``template`` at the zoom that matches ``size``."""
+    """Cut ``footprint`` (lon/lat) from the tiles of ``template`` at the zoom that matches ``size``.
+    Every tile request passes the network gate for ``dataset``."""
     from rasterio.transform import from_origin
     from rasterio.warp import Resampling, reproject, transform, transform_bounds
 
@@ -88,12 +127,11 @@ def cut_xyz(
     valid = np.zeros((ny * 256, nx * 256), dtype=np.uint8)
     for ty in range(y0, y1 + 1):
         for tx in range(x0, x1 + 1):
-            data = _fetch(template.format(z=z, x=tx, y=ty), timeout)
-            if data is None:
-                continue
-            rgb, ok = _decode(data)
-            if rgb.shape[1:] != (256, 256):
-                continue
+            data = _fetch(tile_url(template, z, tx, ty), timeout, dataset)
+            decoded = None if data is None else _decode(data)
+            if decoded is None:
+                continue  # no tile here, or not a 256 px image: that part of the thumbnail stays grey
+            rgb, ok = decoded
             r, c = (ty - y0) * 256, (tx - x0) * 256
             mosaic[:, r : r + 256, c : c + 256] = rgb
             valid[r : r + 256, c : c + 256] = ok

@@ -161,7 +161,7 @@ def build_pack(
     # 3. thumbnails for every chip (from the user's cache where it has them, else cut now)
     thumbs_path = out / "thumbnails.sqlite"
     if "thumbnails" not in done or done["thumbnails"].get("missing"):
-        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel)
+        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel, files)
         if info["missing"]:
             why = info.pop("why", "") or "the imagery was offline or absent."
             problems.append(f"{info['missing']} of {len(catalog)} thumbnails could not be made: {why}")
@@ -169,7 +169,10 @@ def build_pack(
 
     # 4. the imagery basemap of the region
     if "basemap" not in done:
-        cogs = local_imagery(imagery, catalog)
+        from terrafind.core.imagery.admit import data_roots
+        from terrafind.core.net.gate import data_key
+
+        cogs = local_imagery(imagery, catalog, (data_key(files), data_roots(files)))
         made = None
         if cogs:
             from terrafind.core.imagery.basemap import build_mbtiles
@@ -195,16 +198,24 @@ def build_pack(
     return out
 
 
-def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str, Any]:
+def _pack_thumbnails(catalog, path, imagery, size, progress, cancel, inputs) -> dict[str, Any]:
+    from terrafind.core.imagery.admit import data_roots
     from terrafind.core.imagery.thumb_cache import ThumbCache
     from terrafind.core.imagery.thumbnails import ThumbnailService
+    from terrafind.core.net.gate import data_key
     from terrafind.core.paths import cache_dir
 
     svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
     svc.cache.pin()
     try:
+        # The pack's chips are the inputs' chips: their imagery is read as the inputs' (same permissions,
+        # same folders), plus the imagery the user chose for the pack.
+        roots = data_roots(inputs) or []
+        dataset = data_key(inputs)
         if imagery:
+            roots += _chosen_imagery(imagery, dataset)
             svc.set_imagery(svc.dataset_key(catalog), imagery)
+        svc.treat_as(catalog, dataset, roots)
         user_cache = cache_dir() / "thumbnails.sqlite"
         if user_cache.exists() and user_cache.resolve() != path.resolve():
             keys = [k for k in (svc.key_of(catalog, r) for r in range(len(catalog))) if k]
@@ -217,6 +228,20 @@ def _pack_thumbnails(catalog, path, imagery, size, progress, cancel) -> dict[str
         return info
     finally:
         svc.close()
+
+
+def _chosen_imagery(imagery: str, dataset: str) -> list[Path]:
+    """The user chose ``imagery`` for the pack: its folder may be read, its site fetched (this run)."""
+    from terrafind.core.imagery.xyz import check_template, is_template
+    from terrafind.core.net.gate import gate
+    from terrafind.core.net.locations import Local, locate
+
+    loc = check_template(imagery) if is_template(imagery) else locate(imagery)
+    if isinstance(loc, Local):
+        p = loc.path.expanduser().resolve()
+        return [p if p.is_dir() else p.parent]
+    gate().allow(loc.site, dataset, remember=False)
+    return []
 
 
 def _write_manifest(out, files, region, imagery, size, key, done, problems) -> None:

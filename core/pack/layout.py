@@ -58,10 +58,12 @@ def input_files(paths: Sequence[str | Path]) -> list[str]:
     return [p for _, p in resolve_paths([str(p) for p in paths])]
 
 
-def local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
-    """Local COGs for the basemap: the configured imagery (file or folder) or the chips' local sources."""
+def local_imagery(imagery: str | None, catalog: Any, data: tuple[str, Any] | None = None) -> list[Path]:
+    """Local COGs for the basemap: the configured imagery (file or folder, the user's choice) or the chips'
+    local sources (checked like thumbnails: :func:`terrafind.core.imagery.settings.local_cogs`)."""
     from terrafind.core.imagery.cut import list_folder
     from terrafind.core.imagery.hosts import is_remote
+    from terrafind.core.imagery.settings import local_cogs
     from terrafind.core.imagery.xyz import is_template
 
     if imagery:
@@ -69,9 +71,7 @@ def local_imagery(imagery: str | None, catalog: Any) -> list[Path]:
             return []
         p = Path(imagery)
         return list_folder(p) if p.is_dir() else [p]
-    urls = catalog.column("source_url") or []
-    local = {u for u in urls if u and not is_remote(str(u))}
-    return sorted(Path(u) for u in local if Path(u).is_file())
+    return local_cogs(catalog, data=data)
 
 
 def versions() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Finding and opening the input files: paths and folders, filesystems, footers, and what identifies a file.
 
-Everything goes through :mod:`pyarrow.fs`, so a URI (``s3://``, ``gs://``, ...) takes the same path as a local
-file once remote reading is wanted; for now only local paths are tested.
+Everything goes through a filesystem object: pyarrow's local one, or for a plain remote address that the
+network gate allows, one Terrafind builds with fixed options (:mod:`terrafind.core.net.remote_fs`: S3, GCS,
+https). Addresses with options, GDAL virtual paths and other schemes are refused with one sentence.
 """
 
 from __future__ import annotations
@@ -65,31 +66,54 @@ class ParquetSource:
             yield pq.ParquetFile(handle, metadata=self.metadata)
 
 
-def _filesystem(item: str | Path) -> tuple[Any, str]:
-    text = str(item)
-    if "://" in text and not text.startswith("file://"):
-        return pafs.FileSystem.from_uri(text)
-    if text.startswith("file://"):
-        return pafs.FileSystem.from_uri(text)
-    return pafs.LocalFileSystem(), str(Path(text).expanduser().absolute())
+def _filesystem(item: str | Path, dataset: str) -> tuple[Any, str]:
+    """(filesystem, path) for a local file or a plain remote address the gate allows (one sentence if not).
+
+    Remote filesystems are built by Terrafind with fixed options (:mod:`terrafind.core.net.remote_fs`),
+    never from the address, and speak in full addresses, so a remote file keeps its ``s3://...`` name."""
+    from terrafind.core.net.gate import gate
+    from terrafind.core.net.locations import Local, locate
+    from terrafind.core.net.remote_fs import filesystem_for
+
+    loc = locate(str(item))
+    if isinstance(loc, Local):
+        return pafs.LocalFileSystem(), str(loc.path.expanduser().absolute())
+    remote = gate().check(loc, dataset=dataset, purpose="embeddings")
+    return filesystem_for(remote), remote.url
+
+
+def _remote_failure(item: Any, exc: Exception) -> InputError:
+    """One sentence for a remote file that could not be reached or read (DNS, refused, denied, timeout)."""
+    reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    return InputError(f"Could not read {item} ({reason}).", detail=repr(exc))
 
 
 def resolve_paths(paths: str | Path | Sequence[str | Path]) -> list[tuple[Any, str]]:
-    """(filesystem, path) of every file to open: files as given, folders expanded to their GeoParquet files."""
+    """(filesystem, path) of every file to open: files as given, folders expanded to their GeoParquet files.
+
+    A remote address must be plain and allowed for these files (:mod:`terrafind.core.net.gate`)."""
+    from terrafind.core.net.gate import data_key
+
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not items:
         raise InputError("No file was given: choose one or more GeoParquet files or a folder of them.")
+    dataset = data_key(str(i) for i in items)
     out: list[tuple[Any, str]] = []
     for item in items:
-        fs, path = _filesystem(item)
-        info = fs.get_file_info(path)
+        fs, path = _filesystem(item, dataset)
+        try:
+            info = fs.get_file_info(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise _remote_failure(item, exc) from None
         if info.type == pafs.FileType.NotFound:
             raise InputError(f"{item} does not exist: check the path.")
         if info.type == pafs.FileType.Directory:
+            try:
+                listed = fs.get_file_info(pafs.FileSelector(path, recursive=False))
+            except (OSError, pa.ArrowException) as exc:
+                raise _remote_failure(item, exc) from None
             found = sorted(
-                f.path
-                for f in fs.get_file_info(pafs.FileSelector(path, recursive=False))
-                if f.type == pafs.FileType.File and f.path.lower().endswith(SUFFIXES)
+                f.path for f in listed if f.type == pafs.FileType.File and f.path.lower().endswith(SUFFIXES)
             )
             if not found:
                 raise InputError(
@@ -124,9 +148,12 @@ def _footer(fs: Any, path: str, label: str, size: int) -> bytes:
 def open_source(fs: Any, path: str, *, embedding_column: str | None = None) -> ParquetSource:
     """Open one file's footer and choose its adapter; bad files raise :class:`InputError` naming the file."""
     label = PurePosixPath(path).name
-    info = fs.get_file_info(path)
-    size = int(info.size or 0)
-    footer = _footer(fs, path, label, size)
+    try:
+        info = fs.get_file_info(path)
+        size = int(info.size or 0)
+        footer = _footer(fs, path, label, size)
+    except (OSError, pa.ArrowException) as exc:
+        raise _remote_failure(path, exc) from None
     try:
         # Parse the footer already in hand (no second read, which matters once files are remote).
         metadata = pq.read_metadata(pa.BufferReader(_MAGIC + footer))

@@ -68,13 +68,21 @@ class DataFlow(QObject):
             )
             return opened, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
 
+        def failed(exc, tb="") -> None:
+            from terrafind.core.net.gate import NotAllowed
+
+            if isinstance(exc, NotAllowed):  # remote data the person has not allowed: ask, then open again
+                self.c.ask_permission(exc, retry=lambda: self.open_paths(paths, region, then=then))
+            else:
+                self.c.report_error(exc, tb)
+
         name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
         self.runner.start(
             "open",
             job,
             label=f"Opening {name}",
             on_done=lambda out: self._opened(out[0], out[1], paths, then),
-            on_error=self.c.report_error,
+            on_error=failed,
         )
 
     def _opened(self, opened, fc, paths: list[str], then) -> None:

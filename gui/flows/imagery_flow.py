@@ -117,7 +117,8 @@ class ImageryFlow(QObject):
     def choose(self, value: str | None) -> bool:
         """The user's choice for the open dataset (None or "" clears it): validated, remembered, and the
         thumbnails on show are cut again from it. Returns False when it was refused."""
-        from terrafind.core.imagery.settings import set_imagery_for
+        from terrafind.core.imagery.admit import catalog_key
+        from terrafind.core.imagery.settings import check_imagery, grant_choice, set_imagery_for
 
         c = self.c
         if c.session.catalog is None:
@@ -127,6 +128,9 @@ class ImageryFlow(QObject):
         if value == self.value:
             return True
         try:
+            if value:
+                check_imagery(value)
+                grant_choice(value, catalog_key(c.session.catalog))  # the person's choice: allowed
             value = self._checked(value)
             set_imagery_for(c.session.sources, value)
         except TerrafindError as exc:

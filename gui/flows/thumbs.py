@@ -41,6 +41,7 @@ class ThumbnailFlow(QObject):
         self._memory: OrderedDict[int, bytes] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0  # bumped when the catalog changes: late thumbnails of old rows are dropped
+        self._asked: set[str] = set()  # sites the person was asked about for the open data
         self._ask.connect(self.want)
         self.online_wanted = True  # the window's online/offline switch, applied to the service it makes
 
@@ -49,6 +50,7 @@ class ThumbnailFlow(QObject):
         self._generation += 1
         self._memory.clear()
         self._pending.clear()
+        self._asked.clear()
         self.runner.cancel("thumbnails")
         pack = self.c.session.pack
         cache = pack.thumbnails_path if pack is not None else None
@@ -118,6 +120,8 @@ class ThumbnailFlow(QObject):
         gen, out = outcome
         if gen != self._generation:
             return
+        if any(status == "blocked" for _row, _png, status in out):
+            self._ask_blocked()
         for row, png, status in out:
             self._pending.discard(row)
             if not png:
@@ -127,6 +131,16 @@ class ThumbnailFlow(QObject):
             while len(self._memory) > MAX_MEMORY:
                 self._memory.popitem(last=False)
             self.thumbnail_ready.emit(row, png, status)
+
+    def _ask_blocked(self) -> None:
+        """Ask once per site (for the open data) when thumbnails wait for the person's permission."""
+        service = self.service
+        for site, refusal in list(getattr(service, "blocked", {}).items()):
+            if site in self._asked:
+                continue
+            self._asked.add(site)
+            service.blocked.pop(site, None)
+            self.c.ask_permission(refusal, retry=self.c.imagery.refresh_thumbnails)
 
     def prefetch(self, rows: list[int]) -> None:
         """Cache the top results' thumbnails as one job the status bar shows (progress, Cancel); the gallery

@@ -152,8 +152,9 @@ def test_sixteen_bit_is_stretched_eight_bit_kept(tmp_path):
     assert a8[..., 0].max() <= raw.max() and a8[..., 0].min() >= raw.min()  # kept, not stretched
 
 
-def test_http_cog(cog, tmp_path):
+def test_http_cog(cog, tmp_path, allow_sites):
     base, server = serve_dir(cog.parent)
+    allow_sites(base)
     try:
         cat = make_catalog(CHIPS[:2], [f"{base}/{cog.name}"] * 2)
         svc = ThumbnailService(tmp_path / "t.sqlite")
@@ -173,7 +174,7 @@ def test_http_cog(cog, tmp_path):
         server.shutdown()
 
 
-def test_unreachable_hosts_give_offline_placeholder_fast(tmp_path):
+def test_unreachable_hosts_give_offline_placeholder_fast(tmp_path, allow_sites):
     blackhole = socket.socket()
     blackhole.bind(("127.0.0.1", 0))
     blackhole.listen(16)  # accepts TCP connections (kernel backlog) but never answers
@@ -182,6 +183,7 @@ def test_unreachable_hosts_give_offline_placeholder_fast(tmp_path):
             f"http://127.0.0.1:{closed_port()}/x.tif",
             f"http://127.0.0.1:{blackhole.getsockname()[1]}/y.tif",
         ]
+        allow_sites(*urls, "s3://some-bucket/a.tif")
         for url in urls:
             cat = make_catalog(CHIPS[:2], [url] * 2)
             svc = ThumbnailService(tmp_path / "t.sqlite", remote_wait=1.5)
@@ -247,8 +249,9 @@ def test_gdal_network_settings_and_url_cache_clearing():
     assert host_of("/tmp/x.tif") is None
 
 
-def test_xyz_template(tmp_path):
+def test_xyz_template(tmp_path, allow_sites):
     base, server = serve_dir(None)
+    allow_sites(base)
     try:
         cat = make_catalog(CHIPS[:1])
         svc = ThumbnailService(tmp_path / "t.sqlite")
@@ -265,8 +268,9 @@ def test_xyz_template(tmp_path):
         server.shutdown()
 
 
-def test_host_comes_back_and_gdal_forgets_the_failure(cog, tmp_path):
+def test_host_comes_back_and_gdal_forgets_the_failure(cog, tmp_path, allow_sites):
     port = closed_port()
+    allow_sites(f"http://127.0.0.1:{port}/")
     cat = make_catalog(CHIPS[:2], [f"http://127.0.0.1:{port}/{cog.name}"] * 2)
     svc = ThumbnailService(tmp_path / "t.sqlite", down_seconds=1.5)
     assert svc.thumbnail(cat, 0).status == "unreachable"  # nothing listens: refused, host marked down

@@ -190,9 +190,21 @@ def test_item5_one_sentence_about_the_imagery_everywhere(qtbot, window):
     thumb = c.thumbs.service.thumbnail(c.session.catalog, 3)
     assert thumb.status == "offline" and thumb.message == panel_tip
 
-    # online, but the bucket does not answer (as on this machine): "cannot reach", everywhere
-    c.thumbs.set_online(True)
+    # online, but the data's bucket is not allowed yet (a file named it, the person did not): nothing is
+    # sent there, and every place says so in the same words
+    c.set_online(True)
     svc = c.thumbs.service
+    c.thumbs.want([4])
+    qtbot.waitUntil(lambda: "(not allowed)" in w.status.imagery_label.text(), timeout=10000)
+    panel, panel_tip, status, status_tip, dialog = everywhere()
+    assert panel == "Imagery: s3://clay-tiles-02 (not allowed)" and panel_tip == status_tip
+    thumb = svc.thumbnail(c.session.catalog, 4)
+    assert thumb.status == "blocked" and thumb.message == panel_tip
+
+    # allowed, but the bucket does not answer (as on this machine): "cannot reach", everywhere
+    from terrafind.core.imagery.admit import catalog_key
+
+    c.allow("s3://clay-tiles-02", catalog_key(c.session.catalog))
     host = host_of(c.session.catalog.source_url(3))
     svc.breaker.failed(host, timed_out=True)  # what a timed-out read does; no network is touched
     c.thumbs.want([5])
@@ -205,7 +217,7 @@ def test_item5_one_sentence_about_the_imagery_everywhere(qtbot, window):
     assert thumb.status == "unreachable" and thumb.message.startswith(sentence)
     qtbot.wait(50)  # the status bar lays its labels out again
     w.status.grab().save(str(ARTIFACTS / "first_use_status_imagery.png"))
-    c.thumbs.set_online(False)
+    c.set_online(False)
 
 
 def _reopen(qtbot, w, data):
