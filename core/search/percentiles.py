@@ -8,9 +8,11 @@ the search used, and a hit's percentile is read off that sample:
 
     top(s) = (number of sampled chips scoring >= s) / (number sampled)
 
-With 20,000 sampled chips the cost is one (20k x d) matrix product per search (about 3 ms at d = 768,
-whatever the region's size: 10 M chips cost the same), and the share is known to about +-0.3 percentage
-points near "top 10 %" (binomial error); a hit better than every sampled chip is "top < 0.005 %".
+With 20,000 sampled chips the cost is one (20k x d) matrix product per search, whatever the region's size
+(10 M chips cost the same): the sample's vectors are gathered once per catalog and kept (30 MB at d = 384,
+60 MB at d = 768; on 500k x 768 chips the first search of a catalog took 70 ms, later ones 19-28 ms; see
+docs/performance.md). The share is known to about +-0.2 percentage points near "top 10 %" (binomial
+error); a hit better than every sampled chip is "top < 0.005 %".
 
 Which score: the ``scores`` column of the result, scored the same way (:func:`score_rows`): the mean or
 max query of a plain search, the best group of a grouped search, the closest positive after Refine (the
@@ -21,6 +23,8 @@ turns a share back into a score.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,12 +93,28 @@ def sample_rows(n_rows: int, size: int = SAMPLE_SIZE, seed: int = SEED) -> np.nd
     return np.sort(rng.choice(n_rows, size=size, replace=False, shuffle=False)).astype(np.int64)
 
 
-def score_rows(catalog: Catalog, query, rows: np.ndarray) -> np.ndarray:
-    """The scores ``query`` (a :class:`terrafind.core.search.run.SearchQuery`) gives the chips ``rows``,
-    computed exactly as the search computes the ``scores`` column of its hits."""
+# catalog -> its sample's vectors (a catalog never changes, so neither does its sample)
+_SAMPLES: weakref.WeakKeyDictionary[Catalog, np.ndarray] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def sample_vectors(catalog: Catalog) -> np.ndarray:
+    """The vectors of :func:`sample_rows` of ``catalog``, gathered once and kept while the catalog lives."""
+    with _LOCK:
+        got = _SAMPLES.get(catalog)
+    if got is None:
+        got = np.ascontiguousarray(catalog.vectors[sample_rows(len(catalog))])
+        with _LOCK:
+            _SAMPLES[catalog] = got
+    return got
+
+
+def score_rows(catalog: Catalog, query, rows: np.ndarray | None = None) -> np.ndarray:
+    """The scores ``query`` (a :class:`terrafind.core.search.run.SearchQuery`) gives the chips ``rows``
+    (default: the region's sample), computed exactly as the search computes the ``scores`` of its hits."""
     from terrafind.core.search.query import BETA, example_vectors, mean_query
 
-    vecs = catalog.vectors[np.asarray(rows, np.int64)]
+    vecs = sample_vectors(catalog) if rows is None else catalog.vectors[np.asarray(rows, np.int64)]
     pos, neg = example_vectors(catalog, query.examples)
     if query.how == "refine":  # refine's scores: likeness to the closest positive (refine.py)
         out = (vecs @ pos.T).max(axis=1)
@@ -116,9 +136,8 @@ def score_rows(catalog: Catalog, query, rows: np.ndarray) -> np.ndarray:
 def region_percentiles(query, *, cancel: CancelToken | None = None) -> RegionPercentiles:
     """Score a fixed random sample of the query's region with the query (see the module docstring)."""
     catalog = query.catalog
-    rows = sample_rows(len(catalog))
     check(cancel)
-    scores = np.sort(score_rows(catalog, query, rows)) if len(rows) else np.zeros(0, np.float32)
+    scores = np.sort(score_rows(catalog, query)) if len(catalog) else np.zeros(0, np.float32)
     return RegionPercentiles(scores, len(catalog))
 
 
