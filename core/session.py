@@ -299,8 +299,15 @@ class Session:
         from terrafind.core.export.hits import export_hits
 
         catalog, visible = self._hits()
+        tops = self.outcome.tops(visible) if self.outcome is not None else None
         written = export_hits(
-            catalog, visible, path, fmt=fmt, labels=dict(self.labels), extra_provenance=self._provenance()
+            catalog,
+            visible,
+            path,
+            fmt=fmt,
+            labels=dict(self.labels),
+            extra_provenance=self._provenance(),
+            tops=tops,
         )
         return written, len(visible)
 

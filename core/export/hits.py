@@ -95,13 +95,16 @@ def hits_feature_collection(
     threshold: float | None = None,
     labels: dict[int, str] | None = None,
     extra_provenance: dict[str, Any] | None = None,
+    tops: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The hits of ``result`` at or above ``threshold`` (the visible rule, :mod:`terrafind.core.search.visible`:
     probability when a classifier re-ranked, else score) as a GeoJSON FeatureCollection dict.
 
     Properties: id, rank (1 = best), score, label (from ``labels`` by row, else null), matched_example (id of
     the positive chip the hit matched in mode "max", else null), date, source_url, probability (when a
-    classifier re-ranked), then every catalog attribute.
+    classifier re-ranked), top_share (when ``tops`` is given, one per hit of ``result``: the share of the
+    region scoring as high, 0.001 = "top 0.1 %", :mod:`terrafind.core.search.percentiles`), then every
+    catalog attribute.
     """
     keep = visible_mask(result, threshold)
     idx = np.flatnonzero(keep)
@@ -124,6 +127,8 @@ def hits_feature_collection(
         }
         if result.probabilities is not None:
             props["probability"] = round(float(result.probabilities[i]), 6)
+        if tops is not None:
+            props["top_share"] = round(float(tops[i]), 6)
         fixed.append(props)
     info = search_info(catalog, result, threshold if threshold is not None else result.threshold)
     info["hits"] = int(len(rows))
@@ -184,10 +189,11 @@ def export_hits(
     threshold: float | None = None,
     labels: dict[int, str] | None = None,
     extra_provenance: dict[str, Any] | None = None,
+    tops: np.ndarray | None = None,
 ) -> Path:
     """Write the hits to ``path`` (format from ``fmt`` or the suffix; none = GeoJSON); return the path."""
     fc = hits_feature_collection(
-        catalog, result, threshold=threshold, labels=labels, extra_provenance=extra_provenance
+        catalog, result, threshold=threshold, labels=labels, extra_provenance=extra_provenance, tops=tops
     )
     return export_fc(fc, path, fmt)
 

@@ -84,3 +84,17 @@ def test_session_search_and_its_payload_carry_the_percentile():
     assert 0 <= props["top"] <= 0.01 and shown.items[0].top == props["top"]
     # the stride the map draws cells with: half the chip, as the chips overlap by half
     assert shown.fc["stride"] == pytest.approx([0.01, 0.01])
+
+
+def test_exported_hits_carry_their_share_of_the_region(tmp_path):
+    import json
+
+    from terrafind.core.session import OpenedData
+
+    s = Session()
+    s.use_data(OpenedData(_catalog(400), ["x"]))
+    s.set_example(7, "positive")
+    out = s.run_search()
+    path, n = s.export_hits(tmp_path / "hits.geojson")
+    props = [f["properties"] for f in json.loads(path.read_text())["features"]]
+    assert len(props) == n and props[0]["top_share"] == pytest.approx(float(out.tops()[0]), abs=1e-6)
