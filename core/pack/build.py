@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from terrafind.core.types import Region
 __all__ = ["build_pack", "estimate_pack"]
 
 
-def _input_key(files: list[str], region: Region, imagery: str | None, size: int) -> str:
+def _input_key(files: list[str], region: Region, imagery: Any, size: int) -> str:
     ident = []
     for f in files:
         st = os.stat(f)
@@ -91,16 +91,24 @@ def build_pack(
     *,
     imagery: str | None = None,
     thumbnail_size: int = 128,
+    dates: Mapping[str, str] | None = None,
+    date_imagery: Mapping[str, str | None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
     """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
 
     ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
-    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
-    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    or a remote COG / XYZ template, which gives thumbnails but no basemap). Files of several dates make
+    a dated pack (:mod:`terrafind.core.pack.dated`); ``dates`` are the dates the user gave files or folders
+    and ``date_imagery`` the imagery of each date. Resumable: run it again after a cancel or a crash and
+    it continues; with unchanged inputs a finished pack is returned as is.
     """
+    from terrafind.core.dates.detect import plan_dates
+    from terrafind.core.dates.region import open_dates
+    from terrafind.core.pack.dated import build_date_parts, pack_assigned
     from terrafind.core.pack.subset import write_region_subset
+    from terrafind.core.pack.thumbs import pack_thumbnails
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.search.index import index_paths, load_or_build_index
 
@@ -109,7 +117,7 @@ def build_pack(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = input_files(paths)
-    key = _input_key(files, region, imagery, thumbnail_size)
+    key = _input_key(files, region, [imagery, dict(dates or {}), dict(date_imagery or {})], thumbnail_size)
     manifest_path, state_path = out / MANIFEST, out / STATE
     if manifest_path.exists() and not state_path.exists():
         try:
@@ -151,6 +159,29 @@ def build_pack(
             )
         finish("embeddings", kept)
     pack_files = [emb_dir / name for name in done["embeddings"]]
+    assigned = pack_assigned(files, _subset_names(files), dates or {})
+    plan = plan_dates([str(p) for p in pack_files], {str(out / rel): lab for rel, lab in assigned.items()})
+    if plan.is_dated():
+        dated = open_dates(plan, progress=progress, cancel=cancel)
+        by_date = build_date_parts(
+            out, dated, imagery=imagery, date_imagery=date_imagery or {}, size=thumbnail_size,
+            bbox=region.bbox, inputs=files, done=done, finish=finish, problems=problems, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        extra = {"dates": by_date, "assigned": assigned}
+        _write_manifest(
+            out,
+            files,
+            region,
+            imagery,
+            thumbnail_size,
+            key,
+            done,
+            problems + state.get("problems", []),
+            extra,
+        )
+        state_path.unlink(missing_ok=True)
+        report(progress, 1, 1, "Field pack ready")
+        return out
     catalog = open_catalog(pack_files, progress=progress, cancel=cancel)
 
     # 2. the search index, saved in the pack in the index cache's own layout
@@ -161,7 +192,7 @@ def build_pack(
     # 3. thumbnails for every chip (from the user's cache where it has them, else cut now)
     thumbs_path = out / "thumbnails.sqlite"
     if "thumbnails" not in done or done["thumbnails"].get("missing"):
-        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel, files)
+        info = pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel, files)
         if info["missing"]:
             why = info.pop("why", "") or "the imagery was offline or absent."
             problems.append(f"{info['missing']} of {len(catalog)} thumbnails could not be made: {why}")
@@ -198,53 +229,7 @@ def build_pack(
     return out
 
 
-def _pack_thumbnails(catalog, path, imagery, size, progress, cancel, inputs) -> dict[str, Any]:
-    from terrafind.core.imagery.admit import data_roots
-    from terrafind.core.imagery.thumb_cache import ThumbCache
-    from terrafind.core.imagery.thumbnails import ThumbnailService
-    from terrafind.core.net.gate import data_key
-    from terrafind.core.paths import cache_dir
-
-    svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
-    svc.cache.pin()
-    try:
-        # The pack's chips are the inputs' chips: their imagery is read as the inputs' (same permissions,
-        # same folders), plus the imagery the user chose for the pack.
-        roots = data_roots(inputs) or []
-        dataset = data_key(inputs)
-        if imagery:
-            roots += _chosen_imagery(imagery, dataset)
-            svc.set_imagery(svc.dataset_key(catalog), imagery)
-        svc.treat_as(catalog, dataset, roots)
-        user_cache = cache_dir() / "thumbnails.sqlite"
-        if user_cache.exists() and user_cache.resolve() != path.resolve():
-            keys = [k for k in (svc.key_of(catalog, r) for r in range(len(catalog))) if k]
-            svc.cache.copy_from(ThumbCache(user_cache), keys)
-        cached = svc.prefetch(catalog, range(len(catalog)), progress=progress, cancel=cancel)
-        svc.cache.checkpoint()
-        info: dict[str, Any] = {"cached": cached, "missing": len(catalog) - cached}
-        if info["missing"]:
-            info["why"] = svc.explain(catalog).sentence  # the sentence the app shows about this imagery
-        return info
-    finally:
-        svc.close()
-
-
-def _chosen_imagery(imagery: str, dataset: str) -> list[Path]:
-    """The user chose ``imagery`` for the pack: its folder may be read, its site fetched (this run)."""
-    from terrafind.core.imagery.xyz import check_template, is_template
-    from terrafind.core.net.gate import gate
-    from terrafind.core.net.locations import Local, locate
-
-    loc = check_template(imagery) if is_template(imagery) else locate(imagery)
-    if isinstance(loc, Local):
-        p = loc.path.expanduser().resolve()
-        return [p if p.is_dir() else p.parent]
-    gate().allow(loc.site, dataset, remember=False)
-    return []
-
-
-def _write_manifest(out, files, region, imagery, size, key, done, problems) -> None:
+def _write_manifest(out, files, region, imagery, size, key, done, problems, extra=None) -> None:
     listed = {}
     skip_suffixes = (".partial", ".tmp", "-wal", "-shm", "-journal")
     for p in sorted(out.rglob("*")):
@@ -275,7 +260,9 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
             "thumbnails": "thumbnails.sqlite" if "thumbnails" in done else None,
             "thumbnail_counts": done.get("thumbnails"),
             "basemap": done.get("basemap"),
+            **({"dates": extra["dates"]} if extra else {}),
         },
+        "assigned": (extra or {}).get("assigned", {}),
         "files": listed,
         "bytes_total": sum(e["bytes"] for e in listed.values()),
         "software": versions(),
