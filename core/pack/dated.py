@@ -57,6 +57,8 @@ def build_date_parts(
 ) -> dict[str, dict[str, Any]]:
     """Index, thumbnails and basemap of every date (resumable part by part); returns ``parts.dates``.
     ``inputs`` are the files the pack was made from (their folders' imagery may be read)."""
+    from terrafind.core.imagery.admit import data_roots
+    from terrafind.core.net.gate import data_key
     from terrafind.core.pack.layout import local_imagery
     from terrafind.core.pack.thumbs import pack_thumbnails
     from terrafind.core.search.index import index_paths, load_or_build_index
@@ -80,7 +82,7 @@ def build_date_parts(
             finish(f"{key}:thumbnails", info)
         if f"{key}:basemap" not in done:
             made = None
-            cogs = local_imagery(mine, cat)
+            cogs = local_imagery(mine, cat, (data_key(inputs), data_roots(inputs)))
             if cogs:
                 from terrafind.core.imagery.basemap import build_mbtiles
 
