@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Region", "SourceFile", "Examples", "SearchResult"]
+__all__ = ["Region", "SourceFile", "Examples", "SearchResult", "MAX_REGION_VERTICES"]
+
+MAX_REGION_VERTICES = 100_000  # a drawn or imported region outline; more is not an outline but an attack
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,41 @@ class Region:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Region:
-        return cls(tuple(data["bbox"]), data.get("polygon_wkt"))
+        """A region saved in a project or a pack; anything that is not a plain lon/lat box (and polygon of
+        at most :data:`MAX_REGION_VERTICES` vertices) raises InputError."""
+        import math
+
+        from terrafind.core.errors import InputError
+
+        try:
+            box = tuple(float(v) for v in data["bbox"])
+            wkt = data.get("polygon_wkt")
+        except (KeyError, TypeError, ValueError):
+            raise InputError(
+                "The saved region is damaged: it is not a west, south, east, north box."
+            ) from None
+        if len(box) != 4 or not all(math.isfinite(v) for v in box):
+            raise InputError("The saved region is damaged: it is not a west, south, east, north box.")
+        w, s, e, n = box
+        if not (-180.5 <= w < e <= 180.5 and -90.5 <= s < n <= 90.5):
+            raise InputError(f"The saved region {w}, {s}, {e}, {n} is not a longitude/latitude box.")
+        if wkt is not None:
+            if not isinstance(wkt, str) or len(wkt) > 2_000_000:
+                raise InputError("The saved region's outline is damaged or far too detailed.")
+            import shapely
+
+            try:
+                geom = shapely.from_wkt(wkt)
+            except shapely.errors.GEOSException:
+                raise InputError("The saved region's outline is damaged.") from None
+            if (
+                geom.geom_type not in ("Polygon", "MultiPolygon")
+                or shapely.get_num_coordinates(geom) > MAX_REGION_VERTICES
+            ):
+                raise InputError("The saved region's outline is not a polygon of reasonable detail.")
+            if not shapely.is_valid(geom) or not all(math.isfinite(v) for v in geom.bounds):
+                raise InputError("The saved region's outline crosses itself or has broken points.")
+        return cls(box, wkt)
 
 
 @dataclass(frozen=True)
@@ -97,9 +133,6 @@ class SearchResult:
     method: str  # "exact" or "index"
     elapsed_ms: float
     probabilities: np.ndarray | None = None  # (n,) float32 when a classifier re-ranked the hits
-    # Per-hit values of comparisons across dates, one array of n per name (terrafind.core.change):
-    # e.g. "date_before", "id_before", "row_before", "score_before"; shown in popups and exported.
-    extra: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(len(self.rows))

@@ -152,7 +152,6 @@ def embed_images(
     *,
     params: EmbedderParams | None = None,
     like: str | Path | None = None,
-    time_range: tuple[str, str] | None = None,
     warn: Callable[[str], None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -168,9 +167,8 @@ def embed_images(
     if like is not None:
         params, model = like_settings(like, params)
     return write_embeddings(
-        images, out, params=params, model=model, like=like, time_range=time_range, warn=warn,
-        progress=progress, cancel=cancel,
-    )  # fmt: skip
+        images, out, params=params, model=model, like=like, warn=warn, progress=progress, cancel=cancel
+    )
 
 
 def like_settings(path: str | Path, params: EmbedderParams | None = None) -> tuple[EmbedderParams, RCFModel]:

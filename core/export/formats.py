@@ -132,11 +132,8 @@ def write_csv(fc: dict, path: Path) -> None:
     gdf = _frame(fc)
     centroids = shapely.centroid(gdf.geometry.values) if len(gdf) else np.array([])
     df = gdf.drop(columns="geometry")
-    # Sites state their own point (inside the outline, where a centroid may fall outside): keep it.
-    lon = df.pop("lon") if "lon" in df else (np.round(shapely.get_x(centroids), DIGITS) if len(gdf) else [])
-    lat = df.pop("lat") if "lat" in df else (np.round(shapely.get_y(centroids), DIGITS) if len(gdf) else [])
-    df.insert(0, "lon", lon)
-    df.insert(1, "lat", lat)
+    df.insert(0, "lon", np.round(shapely.get_x(centroids), DIGITS) if len(gdf) else [])
+    df.insert(1, "lat", np.round(shapely.get_y(centroids), DIGITS) if len(gdf) else [])
     df["WKT"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=DIGITS) if len(gdf) else []
     # The sidecar goes beside the file being written; write_atomic moves it into place with it.
     sidecar = path.with_name(f"{path.stem}.terrafind.json")

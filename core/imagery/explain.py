@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from terrafind.core.imagery.hosts import host_of, is_remote
+from terrafind.core.imagery.thumb_cache import PACK_IMAGERY
 from terrafind.core.imagery.xyz import is_template
 
 __all__ = ["ImageryExplained", "explain_imagery", "explain_sources", "place_of", "FIX"]
@@ -40,6 +41,8 @@ class ImageryExplained:
 
 def place_of(source: str) -> str:
     """A short name of where imagery lives: the bucket or host of a URL, else the file or folder name."""
+    if source.startswith(PACK_IMAGERY):
+        return f"the field pack ({source[len(PACK_IMAGERY) :]})"
     if is_template(source):
         host = urlsplit(source).hostname or source
         return f"tiles from {host}"
@@ -91,6 +94,8 @@ def explain_sources(
     places = list(dict.fromkeys(place_of(s) for s in sources))
     place = places[0] if len(places) == 1 else f"{places[0]} and {len(places) - 1} more"
     where = f"the imagery you chose, {place}" if chosen else f"the data's own imagery on {place}"
+    if all(s.startswith(PACK_IMAGERY) for s in sources):  # thumbnails made when the pack was built
+        return ImageryExplained(origin, place, True, place, f"Thumbnails come from {place}.", "ok")
     remote = [s for s in sources if is_remote(s) or (is_template(s) and s.startswith(("http:", "https:")))]
     if remote and not online:
         return ImageryExplained(

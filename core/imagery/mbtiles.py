@@ -29,7 +29,9 @@ class MBTiles:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=True)
+            from terrafind.core.imagery.thumb_cache import read_only_connection
+
+            con = read_only_connection(self.path, check_same_thread=True)
             self._local.con = con
         return con
 

@@ -12,10 +12,28 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from terrafind.core.errors import CacheError
 
-__all__ = ["ThumbCache"]
+__all__ = ["ThumbCache", "PACK_IMAGERY", "read_only_connection"]
+
+# The name a field pack gives its local imagery: thumbnails are found in the pack by it, and no path of the
+# machine that made the pack travels with it ("field-pack:scene.tif").
+PACK_IMAGERY = "field-pack:"
+
+
+def read_only_connection(path: Path, **kwargs) -> sqlite3.Connection:
+    """A connection that cannot write, for a database someone else made (a field pack's thumbnails or
+    basemap): opened read-only and immutable (no journal, no -wal/-shm files beside it), with SQL in the
+    file's schema (views, triggers) not trusted and every query read-only."""
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1"
+    con = sqlite3.connect(uri, uri=True, **kwargs)
+    con.execute("pragma trusted_schema = off")
+    con.execute("pragma query_only = on")
+    con.execute("pragma cell_size_check = on")
+    return con
+
 
 _SCHEMA = """
 create table if not exists thumbs (
@@ -34,18 +52,25 @@ _TOUCH_AFTER = 60.0  # seconds: don't rewrite last_access on every hit
 
 
 class ThumbCache:
-    """PNG thumbnails by key in SQLite, at most ``max_bytes`` of PNG data (LRU eviction)."""
+    """PNG thumbnails by key in SQLite, at most ``max_bytes`` of PNG data (LRU eviction).
 
-    def __init__(self, path: Path, *, max_bytes: int = 512 * 2**20) -> None:
+    ``read_only``: a cache made elsewhere (a field pack's): never written, not even an access time."""
+
+    def __init__(self, path: Path, *, max_bytes: int = 512 * 2**20, read_only: bool = False) -> None:
         self.path = Path(path)
         self.max_bytes = int(max_bytes)
+        self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_symlink():
+                self.path.unlink()  # a link planted where our cache goes: never write through it
         try:
             con = self._con()
-            with con:
-                con.executescript(_SCHEMA)
+            if not read_only:
+                with con:
+                    con.executescript(_SCHEMA)
             self._total = int(con.execute("select coalesce(sum(bytes), 0) from thumbs").fetchone()[0])
             self._pinned = con.execute("select 1 from meta where name = 'pinned'").fetchone() is not None
         except sqlite3.DatabaseError as exc:
@@ -57,9 +82,14 @@ class ThumbCache:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(str(self.path), timeout=10, isolation_level=None, check_same_thread=True)
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=normal")
+            if self.read_only:
+                con = read_only_connection(self.path, isolation_level=None, check_same_thread=True)
+            else:
+                con = sqlite3.connect(
+                    str(self.path), timeout=10, isolation_level=None, check_same_thread=True
+                )
+                con.execute("pragma journal_mode=wal")
+                con.execute("pragma synchronous=normal")
             self._local.con = con
         return con
 
@@ -70,7 +100,7 @@ class ThumbCache:
         if row is None:
             return None
         now = time.time()
-        if now - row[2] > _TOUCH_AFTER:
+        if now - row[2] > _TOUCH_AFTER and not self.read_only:
             try:
                 con.execute("update thumbs set last_access = ? where key = ?", (now, key))
             except sqlite3.OperationalError:
@@ -82,6 +112,8 @@ class ThumbCache:
 
     def put(self, key: str, png: bytes, status: str = "ok", source: str | None = None) -> None:
         """Store a thumbnail, then evict the least recently used ones while over ``max_bytes``."""
+        if self.read_only:
+            return
         con = self._con()
         now = time.time()
         with self._lock:  # the running total is shared by every thread
@@ -155,6 +187,32 @@ class ThumbCache:
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (before copying or hashing the file)."""
         self._con().execute("pragma wal_checkpoint(truncate)")
+
+    def seal(self) -> None:
+        """Make the file self-contained for copying elsewhere (a field pack): WAL folded in and switched
+        off, so a reader can open it read-only and immutable."""
+        con = self._con()
+        con.execute("pragma wal_checkpoint(truncate)")
+        con.execute("pragma journal_mode=delete")
+
+    def rekey(self, pairs: list[tuple[str, str]], source: str) -> int:
+        """Give entries new keys (old, new) and the source name ``source``; return how many moved."""
+        con = self._con()
+        moved = 0
+        with self._lock:
+            con.execute("begin immediate")
+            try:
+                for old, new in pairs:
+                    if old != new:
+                        moved += con.execute(
+                            "update or replace thumbs set key = ?, source = ? where key = ?",
+                            (new, source, old),
+                        ).rowcount
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        return moved
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -31,7 +31,7 @@ from terrafind.core.imagery.cut import STRETCH_VERSION, DatasetPool, cut_mosaic,
 from terrafind.core.imagery.hosts import HostBreaker, configure_gdal, host_of, is_remote
 from terrafind.core.imagery.png import encode_png, placeholder_png
 from terrafind.core.imagery.rasters import open_raster
-from terrafind.core.imagery.thumb_cache import ThumbCache
+from terrafind.core.imagery.thumb_cache import PACK_IMAGERY, ThumbCache
 from terrafind.core.imagery.xyz import cut_xyz, is_template
 from terrafind.core.net.gate import NotAllowed, Offline, gate
 from terrafind.core.net.locations import Local, Refused, locate_local
@@ -87,12 +87,14 @@ class ThumbnailService:
         pad: float = 0.25,
         remote_wait: float = 4.0,
         down_seconds: float = 60.0,
+        read_only: bool = False,
     ) -> None:
         if cache_path is None:
             from terrafind.core.paths import cache_dir
 
             cache_path = cache_dir() / "thumbnails.sqlite"
-        self.cache = ThumbCache(Path(cache_path), max_bytes=max_cache_bytes)
+        # read_only: a cache made elsewhere (a field pack's), never written (terrafind.core.pack.check)
+        self.cache = ThumbCache(Path(cache_path), max_bytes=max_cache_bytes, read_only=read_only)
         self.size = int(size)
         self.pad = float(pad)
         self.remote_wait = float(remote_wait)
@@ -235,6 +237,8 @@ class ThumbnailService:
             if got[1] != "ok":
                 return self.placeholder(got[1], "This chip lies outside its image.", size)
             return Thumbnail(got[0], got[1])
+        if source.startswith(PACK_IMAGERY):
+            return self.placeholder("no-imagery", "This chip's thumbnail is not in the field pack.", size)
         if not self._online and (is_remote(source) or is_template(source)):
             return self._offline(source, size)  # this service works offline: not even a permission check
         dataset, roots = self.data_of(catalog)

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import InputError
-from terrafind.core.pack.layout import MANIFEST, sha256_file
 from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.types import Region
 
@@ -45,17 +44,6 @@ class PackInfo:
     thumbnail_size: int
     manifest: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    # A pack of several dates: {date: {"index": path or None, "basemap": path or None, "imagery": ...}}
-    # and the dates given (not read) of its embeddings files, {absolute path: date}.
-    dates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    assigned: dict[str, str] = field(default_factory=dict)
-
-    def attach_dates(self, dated: Any) -> None:
-        """Give each date of the opened pack its basemap and imagery (terrafind.core.dates.region.DateSlice)."""
-        for s in dated.slices:
-            entry = self.dates.get(s.label) or {}
-            s.basemap = str(entry["basemap"]) if entry.get("basemap") else None
-            s.imagery = entry.get("imagery") or self.imagery
 
     @property
     def index_dir(self) -> Path:
@@ -79,16 +67,18 @@ class PackInfo:
         index by name; the stored one is then loaded after the same checks (sidecar, checksum, vectors)."""
         from terrafind.core.search import index as ix
 
-        stored = self.index_path
-        if catalog.period is not None and catalog.period in self.dates:
-            stored = self.dates[catalog.period].get("index")
-        if stored is not None:
-            sidecar = stored.with_suffix(".json")
+        if self.index_path is not None:
+            sidecar = self.index_path.with_suffix(".json")
             try:
+                from terrafind.core.search.hnsw_check import check_hnsw_file
+
+                # A pack's index was written on another machine: its structure is checked before hnswlib,
+                # which trusts the bytes it reads, ever sees it.
+                check_hnsw_file(self.index_path, rows=len(catalog), dim=catalog.dim)
                 meta = json.loads(sidecar.read_text())
                 params = ix.IndexParams(**meta["params"])
                 return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint
-                    catalog, params, meta["fingerprint"], stored, sidecar, progress, cancel
+                    catalog, params, meta["fingerprint"], self.index_path, sidecar, progress, cancel
                 )
             except Exception:  # noqa: BLE001 - any problem: fall back to the ordinary cache / a rebuild
                 pass
@@ -100,6 +90,9 @@ class PackInfo:
 
         path = self.thumbnails_path or (self.root / "thumbnails.sqlite")
         kwargs.setdefault("size", self.thumbnail_size)
+        kwargs.setdefault(
+            "read_only", True
+        )  # a pack's cache is checked, never written (terrafind.core.pack.check)
         svc = ThumbnailService(path, max_cache_bytes=kwargs.pop("max_cache_bytes", 64 * 2**30), **kwargs)
         svc.online = False
         if catalog is not None and self.imagery:
@@ -115,66 +108,52 @@ class PackInfo:
 
 def is_pack(path: str | Path) -> bool:
     """True when ``path`` is a folder with a field-pack manifest (for ``terrafind DIR``)."""
-    p = Path(path) / MANIFEST
+    from terrafind.core.pack.check import read_manifest
+
     try:
-        return p.is_file() and json.loads(p.read_text()).get("format") == "terrafind-field-pack"
-    except (OSError, ValueError):
+        return Path(path).is_dir() and bool(read_manifest(Path(path)))
+    except InputError:
         return False
 
 
 def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
-    """Open a field pack folder and check it against its manifest (sizes, and sha256 when ``verify``).
+    """Open a field pack folder and check it before use (:mod:`terrafind.core.pack.check`: entries inside
+    the pack, listed with sha256; sizes, and sha256 when ``verify``).
 
-    A changed or missing file is named in ``problems`` and its part is left out; the rest works."""
+    A broken rule refuses the pack with one sentence naming the entry; a changed or missing file is named
+    in ``problems`` and its part is left out; the rest works."""
+    from terrafind.core.pack.check import checked_files, read_manifest
+
     root = Path(pack_dir)
-    try:
-        manifest = json.loads((root / MANIFEST).read_text())
-    except FileNotFoundError:
-        raise InputError(f"{root} is not a Terrafind field pack: it has no {MANIFEST}.") from None
-    except ValueError as exc:
-        raise InputError(f"The {MANIFEST} of the field pack {root} is damaged.", detail=str(exc)) from None
-    problems: list[str] = []
-    bad: set[str] = set()
-    for rel, entry in (manifest.get("files") or {}).items():
-        p = root / rel
-        if not p.is_file():
-            problems.append(f"{rel} is missing from the field pack.")
-            bad.add(rel)
-        elif entry.get("mutable"):
-            continue
-        elif p.stat().st_size != entry.get("bytes") or (verify and sha256_file(p) != entry.get("sha256")):
-            problems.append(f"{rel} has changed since the field pack was made.")
-            bad.add(rel)
+    manifest = read_manifest(root)
+    files, problems = checked_files(root, manifest, verify=verify)
     parts = manifest.get("parts") or {}
 
-    def usable(rel: str | None) -> Path | None:
-        return root / rel if rel and rel not in bad and (root / rel).is_file() else None
+    def usable(rel: Any) -> Path | None:
+        return files.get(rel) if isinstance(rel, str) else None
 
     index_rel = parts.get("index")
     index_path = usable(index_rel)
-    if index_path is not None and index_rel and str(Path(index_rel).with_suffix(".json").as_posix()) in bad:
-        index_path = None
-    region = Region.from_dict(manifest["region"]) if manifest.get("region") else None
-    dates = {
-        str(label): {
-            "index": usable(e.get("index")),
-            "basemap": usable(e.get("basemap")),
-            "imagery": e.get("imagery"),
-        }
-        for label, e in (parts.get("dates") or {}).items()
-        if isinstance(e, dict)
-    }
+    if index_path is not None and usable(f"{str(index_rel).rsplit('.', 1)[0]}.json") is None:
+        index_path = None  # an index without its (checked) sidecar is never loaded
+    raw_region = manifest.get("region")
+    region = Region.from_dict(raw_region) if isinstance(raw_region, dict) else None
+    imagery = manifest.get("imagery")
+    extra = [str(p)[:500] for p in (manifest.get("problems") or []) if isinstance(p, str)][:50]
     return PackInfo(
         root=root,
-        catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings", [])) if p is not None],
+        catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings") or []) if p is not None],
         index_path=index_path,
         thumbnails_path=usable(parts.get("thumbnails")),
         mbtiles_path=usable(parts.get("basemap")),
         region=region,
-        imagery=manifest.get("imagery"),
-        thumbnail_size=int(manifest.get("thumbnail_size") or 128),
+        imagery=str(imagery)[:2000] if isinstance(imagery, str) and imagery else None,
+        thumbnail_size=_size(manifest.get("thumbnail_size")),
         manifest=manifest,
-        problems=problems + list(manifest.get("problems") or []),
-        dates=dates,
-        assigned={str(root / rel): str(lab) for rel, lab in (manifest.get("assigned") or {}).items()},
+        problems=problems + extra,
     )
+
+
+def _size(value: Any) -> int:
+    """The pack's thumbnail size, within what the app draws (16-512 px), else the default 128."""
+    return int(value) if isinstance(value, int) and 16 <= value <= 512 else 128

@@ -9,29 +9,50 @@ decides it (same footprints, same CRS handling), so pack and catalog agree chip 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from terrafind.core.files import write_atomic
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 from terrafind.core.types import Region
 
 __all__ = ["write_region_subset"]
 
 
+def _local_path_text(value: str) -> bool:
+    return len(value) > 1 and (value.startswith(("/", "~")) or (value[1:3] in (":\\", ":/")))
+
+
+def _names_only(node: Any) -> Any:
+    """``node`` with every absolute local path replaced by its file name: a pack carries no paths of the
+    machine that made it (the embedder records the images it embedded by path)."""
+    if isinstance(node, dict):
+        return {k: _names_only(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_names_only(v) for v in node]
+    if isinstance(node, str) and _local_path_text(node) and "\n" not in node:
+        return PurePath(node.replace("\\", "/")).name or node
+    return node
+
+
 def _metadata_without_bbox(meta: dict[bytes, bytes] | None) -> dict[bytes, bytes] | None:
-    if not meta or b"geo" not in meta:
+    if not meta:
         return meta
     out = dict(meta)
     try:
-        geo = json.loads(meta[b"geo"])
-        for col in (geo.get("columns") or {}).values():
-            if isinstance(col, dict):
-                col.pop("bbox", None)
-        out[b"geo"] = json.dumps(geo).encode()
-    except (ValueError, AttributeError):
-        pass  # unreadable geo metadata is kept as it was; the reader reports it
+        if b"geo" in meta:
+            geo = json.loads(meta[b"geo"])
+            for col in (geo.get("columns") or {}).values():
+                if isinstance(col, dict):
+                    col.pop("bbox", None)
+            out[b"geo"] = json.dumps(geo).encode()
+        if b"emb" in meta:
+            out[b"emb"] = json.dumps(_names_only(json.loads(meta[b"emb"]))).encode()
+    except (ValueError, AttributeError, RecursionError):
+        pass  # unreadable metadata is kept as it was; the reader reports it
     return out
 
 
@@ -70,22 +91,24 @@ def write_region_subset(
         shapely.prepare(prepared)
     schema = src.parquet.schema_arrow
     schema = schema.with_metadata(_metadata_without_bbox(schema.metadata))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     kept = 0
-    with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
-        for i, g in enumerate(groups):
-            check(cancel)
-            table = src.parquet.read_row_group(g)
-            for batch in table.to_batches(max_chunksize=65536):
-                geoms, bounds = footprints(batch, lay, plan, size)
-                keep = region_keep(geoms, bounds, region, prepared)
-                if keep.any():
-                    part = pa.Table.from_batches([batch]).filter(pa.array(keep))
-                    writer.write_table(part.replace_schema_metadata(schema.metadata))
-                    kept += int(keep.sum())
-            report(progress, i + 1, len(groups), f"Copying {src.label}")
-        if kept == 0:
-            writer.write_table(schema.empty_table())
-    tmp.replace(out)
+
+    def write(tmp: Path) -> None:
+        nonlocal kept
+        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+            for i, g in enumerate(groups):
+                check(cancel)
+                table = src.parquet.read_row_group(g)
+                for batch in table.to_batches(max_chunksize=65536):
+                    geoms, bounds = footprints(batch, lay, plan, size)
+                    keep = region_keep(geoms, bounds, region, prepared)
+                    if keep.any():
+                        part = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                        writer.write_table(part.replace_schema_metadata(schema.metadata))
+                        kept += int(keep.sum())
+                report(progress, i + 1, len(groups), f"Copying {src.label}")
+            if kept == 0:
+                writer.write_table(schema.empty_table())
+
+    write_atomic(write, out)  # a private temporary folder, fsync, one rename: never a half file
     return kept

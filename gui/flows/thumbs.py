@@ -58,7 +58,8 @@ class ThumbnailFlow(QObject):
             return
         from terrafind.core.imagery.thumbnails import ThumbnailService
 
-        self.service = ThumbnailService(cache)
+        # a field pack's cache is read, never written: it was checked against the pack's manifest
+        self.service = ThumbnailService(cache, read_only=cache is not None)
         self._cache_path = cache
         self.service.online = self.online_wanted
         if pack is not None and pack.imagery and self.c.session.catalog is not None:

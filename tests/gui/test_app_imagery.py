@@ -136,7 +136,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     c.packs.build(list(c.session.sources), region, str(tmp_path / "pack"), c.session.imagery)
     qtbot.waitUntil(lambda: bool(built), timeout=30000)
     manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text())
-    assert manifest["imagery"] == str(files["cog"].resolve())
+    assert manifest["imagery"] == "field-pack:scene.tif"  # its name only: no path of this machine
     assert (tmp_path / "pack" / "basemap.mbtiles").is_file()
 
     # Clear: no imagery again, the basemap made from it goes, the setting is forgotten.
