@@ -20,7 +20,10 @@ log = logging.getLogger("terrafind")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    import terrafind
+
     parser = argparse.ArgumentParser(prog="terrafind", description="Search the Earth by example, offline.")
+    parser.add_argument("--version", action="version", version=f"terrafind {terrafind.__version__}")
     parser.add_argument(
         "path", nargs="?", help="a GeoParquet file, a folder of them, or a .terrafind project"
     )

@@ -150,13 +150,31 @@ def write_folder(folder: Path, files: dict[str, bytes], manifest: dict) -> None:
     (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def fetch_package(name: str, pin: dict, dest: Path, registry: str, *, log=print) -> bool:
+def reuse_current(folder: Path, reuse: Path | None, expect: dict) -> bool:
+    """Copy ``reuse/<folder name>`` into ``folder`` when it is current (same pin, every file's hash as
+    recorded): a build reuses the checkout's verified copy instead of downloading again. Only the files its
+    MANIFEST lists are copied, and the copy is checked again."""
+    if reuse is None or not is_current(reuse / folder.name, expect):
+        return False
+    source = reuse / folder.name
+    manifest = read_manifest(source) or {}
+    files = {rel: (source / rel).read_bytes() for rel in manifest.get("files", {})}
+    write_folder(folder, files, {k: v for k, v in manifest.items() if k != "files"})
+    return is_current(folder, expect)
+
+
+def fetch_package(
+    name: str, pin: dict, dest: Path, registry: str, *, reuse: Path | None = None, log=print
+) -> bool:
     """Install one pinned package into ``dest/name``; returns False when it was already current."""
     folder = dest / name
     expect = {"name": name, "version": pin["version"], "integrity": pin["integrity"]}
     if is_current(folder, expect):
         log(f"  {name} {pin['version']}: present, hashes match")
         return False
+    if reuse_current(folder, reuse, expect):
+        log(f"  {name} {pin['version']}: copied from {reuse}, hashes match")
+        return True
     url = tarball_url(registry, name, pin["version"])
     log(f"  {name} {pin['version']}: downloading {url}")
     tgz = download(url)
@@ -266,7 +284,7 @@ def topology_to_geojson(topology: dict, object_name: str, decimals: int = 4) -> 
     return {"type": "FeatureCollection", "features": features}
 
 
-def build_basemap(spec: dict, pins: dict, dest: Path, *, log=print) -> bool:
+def build_basemap(spec: dict, pins: dict, dest: Path, *, reuse: Path | None = None, log=print) -> bool:
     folder = dest / "basemap"
     sources = {
         p: pins[p]["integrity"] for p in sorted({layer["package"] for layer in spec["layers"].values()})
@@ -275,6 +293,9 @@ def build_basemap(spec: dict, pins: dict, dest: Path, *, log=print) -> bool:
     if is_current(folder, expect):
         log("  basemap: present, hashes match")
         return False
+    if reuse_current(folder, reuse, expect):
+        log(f"  basemap: copied from {reuse}, hashes match")
+        return True
     files = {}
     for out_name, layer in spec["layers"].items():
         topology = json.loads((dest / layer["package"] / layer["file"]).read_text())
@@ -292,14 +313,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pins", type=Path, default=PINS)
     parser.add_argument("--registry", default=None, help="npm registry URL (default: the one in the pins)")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        help="a vendor folder to copy current, hash-checked packages from instead of downloading them",
+    )
     args = parser.parse_args(argv)
     pins = json.loads(args.pins.read_text())
     registry = args.registry or pins["registry"]
     print(f"Web assets -> {args.dest}")
     try:
         for name, pin in pins["packages"].items():
-            fetch_package(name, pin, args.dest, registry)
-        build_basemap(pins["basemap"], pins["packages"], args.dest)
+            fetch_package(name, pin, args.dest, registry, reuse=args.reuse)
+        build_basemap(pins["basemap"], pins["packages"], args.dest, reuse=args.reuse)
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

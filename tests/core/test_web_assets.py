@@ -73,6 +73,29 @@ def test_unpacks_only_listed_files_and_writes_manifest(tmp_path, monkeypatch):
     assert (folder / "lib.js").read_bytes() == b"var L = 1;"
 
 
+def test_a_build_reuses_a_current_copy_and_never_a_tampered_one(tmp_path, monkeypatch):
+    # The wheel build copies the checkout's verified assets instead of downloading them again.
+    calls = []
+    monkeypatch.setattr(fwa, "download", lambda url: calls.append(url) or TGZ)
+    quiet = {"log": lambda m: None}
+    checkout, build = tmp_path / "checkout", tmp_path / "build"
+    fwa.fetch_package("demo", PIN, checkout, "https://registry.example", **quiet)
+    (checkout / "demo" / "stray.js").write_text("not listed in the manifest")
+    assert fwa.fetch_package("demo", PIN, build, "https://registry.example", reuse=checkout, **quiet)
+    assert len(calls) == 1  # copied, not downloaded
+    assert sorted(p.name for p in (build / "demo").rglob("*") if p.is_file()) == [
+        "LICENSE",
+        "MANIFEST.json",
+        "a.png",
+        "lib.js",
+    ]
+    # A copy whose file no longer matches its manifest is not reused: the pinned tarball is fetched.
+    (checkout / "demo" / "lib.js").write_text("tampered")
+    other = tmp_path / "other"
+    assert fwa.fetch_package("demo", PIN, other, "https://registry.example", reuse=checkout, **quiet)
+    assert len(calls) == 2 and (other / "demo" / "lib.js").read_bytes() == b"var L = 1;"
+
+
 def test_hash_mismatch_installs_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(fwa, "download", lambda url: TGZ + b"x")
     with pytest.raises(fwa.FetchError, match="does not match the pinned hash"):
