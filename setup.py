@@ -7,7 +7,8 @@ pinned npm tarball, checks its sha512 against the pin and writes the listed file
 ``TERRAFIND_WEB_ASSETS=DIR`` names another verified copy to reuse (offline builds). An editable install
 reads ``resources/`` from the checkout, where ``scripts/dev.sh setup`` fetches them.
 
-Everything else is in pyproject.toml.
+It also lists the packages (found, not typed: a new subpackage cannot be forgotten). Everything else is in
+pyproject.toml.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -45,4 +46,10 @@ class BuildPyWithWebAssets(build_py):
             raise SystemExit("Could not fetch the map's web assets for the wheel (see the message above).")
 
 
-setup(cmdclass={"build_py": BuildPyWithWebAssets})
+def packages() -> list[str]:
+    """``terrafind`` (the checkout root) and every package below core/ and gui/, under that name."""
+    found = find_packages(where=str(ROOT), include=["core", "core.*", "gui", "gui.*"])
+    return ["terrafind", *sorted(f"terrafind.{name}" for name in found)]
+
+
+setup(packages=packages(), cmdclass={"build_py": BuildPyWithWebAssets})
