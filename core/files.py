@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "write_bytes_atomic", "write_text_atomic", "fsync_path"]
+__all__ = ["write_atomic", "write_bytes_atomic", "write_text_atomic", "fsync_path", "private_folder", "commit"]
 
 _TRANSIENT = ("-journal", "-wal", "-shm")  # SQLite's (GeoPackage) working files: never moved into place
 
@@ -41,14 +41,29 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def private_folder(path: Path) -> Path:
+    """A fresh folder beside ``path`` only this process can use (unpredictable name, mode 0700): where a
+    writer puts its temporary files, so nobody can plant a symlink at their names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent))
+
+
+def commit(tmp: Path, path: Path) -> Path:
+    """Flush ``tmp`` to disk and move it over ``path`` in one rename (a symlink at ``path`` is replaced,
+    never written through), then flush the folder entry. Returns ``path``."""
+    fsync_path(tmp)
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+    return path
+
+
 def write_atomic(write: Callable[[Path], object], path: str | Path) -> Path:
     """Run ``write(tmp)`` on a temporary path beside ``path`` and move the result into place; return ``path``.
 
     ``tmp`` has the same file name as ``path`` inside a private folder, so writers that pick a driver by the
     suffix or write sidecars next to it work unchanged. Anything ``write`` left behind is removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent))
+    folder = private_folder(path)
     try:
         tmp = folder / path.name
         write(tmp)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,11 +121,15 @@ def _kind(value: Any) -> str:
     return str(value)
 
 
-def save_project(project: Project, path: str | Path) -> Path:
-    """Write ``project`` to ``path`` (``.terrafind`` added when missing), atomically."""
+def save_project(project: Project, path: str | Path, protected: Iterable[str | Path] = ()) -> Path:
+    """Write ``project`` to ``path`` (``.terrafind`` added when missing), atomically; never over an open
+    file, inside a pack in use, or over a file that is not a project (:mod:`terrafind.core.outputs`)."""
+    from terrafind.core.outputs import check_output_file
+
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
+    check_output_file(path, "project", protected)
     try:
         write_text_atomic(path, json.dumps(project.to_dict(), indent=1))
     except OSError as exc:

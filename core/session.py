@@ -138,6 +138,15 @@ class Session:
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
         self.imagery = data.pack.imagery if data.pack is not None and data.pack.imagery else None
 
+    def protected_paths(self) -> list[str]:
+        """What no output may replace or be written into: the open data's files and the field pack in use
+        (:mod:`terrafind.core.outputs`)."""
+        out = [str(s.path) for s in self.catalog.sources] if self.catalog is not None else []
+        out += [p for p in self.sources if Path(p).is_file()]
+        if self.pack is not None:
+            out.append(str(self.pack.root))
+        return out
+
     def data_files(self) -> list[str]:
         """The embeddings files behind the open data (a field pack's own files when a pack is open)."""
         if self.pack is not None:
@@ -308,6 +317,7 @@ class Session:
             labels=dict(self.labels),
             extra_provenance=self._provenance(),
             tops=tops,
+            protected=self.protected_paths(),
         )
         return written, len(visible)
 
@@ -325,7 +335,13 @@ class Session:
         catalog, visible = self._hits()
         sites = self.sites()
         written = export_sites(
-            catalog, sites, path, fmt=fmt, result=visible, extra_provenance=self._provenance()
+            catalog,
+            sites,
+            path,
+            fmt=fmt,
+            result=visible,
+            extra_provenance=self._provenance(),
+            protected=self.protected_paths(),
         )
         return written, len(sites)
 
@@ -336,7 +352,9 @@ class Session:
         ex = self.search_examples()
         if self.catalog is None or not (ex.positives or ex.negatives):
             raise InputError("There are no examples or labels to export yet.")
-        written = export_labels(self.catalog, ex.positives, ex.negatives, path, fmt=fmt)
+        written = export_labels(
+            self.catalog, ex.positives, ex.negatives, path, fmt=fmt, protected=self.protected_paths()
+        )
         return written, len(ex.positives) + len(ex.negatives)
 
     # --- projects -----------------------------------------------------------------------------------

@@ -315,7 +315,7 @@ class AppController(QObject):
             self.report_error(exc)
 
     def save_project(self, path: str) -> str:
-        saved = projects.save_project(self.project(), path)
+        saved = projects.save_project(self.project(), path, self.session.protected_paths())
         self.session.project_path = str(saved)
         self.project_path_changed.emit(str(saved))
         self.message.emit(f"Saved the project to {saved}.")

@@ -63,7 +63,8 @@ def ask_save_path(
 ) -> tuple[str, str | None] | None:
     """Ask where to save; ``formats`` maps dialog filters to format keys. Returns (path, format) or None.
 
-    A name typed without an extension gets the chosen filter's one.
+    The chosen filter decides the format and the name gets its suffix: added when missing or unknown
+    ("data.parquet" with GPX becomes "data.parquet.gpx"), replaced when it is another format's.
     """
     path, chosen = QFileDialog.getSaveFileName(
         window, title, str(Path(start_dir(window)) / default_name), ";;".join(formats)
@@ -72,8 +73,10 @@ def ask_save_path(
         return None
     remember_folder(window, path)
     fmt = formats.get(chosen)
-    if fmt and not Path(path).suffix:
-        path += "." + fmt
+    if fmt:
+        from terrafind.core.export.formats import name_for
+
+        path = name_for(path, fmt)  # the format is the filter's and the name says so (never data.parquet)
     return path, fmt
 
 
@@ -189,13 +192,24 @@ def prepare_pack(window) -> None:
     if region is None:
         c.say("Open data and zoom the map to the area you need (or draw a region) first.")
         return
-    folder = QFileDialog.getExistingDirectory(window, "Where to put the field pack", start_dir(window))
+    from terrafind.core.outputs import free_pack_folder
+
+    protected = s.protected_paths()
+    start = start_dir(window)
+    if s.pack is not None and Path(start).resolve().is_relative_to(Path(s.pack.root).resolve()):
+        start = str(Path(s.pack.root).resolve().parent)  # never propose the pack in use (or a folder in it)
+    folder = QFileDialog.getExistingDirectory(window, "Where to put the field pack", start)
     if folder:
         remember_folder(window, folder)
         name = Path(s.sources[0]).stem if s.sources else "terrafind"
         demo = window.demo  # the demo's imagery is Copernicus Sentinel data: its credit goes along
         credits = [demo.attribution] if demo is not None and demo.attribution else []
-        c.packs.prepare(str(Path(folder) / f"{name}-pack"), region, credits)
+        try:  # a new folder in the chosen one, never the pack in use nor a folder holding the data
+            out = free_pack_folder(folder, name, protected)
+        except Exception as exc:  # noqa: BLE001 - one sentence in the message bar
+            c.report_error(exc)
+            return
+        c.packs.prepare(str(out), region, credits)
 
 
 def about(window) -> None:

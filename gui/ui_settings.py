@@ -20,7 +20,10 @@ MAX_RECENT = 8
 class UiSettings:
     def __init__(self) -> None:
         # An INI file under config_dir() rather than the platform registry: TERRAFIND_HOME redirects it.
-        self._s = QSettings(str(config_dir() / "ui.ini"), QSettings.IniFormat)
+        path = config_dir() / "ui.ini"
+        if path.is_symlink():
+            path.unlink()  # a link planted at our settings file: Qt would write through it
+        self._s = QSettings(str(path), QSettings.IniFormat)
 
     def geometry(self) -> QByteArray | None:
         value = self._s.value("window/geometry")

@@ -153,6 +153,7 @@ def embed_images(
     params: EmbedderParams | None = None,
     like: str | Path | None = None,
     warn: Callable[[str], None] | None = None,
+    protected: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -162,12 +163,21 @@ def embed_images(
     new vectors share its space (``params`` must then be None). ``warn`` gets sentences about imagery
     that does not look like the earlier file's (other band names, another value scale).
     Each chip's ``source_url`` is its image file. Raises InputError for unreadable images, images without
-    a CRS or smaller than one chip, and Cancelled when ``cancel`` is set (no file is left behind)."""
+    a CRS or smaller than one chip, and Cancelled when ``cancel`` is set (no file is left behind).
+    ``out`` never replaces an image, the ``like`` file or ``protected`` files (the open data)."""
     model = None
     if like is not None:
         params, model = like_settings(like, params)
     return write_embeddings(
-        images, out, params=params, model=model, like=like, warn=warn, progress=progress, cancel=cancel
+        images,
+        out,
+        params=params,
+        model=model,
+        like=like,
+        warn=warn,
+        protected=[*protected, *([like] if like else [])],
+        progress=progress,
+        cancel=cancel,
     )
 
 
@@ -191,6 +201,17 @@ def like_settings(path: str | Path, params: EmbedderParams | None = None) -> tup
     return stored, like.model
 
 
+def _checked_out(out: Path, protected: Sequence[str | Path]) -> Path:
+    """Embeddings go into a GeoParquet file that is none of the images, none of the open data, and not a
+    file of another kind (:mod:`terrafind.core.outputs`)."""
+    from terrafind.core.outputs import check_output_file
+    from terrafind.core.read.sources import SUFFIXES
+
+    if out.suffix.lower() not in SUFFIXES:
+        raise InputError(f"{out.name} does not end in .parquet: name the embeddings file so.")
+    return check_output_file(out, "embeddings", protected)
+
+
 def write_embeddings(
     images: Sequence[str | Path],
     out: str | Path,
@@ -203,6 +224,7 @@ def write_embeddings(
     like: str | Path | None = None,
     time_range: tuple[str, str] | None = None,
     warn: Callable[[str], None] | None = None,
+    protected: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -220,7 +242,7 @@ def write_embeddings(
     paths = [Path(p) for p in images]
     if not paths:
         raise InputError("No images were given to embed.")
-    out = Path(out)
+    out = _checked_out(Path(out), [*paths, *protected])
     grid = params.grid()
     sources: list = []
     # One BLAS thread (per worker, below): on a busy 2-core laptop OpenBLAS's own threads fight over the

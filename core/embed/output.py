@@ -3,16 +3,17 @@
 Columns: ``id`` (string), ``embedding`` (fixed_size_list<float32>[dim]), ``geometry`` (chip polygon, WKB,
 lon/lat), ``source_url`` (the image file a thumbnail is cut from) and ``date`` (acquisition date when the
 image says so, else null). Footer keys: ``geo`` (GeoParquet 1.1.0, with the bbox of all chips) and ``emb``.
-The file is written under a temporary name and renamed when complete, so a cancelled or failed run never
-leaves a half file where the user asked for one.
+The file is written in a private temporary folder beside it and renamed into place when complete (fsync,
+one rename: core.files), so a cancelled or failed run never leaves a half file where the user asked for
+one, and no predictable temporary name can be a planted symlink.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import shapely
 from pyproj import Transformer
 
 from terrafind.core.embed.rcf import BlockGrid
+from terrafind.core.files import commit, private_folder
 
 __all__ = ["EmbeddingWriter", "ChipCorners", "image_date"]
 
@@ -96,8 +98,11 @@ class EmbeddingWriter:
         self._bounds = [np.inf, np.inf, -np.inf, -np.inf]
         self._buf: list[tuple[list[str], np.ndarray, np.ndarray, str, str | None]] = []
         self._buffered = 0
-        self._tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-        self._final_tmp = out.with_name(f".{out.name}.{os.getpid()}.final")
+        # Temporary files live in a private folder beside ``out`` (made in __enter__): unpredictable names
+        # nobody can plant a symlink at (core.files).
+        self._dir: Path | None = None
+        self._tmp = out
+        self._final_tmp = out
         self.schema = pa.schema(
             [
                 ("id", pa.string()),
@@ -111,7 +116,9 @@ class EmbeddingWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> EmbeddingWriter:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._dir = private_folder(self.out)
+        self._tmp = self._dir / "partial.parquet"
+        self._final_tmp = self._dir / self.out.name
         return self
 
     def add(
@@ -178,7 +185,7 @@ class EmbeddingWriter:
                 # Everything fits in memory: one write, straight into the final schema.
                 table = self._table().replace_schema_metadata(self._final_metadata())
                 pq.write_table(table, str(self._final_tmp), row_group_size=ROW_GROUP, **WRITE_OPTIONS)
-                os.replace(self._final_tmp, self.out)
+                commit(self._final_tmp, self.out)
                 return
             if exc_type is None:
                 self._flush()
@@ -187,9 +194,8 @@ class EmbeddingWriter:
             if exc_type is None and self.rows:
                 self._finish()
         finally:
-            for path in (self._tmp, self._final_tmp):
-                if path.exists():
-                    path.unlink()
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
 
     def _final_metadata(self) -> dict[bytes, bytes]:
         meta = dict(self.schema.metadata or {})
@@ -208,4 +214,4 @@ class EmbeddingWriter:
             for i in range(src.num_row_groups):
                 w.write_table(src.read_row_group(i).replace_schema_metadata(meta), row_group_size=ROW_GROUP)
         src.close()
-        os.replace(self._final_tmp, self.out)
+        commit(self._final_tmp, self.out)

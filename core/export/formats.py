@@ -17,7 +17,7 @@ sentence. Where the provenance goes in each format:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,17 @@ from terrafind.core.errors import InputError
 from terrafind.core.export import phones
 from terrafind.core.files import write_atomic
 
-__all__ = ["Format", "FORMATS", "Writer", "register", "resolve", "export_fc", "file_filters", "DIGITS"]
+__all__ = [
+    "Format",
+    "FORMATS",
+    "Writer",
+    "register",
+    "resolve",
+    "name_for",
+    "export_fc",
+    "file_filters",
+    "DIGITS",
+]
 
 Writer = Callable[[dict, Path], None]
 DIGITS = 7  # ~1 cm at the equator: more digits are noise, fewer would move chip corners
@@ -68,10 +78,7 @@ def _by_suffix(suffix: str) -> Format | None:
     return next((f for f in FORMATS.values() if suffix.lower() in f.suffixes), None)
 
 
-def resolve(path: str | Path, fmt: str | None = None) -> tuple[Path, Format]:
-    """The file that will be written and its format: ``fmt`` (a key or a suffix) when given, else the
-    file's suffix; a path without a suffix gets the format's first. InputError for unknown formats."""
-    path = Path(path)
+def _chosen(path: Path, fmt: str | None) -> Format:
     if fmt:
         key = fmt.lower().lstrip(".")
         chosen = FORMATS.get(key) or _by_suffix("." + key)
@@ -80,14 +87,47 @@ def resolve(path: str | Path, fmt: str | None = None) -> tuple[Path, Format]:
     if chosen is None:
         known = ", ".join(s for f in FORMATS.values() for s in f.suffixes)
         raise InputError(f"Terrafind cannot write {path.name}: choose a file ending in one of {known}.")
+    return chosen
+
+
+def resolve(path: str | Path, fmt: str | None = None) -> tuple[Path, Format]:
+    """The file that will be written and its format: ``fmt`` (a key or a suffix) when given, else the
+    file's suffix; a path without a suffix gets the format's first. The suffix must agree with the format:
+    InputError otherwise (a GPX file named ``data.parquet`` would replace the data), and for unknown
+    formats."""
+    path = Path(path)
+    chosen = _chosen(path, fmt)
     if not path.suffix:
         path = path.with_suffix(chosen.suffixes[0])
+    elif path.suffix.lower() not in chosen.suffixes:
+        raise InputError(
+            f"{path.name} does not end in {chosen.suffixes[0]}, the suffix of {chosen.label}: name the file "
+            f"so, or choose the format its name says."
+        )
     return path, chosen
 
 
-def export_fc(fc: dict, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``fc`` to ``path`` in its format, atomically; return the path written."""
+def name_for(path: str | Path, fmt: str | None) -> str:
+    """``path`` with the suffix of the format chosen in a save dialog: kept when it agrees, replaced when
+    it is another export format's, added otherwise ("data.parquet" with GPX -> "data.parquet.gpx"), so the
+    name always says what the file is and never names a file of another kind."""
+    path = Path(path)
+    chosen = _chosen(path, fmt)
+    suffix = path.suffix.lower()
+    if suffix in chosen.suffixes:
+        return str(path)
+    if suffix and _by_suffix(suffix) is not None:
+        return str(path.with_suffix(chosen.suffixes[0]))
+    return str(path) + chosen.suffixes[0]
+
+
+def export_fc(fc: dict, path: str | Path, fmt: str | None = None, protected: Iterable[str | Path] = ()) -> Path:
+    """Write ``fc`` to ``path`` in its format, atomically; return the path written. ``protected`` are the
+    open files and packs, which an export never replaces (:mod:`terrafind.core.outputs`)."""
+    from terrafind.core.outputs import check_output_file
+
     target, chosen = resolve(path, fmt)
+    check_output_file(target, chosen.key, protected)
     try:
         return write_atomic(lambda tmp: chosen.write(fc, tmp), target)
     except OSError as exc:

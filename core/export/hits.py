@@ -190,12 +190,14 @@ def export_hits(
     labels: dict[int, str] | None = None,
     extra_provenance: dict[str, Any] | None = None,
     tops: np.ndarray | None = None,
+    protected: Iterable[str | Path] = (),
 ) -> Path:
-    """Write the hits to ``path`` (format from ``fmt`` or the suffix; none = GeoJSON); return the path."""
+    """Write the hits to ``path`` (format from ``fmt`` or the suffix; none = GeoJSON); return the path.
+    Never over the data's own files or ``protected`` ones (:mod:`terrafind.core.outputs`)."""
     fc = hits_feature_collection(
         catalog, result, threshold=threshold, labels=labels, extra_provenance=extra_provenance, tops=tops
     )
-    return export_fc(fc, path, fmt)
+    return export_fc(fc, path, fmt, _guarded(catalog, protected))
 
 
 def export_labels(
@@ -205,9 +207,11 @@ def export_labels(
     path: str | Path,
     *,
     fmt: str | None = None,
+    protected: Iterable[str | Path] = (),
 ) -> Path:
     """Write the user's examples (label "positive"/"negative") to ``path``; return the path."""
-    return export_fc(labels_feature_collection(catalog, positives, negatives), path, fmt)
+    fc = labels_feature_collection(catalog, positives, negatives)
+    return export_fc(fc, path, fmt, _guarded(catalog, protected))
 
 
 def export_sites(
@@ -218,6 +222,7 @@ def export_sites(
     fmt: str | None = None,
     result: SearchResult | None = None,
     extra_provenance: dict[str, Any] | None = None,
+    protected: Iterable[str | Path] = (),
 ) -> Path:
     """Write sites (:func:`terrafind.core.search.sites.merge_sites`) in any export format, with the same
     provenance as a hits export (``kind`` = "sites"). Returns the path written."""
@@ -226,4 +231,9 @@ def export_sites(
         info["search"] = search_info(catalog, result, result.threshold)
     info.update(extra_provenance or {})
     fc = sites_feature_collection(catalog, sites, provenance=provenance(catalog, info))
-    return export_fc(fc, path, fmt)
+    return export_fc(fc, path, fmt, _guarded(catalog, protected))
+
+
+def _guarded(catalog: Catalog, protected: Iterable[str | Path]) -> list[str | Path]:
+    """What an export must not replace: the catalog's own files and whatever else is open."""
+    return [*(s.path for s in catalog.sources), *protected]

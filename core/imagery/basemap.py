@@ -313,7 +313,10 @@ def _build(sources, bounds, zmin, zmax, cogs, out, key, progress, cancel) -> Pat
     from rasterio.warp import transform_bounds
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(out.name + ".partial")  # a known name on purpose: the next run resumes it
+    for p in (partial, *(partial.with_name(partial.name + x) for x in ("-journal", "-wal", "-shm"))):
+        if p.is_symlink():
+            p.unlink()  # a link planted at the name: SQLite would write through it
     con = sqlite3.connect(str(partial))
     try:
         con.executescript(_SCHEMA)
@@ -363,6 +366,8 @@ def _build(sources, bounds, zmin, zmax, cogs, out, key, progress, cancel) -> Pat
     finally:
         con.commit()  # also after a cancel: the tiles done so far are kept for the next run
         con.close()
-    os.replace(partial, out)
+    from terrafind.core.files import commit
+
+    commit(partial, out)  # fsync, one rename over whatever is at ``out`` (never through a link)
     report(progress, total, total, "Basemap ready")
     return out

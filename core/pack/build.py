@@ -91,6 +91,7 @@ def build_pack(
     *,
     imagery: str | None = None,
     thumbnail_size: int = 128,
+    protected: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -99,16 +100,19 @@ def build_pack(
     ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
     or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
     after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    ``out_dir`` is new, empty or a pack not in use, and holds none of the inputs or ``protected`` paths
+    (the open data, the pack in use): :func:`terrafind.core.outputs.check_pack_folder`.
     """
+    from terrafind.core.outputs import check_pack_folder
     from terrafind.core.pack.subset import write_region_subset
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.search.index import index_paths, load_or_build_index
 
     _check_terms(imagery)
     imagery = _normalised(imagery)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     files = input_files(paths)
+    out = check_pack_folder(Path(out_dir), [*files, *protected])
+    out.mkdir(parents=True, exist_ok=True)
     key = _input_key(files, region, imagery, thumbnail_size)
     manifest_path, state_path = out / MANIFEST, out / STATE
     if manifest_path.exists() and not state_path.exists():

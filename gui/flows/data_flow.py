@@ -141,10 +141,14 @@ class DataFlow(QObject):
     def embed(self, images: list[str], out: str) -> None:
         """Embed imagery with the built-in embedder (a job), then open the GeoParquet it wrote."""
 
+        protected = self.c.session.protected_paths()
+
         def job(progress, cancel):
             from terrafind.core.embed.embedder import embed_images
 
-            embed_images([str(p) for p in images], out, progress=progress, cancel=cancel)
+            embed_images(
+                [str(p) for p in images], out, protected=protected, progress=progress, cancel=cancel
+            )
             return out
 
         self.runner.start(

@@ -71,6 +71,14 @@ class PackFlow(QObject):
         if not files or region is None:
             c.say("Open data and choose a region (or zoom the map to it) before preparing a pack.")
             return False
+        from terrafind.core.errors import InputError
+        from terrafind.core.outputs import check_pack_folder
+
+        try:  # said now, not after the estimate: the folder holds the data or the pack in use
+            check_pack_folder(out_dir, [*files, *c.session.protected_paths()])
+        except InputError as exc:
+            c.report_error(exc)
+            return False
         imagery = c.session.imagery  # the configured imagery: the pack's thumbnails and basemap come from it
         why = c.imagery.explanation
         session = c.session.snapshot()  # the examples, labels and hits as they are now
@@ -116,11 +124,21 @@ class PackFlow(QObject):
             self.imagery_wanted.emit()
 
     def build(self, files, region, out_dir: str, imagery: str | None, *, session=None, credits=None) -> None:
+        protected = self.c.session.protected_paths()  # the data and the pack in use: never written over
+
         def job(progress, cancel):
             from terrafind.core.pack.build import build_pack
             from terrafind.core.pack.field import write_field_files
 
-            out = build_pack(files, region, Path(out_dir), imagery=imagery, progress=progress, cancel=cancel)
+            out = build_pack(
+                files,
+                region,
+                Path(out_dir),
+                imagery=imagery,
+                protected=protected,
+                progress=progress,
+                cancel=cancel,
+            )
             if session is not None:
                 write_field_files(session, out, credits=credits)
             return str(out)

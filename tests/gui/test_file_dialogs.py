@@ -36,11 +36,29 @@ def test_bare_name_gets_the_chosen_extension(monkeypatch, tmp_path):
     assert asked["filters"] == "GeoJSON (*.geojson);;GPX for phones (*.gpx)"
 
 
-def test_typed_extension_is_kept_and_cancel_gives_none(monkeypatch, tmp_path):
-    answers = iter([(str(tmp_path / "x.kml"), "GeoJSON (*.geojson)"), ("", "")])
+def test_the_filter_decides_the_format_and_the_suffix_agrees(monkeypatch, tmp_path):
+    """Issue 11: a typed suffix never lets one format be written under another's name (GeoJSON in x.kml,
+    a GPX over data.parquet)."""
+    answers = iter(
+        [
+            (str(tmp_path / "x.kml"), "GeoJSON (*.geojson)"),
+            (str(tmp_path / "data.parquet"), "GPX (*.gpx)"),
+            (str(tmp_path / "hits.geojson"), "GeoJSON (*.geojson)"),
+            ("", ""),
+        ]
+    )
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: next(answers)))
-    assert ask_save_path(_window([]), "Export", "hits.geojson", FORMATS) == (
-        str(tmp_path / "x.kml"),
+    formats = {**FORMATS, "GPX (*.gpx)": "gpx"}
+    assert ask_save_path(_window([]), "Export", "hits.geojson", formats) == (
+        str(tmp_path / "x.geojson"),
         "geojson",
     )
-    assert ask_save_path(_window([]), "Export", "hits.geojson", FORMATS) is None
+    assert ask_save_path(_window([]), "Export", "hits.geojson", formats) == (
+        str(tmp_path / "data.parquet.gpx"),
+        "gpx",
+    )
+    assert ask_save_path(_window([]), "Export", "hits.geojson", formats) == (
+        str(tmp_path / "hits.geojson"),
+        "geojson",
+    )
+    assert ask_save_path(_window([]), "Export", "hits.geojson", formats) is None
