@@ -17,6 +17,7 @@ __all__ = [
     "config_dir",
     "cache_dir",
     "data_dir",
+    "log_dir",
     "resources_dir",
     "web_vendor_dir",
     "is_app_folder",
@@ -38,6 +39,8 @@ def _dir(kind: str) -> Path:
         path = Path(platformdirs.user_config_dir(APP))
     elif kind == "cache":
         path = Path(platformdirs.user_cache_dir(APP))
+    elif kind == "log":
+        path = Path(platformdirs.user_log_dir(APP))
     else:
         path = Path(platformdirs.user_data_dir(APP))
     path.mkdir(parents=True, exist_ok=True)
@@ -59,8 +62,15 @@ def data_dir() -> Path:
     return _dir("data")
 
 
+def log_dir() -> Path:
+    """The app's and the CLI's log files (the platform's place for logs: ~/.local/state/terrafind/log on
+    Linux, ~/Library/Logs/terrafind on macOS, %LOCALAPPDATA%\\terrafind\\terrafind\\Logs on Windows)."""
+    return _dir("log")
+
+
 def resources_dir() -> Path:
-    """The ``resources/`` folder, in a source checkout or inside the frozen app."""
+    """The ``resources/`` folder: beside ``core/`` in a checkout (the package root) and in an installed wheel
+    (``site-packages/terrafind/resources``), under ``sys._MEIPASS`` in the frozen app."""
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "resources"

@@ -3,7 +3,7 @@
 File: Open file / Open folder / Recent / Open project / Save project / Import places / Export hits /
 Export sites / Export labels / Imagery / Create embeddings / Prepare for offline use / Quit;
 Edit: Undo / Redo; Search: Search now / Negative examples / Region / Refine / Group / Clear excluded;
-View: the docks, Show sites; Help: How to search / About. What an entry does when it needs a dialog is in
+View: the docks, Show sites; Help: How to search / About / Report a problem. What an entry does when it needs a dialog is in
 :mod:`terrafind.gui.dialogs`; switches (Refine, Group, Show sites) go to the controller, which keeps them
 in the session.
 """
@@ -125,7 +125,8 @@ class Actions:
             "&How to search", lambda: dialogs.how_to_search(w), QKeySequence.HelpContents
         )
         self.about_action = self._act("&About Terrafind", lambda: dialogs.about(w))
-        help_menu.addActions([self.help_action, self.about_action])
+        self.report_action = self._act("&Report a problem...", lambda: dialogs.report_problem(w))
+        help_menu.addActions([self.help_action, self.about_action, self.report_action])
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Main", self.w)

@@ -44,10 +44,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _env_defaults() -> None:
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
-        # Chromium will not start as root with its sandbox; field users (never root) keep the sandbox on.
-        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
-        log.warning("Running as root: the QtWebEngine sandbox is turned off for this process.")
+    from terrafind.gui.sandbox import sandbox_blocker
+
+    if "QTWEBENGINE_DISABLE_SANDBOX" not in os.environ:
+        # Chromium will not start its sandbox as root or where user namespaces are forbidden (Ubuntu 24.04's
+        # AppArmor rule): the map would stay blank. Everywhere else field users keep the sandbox on.
+        reason = sandbox_blocker()
+        if reason:
+            os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+            log.warning("The QtWebEngine sandbox is turned off for this process: %s.", reason)
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
 
@@ -56,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="terrafind: %(message)s")
     args = parse_args(argv)
+    from terrafind.core.logs import start_logging
+
+    start_logging("terrafind")  # the user's log folder; Help > Report a problem shows its last lines
     _env_defaults()
 
     import PySide6.QtWebEngineWidgets  # noqa: F401  (must be imported before the QApplication exists)

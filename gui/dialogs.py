@@ -222,6 +222,14 @@ def about(window) -> None:
     window.about_dialog.open()
 
 
+def report_problem(window) -> None:
+    """Help > Report a problem: the prefilled report (versions, system, scrubbed log lines) to send."""
+    from terrafind.gui.panels.report_dialog import ReportDialog
+
+    window.report_dialog = ReportDialog(window, start_dir=start_dir(window))
+    window.report_dialog.open()
+
+
 def how_to_search(window) -> None:
     """Help > How to search: the page in a window of its own beside the main window."""
     from terrafind.gui.panels.help_page import HelpPage

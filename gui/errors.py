@@ -12,6 +12,7 @@ receives ``(kind, title, text, detail)`` and returns the answer a person would h
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import traceback
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushBut
 from terrafind.core.errors import TerrafindError
 
 __all__ = ["MessageBar", "ErrorReporter", "set_dialog_hook", "ask", "choose", "inform", "install_hooks"]
+
+log = logging.getLogger("terrafind.gui")
 
 DialogHook = Callable[[str, str, str, str], bool]
 _dialog_hook: DialogHook | None = None
@@ -157,6 +160,11 @@ class ErrorReporter(QObject):
     def report(self, exc: BaseException, tb: str = "") -> None:
         if not tb and exc.__traceback__ is not None:
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        # Into the log file too (thread-safe), so Help > Report a problem can show what happened.
+        if isinstance(exc, TerrafindError):
+            log.warning("%s: %s", type(exc).__name__, exc.message)
+        else:
+            log.error("unexpected error: %s", tb.rstrip() or f"{type(exc).__name__}: {exc}")
         if threading.current_thread() is threading.main_thread():
             self._show(exc, tb)
         else:

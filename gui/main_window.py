@@ -396,6 +396,7 @@ class MainWindow(QMainWindow):
         refusal, retry = asked
         site, dataset = refusal.site, refusal.dataset
         label = f"Allow {site if len(site) <= 48 else '...' + site[-45:]}"
+
         def allow() -> None:
             self.message_bar.dismiss()
             self.c.allow(site, dataset, retry)

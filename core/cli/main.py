@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -20,6 +22,11 @@ from terrafind.core.errors import Cancelled, TerrafindError
 __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 2, 130
+EXIT_CLOSED_PIPE = (
+    141  # what a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head` gives
+)
+
+log = logging.getLogger("terrafind.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,23 +69,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), message already printed
         return int(exc.code or 0)
+    from terrafind.core.logs import start_logging
+
+    start_logging("terrafind-cli")
+    log.info("command %s", args.command)  # the verb only: arguments name places and files
     try:
         from terrafind.core.cli import apply_network_args
 
         apply_network_args(args)
-        return int(args.run(args) or EXIT_OK)
+        code = int(args.run(args) or EXIT_OK)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except TerrafindError as exc:
+        log.warning("%s: %s", type(exc).__name__, exc.message)
         print(f"terrafind-cli: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MemoryError:
+        log.warning("out of memory")
         print(
             "terrafind-cli: this computer ran out of memory; choose a smaller region (--bbox).",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
     except (Cancelled, KeyboardInterrupt):
+        log.info("cancelled")
         print("\nterrafind-cli: cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
+    except Exception:
+        log.exception("unexpected error")  # a bug: the traceback goes to the log and to the terminal
+        raise
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``terrafind-cli search ... | head``): stop quietly, as other tools do.
+
+    Python would flush stdout again at exit and print "Exception ignored ... BrokenPipeError", so stdout is
+    pointed at the null device first (the recipe in Python's signal documentation).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (stdout replaced): nothing left to flush
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ nodata. A pixel is valid when every selected band holds data (not the nodata val
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -31,7 +32,10 @@ def open_image(path: str | Path) -> rasterio.DatasetReader:
     if not p.exists():
         raise InputError(f"The image {p} does not exist.")
     try:
-        src = rasterio.open(p)
+        with warnings.catch_warnings():
+            # A file without georeferencing is refused below, in one sentence; rasterio's warning is noise.
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            src = rasterio.open(p)
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(
             f"{p.name} is not an image Terrafind can read (GeoTIFF, COG, JPEG2000...).", detail=str(exc)

@@ -7,7 +7,6 @@ between its sections stay in the page; a web link opens in the system browser.
 
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -26,11 +25,11 @@ def help_dir() -> Path:
 
 
 def version() -> str:
-    """The installed Terrafind's version ("0.1.0"), or "development" in a checkout without metadata."""
-    try:
-        return importlib.metadata.version("terrafind")
-    except importlib.metadata.PackageNotFoundError:
-        return "development"
+    """Terrafind's version ("0.1.0"): the package's own, the same in a checkout, a wheel and the frozen app
+    (which carries no distribution metadata for Terrafind)."""
+    import terrafind
+
+    return terrafind.__version__
 
 
 class HelpPage(QDialog):

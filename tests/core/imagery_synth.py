@@ -113,6 +113,8 @@ class _ServerProcess:
     def shutdown(self) -> None:
         self.proc.kill()
         self.proc.wait(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class TileHandler(http.server.BaseHTTPRequestHandler):

@@ -190,8 +190,9 @@ def test_bad_input_says_what_to_do(tmp_path):
     with pytest.raises(InputError, match="smaller than one chip"):
         embed_images([tiny], tmp_path / "x.parquet", params=SMALL)
     nocrs = tmp_path / "nocrs.tif"
-    with rasterio.open(nocrs, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint16") as dst:
-        dst.write(_scene(64, 64)[:1])
+    with pytest.warns(rasterio.errors.NotGeoreferencedWarning):  # deliberately: no transform, no CRS
+        with rasterio.open(nocrs, "w", driver="GTiff", width=64, height=64, count=1, dtype="uint16") as dst:
+            dst.write(_scene(64, 64)[:1])
     with pytest.raises(InputError, match="no coordinate reference system"):
         embed_images([nocrs], tmp_path / "x.parquet", params=SMALL)
     with pytest.raises(InputError, match="does not exist"):

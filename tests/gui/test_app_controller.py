@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from terrafind.core import project as projects
@@ -176,7 +178,7 @@ def test_export_labels(qtbot, controller, data, tmp_path):
     qtbot.waitUntil(lambda: bool(done), timeout=15000)
     import json
 
-    features = json.loads(open(done[0][0]).read())["features"]
+    features = json.loads(Path(done[0][0]).read_text())["features"]
     assert sorted(f["properties"]["label"] for f in features) == ["negative", "positive"]
 
 
