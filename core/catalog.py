@@ -65,6 +65,10 @@ class Catalog:
     region: Region | None = None
     problems: list[str] = field(default_factory=list)
     chip_size_m: float | None = None
+    period: str | None = None  # the date these chips show when a region has several (terrafind.core.dates)
+    # (N,) float32: each vector's length before it was made unit, or None (made from arrays). Searches
+    # compare directions; a change between dates also needs the lengths (terrafind.core.change.metric).
+    norms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -194,6 +198,30 @@ class Catalog:
         v = self.value(row, "source_url")
         return str(v) if v else None
 
+    def subset(self, rows: np.ndarray, *, period: str | None = None) -> Catalog:
+        """The chips at ``rows`` (in that order) as a catalog of their own, e.g. one date of a file whose
+        rows hold several."""
+        rows = np.asarray(rows, np.int64)
+        return Catalog(
+            vectors=np.ascontiguousarray(self.vectors[rows]),
+            ids=self.ids[rows],
+            footprints=self.footprints[rows],
+            attributes=self.attributes.take(pa.array(rows)),
+            sources=list(self.sources),
+            adapter=self.adapter,
+            model=self.model,
+            region=self.region,
+            problems=list(self.problems),
+            chip_size_m=self.chip_size_m,
+            period=period if period is not None else self.period,
+            norms=None if self.norms is None else self.norms[rows],
+        )
+
+    def raw_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors at ``rows`` with their lengths as read (unit when the lengths are unknown)."""
+        v = np.asarray(self.vectors[rows], np.float32)
+        return v if self.norms is None else v * self.norms[rows][:, None]
+
     # --- identity --------------------------------------------------------------------------------
     def fingerprint(self, extra: str = "") -> str:
         """A hash of what this catalog was made from (files, sizes, mtimes, footers, region) plus ``extra``."""
@@ -204,6 +232,8 @@ class Catalog:
             "dim": self.dim,
             "extra": extra,
         }
+        if self.period is not None:  # the dates of one file are catalogs of their own (and indexes)
+            payload["period"] = self.period
         if not self.sources:  # built from arrays: hash the content itself
             payload["content"] = hashlib.sha256(np.ascontiguousarray(self.vectors).tobytes()).hexdigest()
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -218,5 +248,6 @@ class Catalog:
             "model": self.model_name,
             "files": [s.path for s in self.sources],
             "chip_size_m": self.chip_size_m,
+            "date": self.period,
             "problems": list(self.problems),
         }

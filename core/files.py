@@ -21,7 +21,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_atomic", "write_bytes_atomic", "write_text_atomic", "fsync_path", "private_folder", "commit"]
+__all__ = [
+    "write_atomic",
+    "write_bytes_atomic",
+    "write_text_atomic",
+    "fsync_path",
+    "private_folder",
+    "commit",
+]
 
 _TRANSIENT = ("-journal", "-wal", "-shm")  # SQLite's (GeoPackage) working files: never moved into place
 

@@ -96,7 +96,9 @@ def check_output_file(path: str | Path, kind: str, protected: Iterable[str | Pat
     name = target.name
     for p in _resolved(protected):
         if real == p:
-            raise InputError(f"{name} is open in Terrafind: choose another name, so that it is not overwritten.")
+            raise InputError(
+                f"{name} is open in Terrafind: choose another name, so that it is not overwritten."
+            )
         if p.is_dir() and real.is_relative_to(p):
             raise InputError(
                 f"{name} would be written inside the field pack in use ({p.name}): choose another folder."

@@ -67,6 +67,9 @@ class Project:
     imagery: str | None = None  # imagery configured for the data (COG, VRT, folder or XYZ template)
     masked: list[str] = field(default_factory=list)
     learn: dict[str, Any] = field(default_factory=dict)
+    # Several dates (terrafind.core.dates): {"current": date on the map, "marks": other dates' examples and
+    # labels (terrafind.core.dates.marks.marks_to_dict), "assigned": {path: date}, "learn_from": [...]}
+    dates: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,6 +97,7 @@ class Project:
                 imagery=str(data["imagery"]) if data.get("imagery") else None,  # absent in older files
                 masked=[str(i) for i in data.get("masked") or []],  # absent in older files too
                 learn=_learn(data.get("learn")),
+                dates=data["dates"] if isinstance(data.get("dates"), dict) else None,  # absent before dates
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc

@@ -17,31 +17,23 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from terrafind.core.catalog import Catalog
+from terrafind.core.dates.marks import DateMarks, travelling_vectors
+from terrafind.core.dates.verbs import DateVerbs
 from terrafind.core.errors import InputError
 from terrafind.core.present.items import NEGATIVE, POSITIVE, ExampleItem
 from terrafind.core.progress import CancelToken, ProgressFn
-from terrafind.core.project import LEARN_DEFAULTS, Project
+from terrafind.core.project import LEARN_DEFAULTS
 from terrafind.core.search import visible as vis
 from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
+from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
 from terrafind.core.types import Examples, Region, SearchResult
 
 __all__ = ["Session", "OpenedData", "open_data", "DEFAULT_PARAMS"]
-
-# threshold_by: what the threshold compares, "score" or "probability" (after Refine; core.search.visible)
-DEFAULT_PARAMS: dict[str, Any] = {
-    "mode": "mean",
-    "k": 200,
-    "threshold": None,
-    "auto": True,
-    "threshold_by": "score",
-}
 
 
 @dataclass
@@ -53,20 +45,27 @@ class OpenedData:
     sources: list[str]
     region: Region | None = None
     pack: Any = None  # terrafind.core.pack.open.PackInfo
+    dates: Any = None  # terrafind.core.dates.region.DatedRegion when the files hold several dates
+    assigned: dict[str, str] = field(default_factory=dict)  # dates the user gave files or folders
 
 
 def open_data(
     paths: Sequence[str | Path],
     region: Region | None = None,
     *,
+    dates: dict[str, str] | None = None,
     embedding_column: str | None = None,
     chip_size_m: float | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> OpenedData:
-    """Open GeoParquet files or folders, or one field pack folder, limited to ``region``."""
+    """Open GeoParquet files or folders, or one field pack folder, limited to ``region``. Files of several
+    dates open as a dated region (terrafind.core.dates); ``dates`` assigns dates to files or folders."""
+    from terrafind.core.dates.detect import plan_dates
+    from terrafind.core.dates.region import open_dates
     from terrafind.core.pack.open import is_pack, open_pack
     from terrafind.core.read.reader import open_catalog
+    from terrafind.core.read.sources import resolve_paths
 
     names = [str(p) for p in paths]
     pack = None
@@ -76,18 +75,25 @@ def open_data(
         if not pack.catalog_paths:
             raise InputError(f"The field pack {pack.root} has no usable embeddings.")
         files = [str(p) for p in pack.catalog_paths]
+    assigned = dict(dates or {})
+    given = {**(pack.assigned if pack is not None else {}), **assigned}  # a pack keeps the dates it was given
+    plan = plan_dates([p for _, p in resolve_paths(files)], given)
+    kwargs: dict[str, Any] = {"embedding_column": embedding_column, "chip_size_m": chip_size_m}
+    if plan.is_dated():
+        dated = open_dates(plan, region, open_kwargs=kwargs, progress=progress, cancel=cancel)
+        if pack is not None:
+            pack.attach_dates(dated)
+        return OpenedData(dated.slices[-1].catalog, names, region, pack, dated, assigned)
     catalog = open_catalog(
-        files,
-        region=region,
-        embedding_column=embedding_column,
+        files, region=region, progress=progress, cancel=cancel, embedding_column=embedding_column,
         chip_size_m=chip_size_m,
-        progress=progress,
-        cancel=cancel,
-    )
-    return OpenedData(catalog, names, region, pack)
+    )  # fmt: skip
+    if plan.note:
+        catalog.problems.append(plan.note)
+    return OpenedData(catalog, names, region, pack, None, assigned)
 
 
-class Session:
+class Session(DateVerbs, ProjectVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -108,6 +114,13 @@ class Session:
         # The examples (positives, negatives) the latest refined search used: when they differ from the
         # session's, the labels changed since and the app says "Search to refine again".
         self.refined_with: tuple[frozenset[int], frozenset[int]] | None = None
+        # Several dates (terrafind.core.dates): the date on the map, the marks of the others by id, the
+        # dates a search learns from (None: all), and the dates the user gave files or folders.
+        self.dates: Any = None  # DatedRegion
+        self.date: str | None = None
+        self.marks: dict[str, DateMarks] = {}
+        self.learn_from: list[str] | None = None
+        self.assigned: dict[str, str] = {}
 
     @classmethod
     def open(cls, paths: Sequence[str | Path], region: Region | None = None, **kwargs: Any) -> Session:
@@ -119,8 +132,9 @@ class Session:
     def snapshot(self) -> Session:
         """A copy for a worker: its dicts are its own, the catalog and index are shared (read-only)."""
         other = copy.copy(self)
-        for name in ("examples", "labels", "masked", "params", "learn"):
+        for name in ("examples", "labels", "masked", "params", "learn", "assigned"):
             setattr(other, name, dict(getattr(self, name)))
+        other.marks = copy.deepcopy(self.marks)
         return other
 
     # --- data ---------------------------------------------------------------------------------------
@@ -137,6 +151,14 @@ class Session:
         self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
         self.imagery = data.pack.imagery if data.pack is not None and data.pack.imagery else None
+        self.dates, self.marks, self.learn_from = data.dates, {}, None
+        self.assigned = dict(data.assigned)
+        self.date = None
+        if data.dates is not None:
+            here = data.dates.of_catalog(data.catalog)
+            self.date = here.label if here is not None else None
+            if here is not None and here.imagery:
+                self.imagery = here.imagery
 
     def protected_paths(self) -> list[str]:
         """What no output may replace or be written into: the open data's files and the field pack in use
@@ -155,25 +177,36 @@ class Session:
 
     def use_index(self, catalog: Catalog, index: Any) -> bool:
         """Searches use ``index`` from now on, if it was built for the catalog still open."""
+        here = self.dates.of_catalog(catalog) if self.dates is not None else None
+        if here is not None:
+            here.index = index  # kept with its date, for when that date is shown again
         if catalog is not self.catalog:
             return False
         self.index = index
         return True
 
     def load_index(
-        self, *, build: bool = True, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+        self,
+        *,
+        catalog: Catalog | None = None,
+        build: bool = True,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
     ) -> Any:
-        """The catalog's index: a field pack's own, else the cache's, else (``build``) a new one; None
-        when there is none and ``build`` is False. Does not set it: see :meth:`use_index`."""
+        """The index of ``catalog`` (default: the one open; another date's when given): a field pack's own,
+        else the cache's, else (``build``) a new one; None when there is none and ``build`` is False.
+        Does not set it: see :meth:`use_index`."""
         from terrafind.core.search import index as ix
 
-        if self.catalog is None:
+        catalog = catalog if catalog is not None else self.catalog
+        if catalog is None:
             return None
-        if self.pack is not None and self.pack.index_path is not None:
-            return self.pack.load_index(self.catalog, progress=progress, cancel=cancel)
+        pack = self.pack
+        if pack is not None and (pack.index_path is not None or catalog.period in pack.dates):
+            return pack.load_index(catalog, progress=progress, cancel=cancel)
         if build:
-            return ix.load_or_build_index(self.catalog, progress=progress, cancel=cancel)
-        return ix.load_cached_index(self.catalog, progress=progress, cancel=cancel)
+            return ix.load_or_build_index(catalog, progress=progress, cancel=cancel)
+        return ix.load_cached_index(catalog, progress=progress, cancel=cancel)
 
     # --- examples, labels, masked chips -------------------------------------------------------------
     def chip_name(self, row: int) -> str:
@@ -206,20 +239,41 @@ class Session:
 
     def search_examples(self) -> Examples:
         """The one rule: a search uses the clicked examples plus the labelled results (a clicked example
-        wins over a label of the same chip)."""
-        return Examples(positives=self.examples_of(POSITIVE), negatives=self.examples_of(NEGATIVE))
+        wins over a label of the same chip); with several dates, also those of the other dates it learns
+        from (:attr:`learn_from`), as their vectors at their own date."""
+        ex = Examples(positives=self.examples_of(POSITIVE), negatives=self.examples_of(NEGATIVE))
+        if self.dates is not None and self.marks:
+            pos, neg, _ = travelling_vectors(self.dates, self._learned_marks(), self.learn_from)
+            ex.positive_vectors = pos if len(pos) else None
+            ex.negative_vectors = neg if len(neg) else None
+        return ex
+
+    def _learned_marks(self) -> dict[str, DateMarks]:
+        return {d: m for d, m in self.marks.items() if d != self.date}
 
     def example_items(self) -> list[ExampleItem]:
-        """The examples list as the app shows it: clicked examples, then labelled results."""
-        items = [ExampleItem(r, k, self.chip_name(r)) for r, k in self.examples.items()]
-        return items + [
-            ExampleItem(r, k, self.chip_name(r)) for r, k in self.labels.items() if r not in self.examples
+        """The examples list as the app shows it: clicked examples, then labelled results; with several
+        dates, then those of other dates (row -1: not on the map), each with its date."""
+        items = [ExampleItem(r, k, self.chip_name(r), self.date) for r, k in self.examples.items()]
+        items += [
+            ExampleItem(r, k, self.chip_name(r), self.date)
+            for r, k in self.labels.items()
+            if r not in self.examples
         ]
+        for label, m in sorted(self._learned_marks().items()):
+            items += [ExampleItem(-1, k, i, label) for i, k in m.examples.items()]
+            items += [ExampleItem(-1, k, i, label) for i, k in m.labels.items() if i not in m.examples]
+        return items
+
+    def has_positive(self) -> bool:
+        """True when a search has something to look for (a positive example of any date it learns from)."""
+        return self.catalog is not None and not self.search_examples().is_empty()
 
     def can_refine(self) -> bool:
-        """Refine needs at least one positive and one negative."""
+        """Refine needs at least one positive and one negative (of any date it learns from)."""
         ex = self.search_examples()
-        return self.catalog is not None and bool(ex.positives) and bool(ex.negatives)
+        has_neg = bool(ex.negatives) or (ex.negative_vectors is not None and len(ex.negative_vectors) > 0)
+        return self.catalog is not None and not ex.is_empty() and has_neg
 
     # --- search -------------------------------------------------------------------------------------
     def how(self) -> str:
@@ -233,7 +287,7 @@ class Session:
         if self.catalog is None:
             raise InputError("Open a file first: File > Open file...")
         examples = self.search_examples()
-        if not examples.positives:
+        if examples.is_empty():
             raise InputError("Click on the map to add a positive example, then search.")
         return SearchQuery(
             catalog=self.catalog,
@@ -288,7 +342,12 @@ class Session:
     # --- export -------------------------------------------------------------------------------------
     def _provenance(self) -> dict[str, Any]:
         result = self.result()
-        return {
+        dated = {}
+        if self.dates is not None:  # which date the hits are of, and the examples of other dates
+            dated = {"date": self.date, "dates": self.dates.labels, "learn_from": self.learn_from,
+                     "other_dates_examples": [{"date": i.date, "id": i.chip_id, "kind": i.kind}
+                                              for i in self.example_items() if i.row < 0]}  # fmt: skip
+        return dated | {
             "app": "terrafind",
             "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
             "visible": {
@@ -356,96 +415,6 @@ class Session:
             self.catalog, ex.positives, ex.negatives, path, fmt=fmt, protected=self.protected_paths()
         )
         return written, len(ex.positives) + len(ex.negatives)
-
-    # --- projects -----------------------------------------------------------------------------------
-    def to_project(self) -> Project:
-        """The session as a Project (chips by id)."""
-        name = self.chip_name
-        results = None
-        r = self.result()
-        if r is not None:
-            results = {
-                "ids": [name(int(x)) for x in r.rows],
-                "scores": [round(float(s), 6) for s in r.scores],
-                "mode": r.mode,
-                "k": r.k,
-                "method": r.method,
-                "elapsed_ms": round(float(r.elapsed_ms), 2),
-            }
-            if r.probabilities is not None:  # a refined result: its threshold filters these
-                results["probabilities"] = [round(float(p), 6) for p in r.probabilities]
-        return Project(
-            sources=[str(self.pack.root)] if self.pack is not None else list(self.sources),
-            region=self.region.to_dict() if self.region is not None else None,
-            examples=[{"id": name(r), "kind": k} for r, k in self.examples.items()],
-            labels=[{"id": name(r), "label": k} for r, k in self.labels.items()],
-            params=dict(self.params),
-            results=results,
-            view=self.view,
-            saved_from=self.project_path,
-            imagery=self.imagery,
-            masked=sorted(self.masked.values()),
-            learn=dict(self.learn),
-        )
-
-    def apply_project(self, proj: Project) -> list[str]:
-        """Bring back a project's examples, labels, masks, parameters, switches and view on the open data;
-        return the ids of saved chips that are not in it. Saved results: :meth:`saved_outcome`."""
-        cat = self.catalog
-        if cat is None:
-            raise InputError("Open the project's data first.")
-        missing: list[str] = []
-
-        def rows(entries: list[dict[str, str]], key: str) -> dict[int, str]:
-            out = {}
-            for e in entries:
-                row = cat.row_of(e["id"])
-                if row is None:
-                    missing.append(e["id"])
-                else:
-                    out[int(row)] = e[key]
-            return out
-
-        self.examples = rows(proj.examples, "kind")
-        self.labels = rows(proj.labels, "label")
-        self.set_masked(r for r in (cat.row_of(i) for i in proj.masked) if r is not None)
-        self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
-        self.learn = {**LEARN_DEFAULTS, **(proj.learn or {})}
-        if proj.view:
-            self.view = dict(proj.view)
-        return missing
-
-    def saved_outcome(self, proj: Project) -> SearchOutcome | None:
-        """The results a project saved, on the open data (chips no longer there are left out)."""
-        saved = proj.results
-        cat = self.catalog
-        if cat is None or not saved or not saved.get("ids"):
-            return None
-        probs = saved.get("probabilities")
-        probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
-        triples = [
-            (cat.row_of(i), s, probs[n] if probs else None)
-            for n, (i, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
-        ]
-        triples = [t for t in triples if t[0] is not None]
-        if not triples:
-            return None
-        rows = np.array([t[0] for t in triples], np.int64)
-        ex = self.search_examples()
-        result = SearchResult(
-            rows=rows,
-            scores=np.array([t[1] for t in triples], np.float32),
-            matched=np.full(len(rows), -1, np.int64),
-            mode=str(saved.get("mode", "mean")),
-            k=int(saved.get("k", len(rows))),
-            threshold=None,
-            positives=tuple(ex.positives),
-            negatives=tuple(ex.negatives),
-            method=str(saved.get("method", "exact")),
-            elapsed_ms=float(saved.get("elapsed_ms", 0.0)),
-            probabilities=np.array([t[2] for t in triples], np.float32) if probs else None,
-        )
-        return SearchOutcome("refine" if probs else "plain", result)
 
 
 def _kind(value: str) -> str:

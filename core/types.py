@@ -133,6 +133,9 @@ class SearchResult:
     method: str  # "exact" or "index"
     elapsed_ms: float
     probabilities: np.ndarray | None = None  # (n,) float32 when a classifier re-ranked the hits
+    # Per-hit values of comparisons across dates, one array of n per name (terrafind.core.change):
+    # e.g. "date_before", "id_before", "row_before", "score_before"; shown in popups and exported.
+    extra: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(len(self.rows))

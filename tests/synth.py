@@ -7,6 +7,7 @@ chips of the same kind. Vectors are deliberately *not* unit length (real product
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -141,3 +142,83 @@ def write_earth_index(
         "half": half,
         "bbox": tuple(gb),
     }
+
+
+def write_dated(
+    folder: str | Path,
+    years: tuple[int, ...] = (2019, 2021, 2023),
+    n: int = 400,
+    d: int = 32,
+    *,
+    cleared_at: int = 2021,
+    cleared: int = 24,
+    blip_at: int | None = None,
+    blip: int = 0,
+    same_ids: bool = True,
+    shift: float = 0.0,
+    seed: int = 0,
+    one_file: bool = False,
+    imagery: dict | None = None,
+) -> dict:
+    """Files of one region at several ``years`` (Earth Index layout, emb span = the year), with planted
+    change: ``cleared`` chips (a block of the grid) turn into a new kind of chip from ``cleared_at`` on and
+    stay so; ``blip`` other chips look different at ``blip_at`` only. Vectors of unchanged chips move by
+    a little noise between dates (not zero: real dates never repeat exactly).
+
+    ``same_ids`` False gives ids per year (match by place); ``shift`` moves the grid of later years by that
+    share of a chip (grids that do not line up). ``one_file`` writes every year into one file with a
+    ``date`` column. Returns paths and truth (rows are those of the first year's file)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    centres, half, labels = grid_layout(n, DEFAULT_BBOX, 6, seed)
+    base = clustered_vectors(n, d, labels, seed=seed, spread=0.25)
+    new_kind = np.random.default_rng(seed + 99).standard_normal(d).astype(np.float32)  # unlike every cluster
+    new_kind *= 1.5 / np.linalg.norm(new_kind)
+    cols = int(np.ceil(np.sqrt(n)))
+    r, c = np.divmod(np.arange(n), cols)
+    block = np.flatnonzero((r < 5) & (c < max(1, cleared // 5 + 1)))[:cleared]
+    others = np.setdiff1d(np.arange(n), block)
+    blip_rows = rng.choice(others, size=blip, replace=False) if blip else np.zeros(0, np.int64)
+    paths, tables = [], []
+    for k, year in enumerate(years):
+        v = base + rng.normal(0, 0.02, base.shape).astype(np.float32) * np.linalg.norm(
+            base, axis=1, keepdims=True
+        )
+        if year >= cleared_at:
+            v[block] = new_kind + rng.normal(0, 0.03, (len(block), d)).astype(np.float32)
+        if blip_at is not None and year == blip_at:
+            v[blip_rows] = -base[blip_rows] + rng.normal(0, 0.05, (len(blip_rows), d)).astype(np.float32)
+        cen = centres + (np.array([half[0] * 2 * shift, 0.0]) if k else 0.0)
+        ids = [f"chip-{i:05d}" if same_ids else f"{year}-{i:05d}" for i in range(n)]
+        table = pa.table(
+            {
+                "id": pa.array(ids, pa.string()),
+                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1), pa.float32()), d),
+                "geometry": pa.array(shapely.to_wkb(chip_polygons(cen, half))),
+                "date": pa.array([dt.date(year, 6, 15)] * n, pa.date32()),
+            }
+        )
+        if imagery and year in imagery:  # each date's own imagery, for thumbnails and basemaps
+            table = table.append_column("source_url", pa.array([str(imagery[year])] * n, pa.string()))
+        tables.append(table)
+        meta = {b"geo": json.dumps({"version": "1.1.0", "primary_column": "geometry",
+                                    "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"]}}}).encode()}  # fmt: skip
+        m = json.loads(json.dumps(EMB_META))
+        m["embedding"]["dim"] = d
+        m["start_datetime"], m["end_datetime"] = f"{year}-01-01T00:00:00Z", f"{year + 1}-01-01T00:00:00Z"
+        meta[b"emb"] = json.dumps(m).encode()
+        if not one_file:
+            path = folder / f"region_{year}.parquet"
+            table = table.drop_columns(["date"]).replace_schema_metadata(meta)
+            pq.write_table(table, str(path))
+            paths.append(path)
+    if one_file:
+        m = json.loads(json.dumps(EMB_META))
+        m["embedding"]["dim"] = d
+        meta = {b"emb": json.dumps(m).encode()}
+        path = folder / "region_all_years.parquet"
+        pq.write_table(pa.concat_tables(tables).replace_schema_metadata(meta), str(path))
+        paths = [path]
+    return {"paths": paths, "years": years, "cleared": block, "blip": blip_rows, "n": n, "centres": centres,
+            "half": half, "labels": labels}  # fmt: skip

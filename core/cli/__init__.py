@@ -19,10 +19,11 @@ __all__ = [
     "add_network_args",
     "apply_network_args",
     "session_from_args",
+    "two_dates_session",
     "progress_for",
 ]
 
-COMMANDS: list[str] = ["info", "search", "index", "embed", "pack"]
+COMMANDS: list[str] = ["info", "search", "change", "index", "embed", "pack"]
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:
@@ -124,3 +125,49 @@ def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
         chip_size_m=args.chip_size,
         progress=progress,
     )
+
+
+def _side_date(paths: list[str], given: str | None, what: str) -> str:
+    """The one date of the files ``paths`` (OLD or NEW): ``given``, else the date they state."""
+    from terrafind.core.dates.detect import check_label, file_date
+    from terrafind.core.errors import InputError
+    from terrafind.core.read.sources import resolve_paths
+
+    if given:
+        return check_label(given)
+    found = {file_date(p).label for _, p in resolve_paths(paths)}
+    if len(found) == 1 and None not in found:
+        return str(found.pop())
+    if None in found:
+        raise InputError(
+            f"{what} states no date; give both dates with --dates OLD_DATE,NEW_DATE (e.g. 2019,2024)."
+        )
+    raise InputError(
+        f"{what} holds several dates ({', '.join(sorted(map(str, found)))}); give one date's files."
+    )
+
+
+def two_dates_session(
+    args: argparse.Namespace, old: list[str], new: list[str], progress: Any = None
+) -> tuple[Any, str, str]:
+    """(session, old date, new date) on the files ``old`` and ``new`` opened as two dates of one region,
+    the new date on the map (``--dates``, ``--bbox``, ``--embedding-column``, ``--chip-size`` apply)."""
+    from terrafind.core.errors import InputError
+    from terrafind.core.session import Session
+    from terrafind.core.types import Region
+
+    given = [d.strip() for d in args.dates.split(",")] if getattr(args, "dates", None) else [None, None]
+    if len(given) != 2:
+        raise InputError(f"--dates takes two dates, OLD and NEW (e.g. 2019,2024), not {args.dates!r}.")
+    before = _side_date(old, given[0], "OLD (" + ", ".join(old) + ")")
+    after = _side_date(new, given[1], "NEW (" + ", ".join(new) + ")")
+    if before == after:
+        raise InputError(
+            f"OLD and NEW are both of {before}; give their dates with --dates OLD_DATE,NEW_DATE."
+        )
+    assigned = {str(p): before for p in old} | {str(p): after for p in new}
+    region = Region.from_bbox(*args.bbox) if args.bbox else None
+    session = Session.open([*old, *new], region, dates=assigned, embedding_column=args.embedding_column,
+                           chip_size_m=args.chip_size, progress=progress)  # fmt: skip
+    session.set_date(after)
+    return session, before, after

@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--patch", type=_positive, metavar="PX", help=f"filter size in pixels (default {PATCH})")
     p.add_argument("--seed", type=int, help="seed of the random filters (default 0)")
+    p.add_argument(
+        "--date",
+        metavar="DATE",
+        help="the date the imagery shows (2020, 2020-06 or 2020-06-15), when the image does not say; "
+        "dates let Terrafind open several dates of a region together",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -108,12 +114,19 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed or 0,
             bands=args.bands,
         )
+    time_range = None
+    if args.date:
+        from terrafind.core.dates.detect import check_label, label_end, label_start
+
+        label = check_label(args.date)
+        time_range = (f"{label_start(label)}T00:00:00Z", f"{label_end(label)}T23:59:59Z")
     t0 = time.perf_counter()
     out = embed_images(
         args.images,
         args.out,
         params=params,
         like=args.like,
+        time_range=time_range,
         warn=lambda text: print(f"Warning: {text}", file=sys.stderr),
         progress=None if args.quiet else TextProgress(),
     )

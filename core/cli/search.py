@@ -8,6 +8,9 @@ field pack), takes the examples, runs a plain or refined search and exports the 
 * ``--refine``: train a logistic regression on the examples plus random background chips and re-rank
   (:mod:`terrafind.core.search.refine`); hits gain a ``probability`` and ``--threshold`` applies to it.
 * ``--sites``: hits whose chips touch merge into sites, and ``--out`` writes sites instead of chips.
+* ``--since OLD``: only what is new since an earlier date of the region (:mod:`terrafind.core.change.new`):
+  hits are like the examples now (at or above the line: ``--threshold``, else the score of the k-th hit)
+  and were below it at OLD; each gets ``score_before``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from terrafind.core.cli import add_input_args, lonlat, progress_for, session_from_args
+from terrafind.core.cli import add_input_args, lonlat, progress_for, session_from_args, two_dates_session
 
 __all__ = ["register", "run", "rows_under"]
 
@@ -82,6 +85,17 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="merge hits whose chips touch into sites (one outline, chip count, hectares) and write those",
     )
+    p.add_argument(
+        "--since",
+        metavar="OLD",
+        help="only chips that are like the examples now and were not at OLD (a file or folder of the same "
+        "region at an earlier date); hits gain score_before",
+    )
+    p.add_argument(
+        "--dates",
+        metavar="OLD_DATE,NEW_DATE",
+        help="with --since: the two dates, when the files do not state them",
+    )
     p.set_defaults(run=run)
 
 
@@ -136,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         resolve(args.out)  # an unknown format fails now, not after the search
-    session = session_from_args(args, progress_for())
+    if args.since:
+        session, before, _after = two_dates_session(args, [args.since], list(args.paths), progress_for())
+    else:
+        session = session_from_args(args, progress_for())
     catalog = session.catalog
     for row in rows_under(catalog, args.at, "--at"):
         session.set_example(row, "positive")
@@ -152,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         session.use_index(catalog, session.load_index(build=False, progress=progress_for()))  # never a build
     outcome = session.run_search("refine" if args.refine else "plain")
     session.params["threshold"] = args.threshold  # after the search: it filters what its ranking shows
+    if args.since:
+        outcome = session.run_new(before)
+        session.params["threshold"] = None  # the line made "new"; the hits are all above it
+        print(f"New since {before}: {len(outcome.result)} chips at {outcome.quality.split(' at ', 1)[-1]}.")
     visible = session.visible()
     for problem in catalog.problems:
         print(f"note: {problem}")

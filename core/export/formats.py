@@ -121,7 +121,9 @@ def name_for(path: str | Path, fmt: str | None) -> str:
     return str(path) + chosen.suffixes[0]
 
 
-def export_fc(fc: dict, path: str | Path, fmt: str | None = None, protected: Iterable[str | Path] = ()) -> Path:
+def export_fc(
+    fc: dict, path: str | Path, fmt: str | None = None, protected: Iterable[str | Path] = ()
+) -> Path:
     """Write ``fc`` to ``path`` in its format, atomically; return the path written. ``protected`` are the
     open files and packs, which an export never replaces (:mod:`terrafind.core.outputs`)."""
     from terrafind.core.outputs import check_output_file
@@ -172,8 +174,11 @@ def write_csv(fc: dict, path: Path) -> None:
     gdf = _frame(fc)
     centroids = shapely.centroid(gdf.geometry.values) if len(gdf) else np.array([])
     df = gdf.drop(columns="geometry")
-    df.insert(0, "lon", np.round(shapely.get_x(centroids), DIGITS) if len(gdf) else [])
-    df.insert(1, "lat", np.round(shapely.get_y(centroids), DIGITS) if len(gdf) else [])
+    # Sites state their own point (inside the outline, where a centroid may fall outside): keep it.
+    lon = df.pop("lon") if "lon" in df else (np.round(shapely.get_x(centroids), DIGITS) if len(gdf) else [])
+    lat = df.pop("lat") if "lat" in df else (np.round(shapely.get_y(centroids), DIGITS) if len(gdf) else [])
+    df.insert(0, "lon", lon)
+    df.insert(1, "lat", lat)
     df["WKT"] = shapely.to_wkt(gdf.geometry.values, rounding_precision=DIGITS) if len(gdf) else []
     # The sidecar goes beside the file being written; write_atomic moves it into place with it.
     sidecar = path.with_name(f"{path.stem}.terrafind.json")

@@ -22,7 +22,7 @@ from terrafind.core.catalog import Catalog, _json_safe
 from terrafind.core.errors import InputError
 from terrafind.core.export.formats import DIGITS, export_fc
 from terrafind.core.search.sites import Site, sites_feature_collection
-from terrafind.core.search.visible import visible_mask
+from terrafind.core.search.visible import CHANGE_MODES, visible_mask
 from terrafind.core.types import SearchResult
 
 __all__ = [
@@ -111,12 +111,14 @@ def hits_feature_collection(
     rows = result.rows[idx]
     labels = labels or {}
     fixed = []
+    score_name = score_key(result)
+    extra = {k: np.asarray(v) for k, v in (result.extra or {}).items() if k in EXPORTED_EXTRA}
     for rank, (i, row) in enumerate(zip(idx.tolist(), rows.tolist(), strict=True), start=1):
         m = int(result.matched[i]) if len(result.matched) else -1
         props: dict[str, Any] = {
             "id": str(catalog.ids[row]),
             "rank": rank,
-            "score": round(float(result.scores[i]), 6),
+            score_name: round(float(result.scores[i]), 6),
             "label": labels.get(row),
             # matched indexes positives (chip rows first, then raw vectors, which have no id).
             "matched_example": str(catalog.ids[result.positives[m]])
@@ -129,6 +131,8 @@ def hits_feature_collection(
             props["probability"] = round(float(result.probabilities[i]), 6)
         if tops is not None:
             props["top_share"] = round(float(tops[i]), 6)
+        for name, values in extra.items():  # both dates of a comparison (terrafind.core.change)
+            props[name] = _json_safe(round(float(values[i]), 6) if values.dtype.kind == "f" else values[i])
         fixed.append(props)
     info = search_info(catalog, result, threshold if threshold is not None else result.threshold)
     info["hits"] = int(len(rows))
@@ -137,6 +141,15 @@ def hits_feature_collection(
         "features": _features(catalog, rows, fixed),
         "terrafind": provenance(catalog, {"kind": "hits", "search": info, **(extra_provenance or {})}),
     }
+
+
+# Per-hit columns of a comparison across dates that exports carry (row numbers are internal).
+EXPORTED_EXTRA = ("date_before", "date_after", "id_before", "id_after", "score_before")
+
+
+def score_key(result: SearchResult) -> str:
+    """The name of the hits' score in exports: "change" for a comparison of dates, else "score"."""
+    return "change" if result.mode in CHANGE_MODES else "score"
 
 
 def search_info(catalog: Catalog, result: SearchResult, threshold: float | None) -> dict[str, Any]:
@@ -230,7 +243,7 @@ def export_sites(
     if result is not None:
         info["search"] = search_info(catalog, result, result.threshold)
     info.update(extra_provenance or {})
-    fc = sites_feature_collection(catalog, sites, provenance=provenance(catalog, info))
+    fc = sites_feature_collection(catalog, sites, provenance=provenance(catalog, info), result=result)
     return export_fc(fc, path, fmt, _guarded(catalog, protected))
 
 

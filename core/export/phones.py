@@ -72,7 +72,8 @@ def fc_waypoints(fc: dict[str, Any]) -> list[Waypoint]:
         lon, lat = _inside_point(feat["geometry"])
         is_site = "chip_count" in p
         rank = int(p.get("rank") or i + 1)
-        score = p.get("best_score" if is_site else "score")
+        change = p.get("best_change" if is_site else "change")
+        score = change if change is not None else p.get("best_score" if is_site else "score")
         prob = p.get("best_probability" if is_site else "probability")
         fields: dict[str, Any] = {
             "rank": rank,
@@ -82,6 +83,11 @@ def fc_waypoints(fc: dict[str, Any]) -> list[Waypoint]:
             "date": p.get("date"),
             "matched": p.get("matched_example"),
         }
+        if change is not None:  # a change between dates: the waypoint says between which
+            fields["change"] = fields.pop("score")
+        for key in ("date_before", "date_after", "id_before", "score_before"):
+            if p.get(key) is not None:
+                fields[key] = p[key]
         if is_site:
             fields["chips"] = p.get("chip_count")
             fields["area_ha"] = p.get("area_ha")
@@ -100,6 +106,14 @@ def _description(fields: dict[str, Any], lon: float, lat: float) -> str:
     parts.append(f"lat {lat:.6f}, lon {lon:.6f}")
     if fields.get("score") is not None:
         parts.append(f"score {float(fields['score']):.3f}")
+    if fields.get("change") is not None:
+        parts.append(
+            f"change {float(fields['change']):.3f} from {fields.get('date_before')} to {fields.get('date_after')}"
+        )
+    if fields.get("score_before") is not None:
+        parts.append(
+            f"new since {fields.get('date_before')} (score then {float(fields['score_before']):.3f})"
+        )
     if fields.get("probability") is not None:
         parts.append(f"probability {float(fields['probability']):.2f}")
     if fields.get("chips"):

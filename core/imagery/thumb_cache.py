@@ -64,7 +64,10 @@ class ThumbCache:
         self._lock = threading.Lock()
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            for p in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm", "-journal"))):
+            for p in (
+                self.path,
+                *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm", "-journal")),
+            ):
                 if p.is_symlink():
                     p.unlink()  # a link planted where our cache goes: SQLite would write through it
         try:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from terrafind.core.types import Region
 __all__ = ["build_pack", "estimate_pack"]
 
 
-def _input_key(files: list[str], region: Region, imagery: str | None, size: int) -> str:
+def _input_key(files: list[str], region: Region, imagery: Any, size: int) -> str:
     ident = []
     for f in files:
         st = os.stat(f)
@@ -91,6 +91,8 @@ def build_pack(
     *,
     imagery: str | None = None,
     thumbnail_size: int = 128,
+    dates: Mapping[str, str] | None = None,
+    date_imagery: Mapping[str, str | None] | None = None,
     protected: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -98,13 +100,19 @@ def build_pack(
     """Write a field pack for ``region`` of the embeddings ``paths`` into ``out_dir``; return it.
 
     ``imagery`` is the imagery for datasets without ``source_url`` (a local COG, VRT or folder of COGs,
-    or a remote COG / XYZ template, which gives thumbnails but no basemap). Resumable: run it again
-    after a cancel or a crash and it continues; with unchanged inputs a finished pack is returned as is.
+    or a remote COG / XYZ template, which gives thumbnails but no basemap). Files of several dates make
+    a dated pack (:mod:`terrafind.core.pack.dated`); ``dates`` are the dates the user gave files or folders
+    and ``date_imagery`` the imagery of each date. Resumable: run it again after a cancel or a crash and
+    it continues; with unchanged inputs a finished pack is returned as is.
     ``out_dir`` is new, empty or a pack not in use, and holds none of the inputs or ``protected`` paths
     (the open data, the pack in use): :func:`terrafind.core.outputs.check_pack_folder`.
     """
+    from terrafind.core.dates.detect import plan_dates
+    from terrafind.core.dates.region import open_dates
     from terrafind.core.outputs import check_pack_folder
+    from terrafind.core.pack.dated import build_date_parts, pack_assigned
     from terrafind.core.pack.subset import write_region_subset
+    from terrafind.core.pack.thumbs import pack_thumbnails
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.search.index import index_paths, load_or_build_index
 
@@ -113,7 +121,7 @@ def build_pack(
     files = input_files(paths)
     out = check_pack_folder(Path(out_dir), [*files, *protected])
     out.mkdir(parents=True, exist_ok=True)
-    key = _input_key(files, region, imagery, thumbnail_size)
+    key = _input_key(files, region, [imagery, dict(dates or {}), dict(date_imagery or {})], thumbnail_size)
     manifest_path, state_path = out / MANIFEST, out / STATE
     if manifest_path.exists() and not state_path.exists():
         try:
@@ -155,6 +163,29 @@ def build_pack(
             )
         finish("embeddings", kept)
     pack_files = [emb_dir / name for name in done["embeddings"]]
+    assigned = pack_assigned(files, _subset_names(files), dates or {})
+    plan = plan_dates([str(p) for p in pack_files], {str(out / rel): lab for rel, lab in assigned.items()})
+    if plan.is_dated():
+        dated = open_dates(plan, progress=progress, cancel=cancel)
+        by_date = build_date_parts(
+            out, dated, imagery=imagery, date_imagery=date_imagery or {}, size=thumbnail_size,
+            bbox=region.bbox, inputs=files, done=done, finish=finish, problems=problems, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        extra = {"dates": by_date, "assigned": assigned}
+        _write_manifest(
+            out,
+            files,
+            region,
+            imagery,
+            thumbnail_size,
+            key,
+            done,
+            problems + state.get("problems", []),
+            extra,
+        )
+        state_path.unlink(missing_ok=True)
+        report(progress, 1, 1, "Field pack ready")
+        return out
     catalog = open_catalog(pack_files, progress=progress, cancel=cancel)
 
     # 2. the search index, saved in the pack in the index cache's own layout
@@ -165,7 +196,7 @@ def build_pack(
     # 3. thumbnails for every chip (from the user's cache where it has them, else cut now)
     thumbs_path = out / "thumbnails.sqlite"
     if "thumbnails" not in done or done["thumbnails"].get("missing"):
-        info = _pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel, files)
+        info = pack_thumbnails(catalog, thumbs_path, imagery, thumbnail_size, progress, cancel, files)
         if info["missing"]:
             why = info.pop("why", "") or "the imagery was offline or absent."
             problems.append(f"{info['missing']} of {len(catalog)} thumbnails could not be made: {why}")
@@ -202,61 +233,6 @@ def build_pack(
     return out
 
 
-def _pack_thumbnails(catalog, path, imagery, size, progress, cancel, inputs) -> dict[str, Any]:
-    from terrafind.core.imagery.admit import data_roots
-    from terrafind.core.imagery.thumb_cache import ThumbCache
-    from terrafind.core.imagery.thumbnails import ThumbnailService
-    from terrafind.core.net.gate import data_key
-    from terrafind.core.paths import cache_dir
-
-    svc = ThumbnailService(path, size=size, max_cache_bytes=64 * 2**30)
-    svc.cache.pin()
-    try:
-        # The pack's chips are the inputs' chips: their imagery is read as the inputs' (same permissions,
-        # same folders), plus the imagery the user chose for the pack.
-        roots = data_roots(inputs) or []
-        dataset = data_key(inputs)
-        if imagery:
-            roots += _chosen_imagery(imagery, dataset)
-            svc.set_imagery(svc.dataset_key(catalog), imagery)
-        svc.treat_as(catalog, dataset, roots)
-        user_cache = cache_dir() / "thumbnails.sqlite"
-        if user_cache.exists() and user_cache.resolve() != path.resolve():
-            keys = [k for k in (svc.key_of(catalog, r) for r in range(len(catalog))) if k]
-            svc.cache.copy_from(ThumbCache(user_cache), keys)
-        cached = svc.prefetch(catalog, range(len(catalog)), progress=progress, cancel=cancel)
-        info: dict[str, Any] = {"cached": cached, "missing": len(catalog) - cached}
-        if info["missing"]:
-            info["why"] = svc.explain(catalog).sentence  # the sentence the app shows about this imagery
-        if imagery and _pack_alias(imagery) != imagery:
-            _rename_imagery(svc, catalog, imagery, _pack_alias(imagery))
-        svc.cache.seal()  # self-contained: opened read-only and immutable where the pack is used
-        return info
-    finally:
-        svc.close()
-
-
-def _pack_alias(imagery: str) -> str:
-    """The name a pack gives the local imagery its thumbnails were cut from: no path of this machine."""
-    from terrafind.core.imagery.hosts import is_remote
-    from terrafind.core.imagery.thumb_cache import PACK_IMAGERY
-    from terrafind.core.imagery.xyz import is_template
-
-    if is_remote(imagery) or is_template(imagery) or imagery.startswith(PACK_IMAGERY):
-        return imagery
-    return PACK_IMAGERY + (Path(imagery).name or "imagery")
-
-
-def _rename_imagery(svc: Any, catalog: Any, imagery: str, alias: str) -> None:
-    """Move the thumbnails cut from ``imagery`` to the keys the pack's ``alias`` gives them."""
-    key = svc.dataset_key(catalog)
-    rows = [r for r in range(len(catalog)) if not catalog.source_url(r)]  # chips that use the imagery
-    old = [svc.key_of(catalog, r) for r in rows]
-    svc.set_imagery(key, alias, must_exist=False)
-    new = [svc.key_of(catalog, r) for r in rows]
-    svc.cache.rekey([(a, b) for a, b in zip(old, new, strict=True) if a and b], alias)
-
-
 def _scrub(text: str, paths: list[str]) -> str:
     """``text`` without the absolute paths of this machine (they would travel with the pack)."""
     for p in sorted({str(x) for x in paths if x}, key=len, reverse=True):
@@ -267,21 +243,9 @@ def _scrub(text: str, paths: list[str]) -> str:
     return text.replace(home, "~") if len(home) > 1 else text
 
 
-def _chosen_imagery(imagery: str, dataset: str) -> list[Path]:
-    """The user chose ``imagery`` for the pack: its folder may be read, its site fetched (this run)."""
-    from terrafind.core.imagery.xyz import check_template, is_template
-    from terrafind.core.net.gate import gate
-    from terrafind.core.net.locations import Local, locate
+def _write_manifest(out, files, region, imagery, size, key, done, problems, extra=None) -> None:
+    from terrafind.core.pack.thumbs import pack_alias
 
-    loc = check_template(imagery) if is_template(imagery) else locate(imagery)
-    if isinstance(loc, Local):
-        p = loc.path.expanduser().resolve()
-        return [p if p.is_dir() else p.parent]
-    gate().allow(loc.site, dataset, remember=False)
-    return []
-
-
-def _write_manifest(out, files, region, imagery, size, key, done, problems) -> None:
     listed = {}
     skip_suffixes = (".partial", ".tmp", "-wal", "-shm", "-journal")
     for p in sorted(out.rglob("*")):
@@ -298,7 +262,7 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "input_key": key,
         "region": region.to_dict(),
-        "imagery": _pack_alias(imagery) if imagery else None,
+        "imagery": pack_alias(imagery) if imagery else None,
         "thumbnail_size": size,
         "inputs": inputs,
         "parts": {
@@ -308,7 +272,9 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems) -> N
             "thumbnails": "thumbnails.sqlite" if "thumbnails" in done else None,
             "thumbnail_counts": done.get("thumbnails"),
             "basemap": done.get("basemap"),
+            **({"dates": extra["dates"]} if extra else {}),
         },
+        "assigned": (extra or {}).get("assigned", {}),
         "files": listed,
         "bytes_total": sum(e["bytes"] for e in listed.values()),
         "software": versions(),

@@ -126,4 +126,11 @@ def _part_entries(parts: Any) -> list[str]:
             out.append(parts[key])
     if isinstance(parts.get("index"), str):
         out.append(str(PurePosixPath(parts["index"]).with_suffix(".json")))
+    dates = parts.get("dates") or {}  # a pack of several dates: each date's index (+ sidecar) and basemap
+    if not isinstance(dates, dict) or not all(isinstance(e, dict) for e in dates.values()):
+        raise InputError("The field pack's manifest is damaged: its dates are not a list of files.")
+    for entry in dates.values():
+        out += [entry[key] for key in ("index", "basemap") if entry.get(key)]
+        if isinstance(entry.get("index"), str):
+            out.append(str(PurePosixPath(entry["index"]).with_suffix(".json")))
     return out

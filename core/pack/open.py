@@ -44,6 +44,17 @@ class PackInfo:
     thumbnail_size: int
     manifest: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # A pack of several dates: {date: {"index": path or None, "basemap": path or None, "imagery": ...}}
+    # and the dates given (not read) of its embeddings files, {absolute path: date}.
+    dates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assigned: dict[str, str] = field(default_factory=dict)
+
+    def attach_dates(self, dated: Any) -> None:
+        """Give each date of the opened pack its basemap and imagery (terrafind.core.dates.region.DateSlice)."""
+        for s in dated.slices:
+            entry = self.dates.get(s.label) or {}
+            s.basemap = str(entry["basemap"]) if entry.get("basemap") else None
+            s.imagery = entry.get("imagery") or self.imagery
 
     @property
     def index_dir(self) -> Path:
@@ -67,8 +78,11 @@ class PackInfo:
         index by name; the stored one is then loaded after the same checks (sidecar, checksum, vectors)."""
         from terrafind.core.search import index as ix
 
-        if self.index_path is not None:
-            sidecar = self.index_path.with_suffix(".json")
+        stored = self.index_path
+        if catalog.period is not None and catalog.period in self.dates:
+            stored = self.dates[catalog.period].get("index")
+        if stored is not None:
+            sidecar = stored.with_suffix(".json")
             try:
                 from terrafind.core.search.hnsw_check import check_hnsw_file
 
@@ -78,7 +92,7 @@ class PackInfo:
                 meta = json.loads(sidecar.read_text())
                 params = ix.IndexParams(**meta["params"])
                 return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint
-                    catalog, params, meta["fingerprint"], self.index_path, sidecar, progress, cancel
+                    catalog, params, meta["fingerprint"], stored, sidecar, progress, cancel
                 )
             except Exception:  # noqa: BLE001 - any problem: fall back to the ordinary cache / a rebuild
                 pass
@@ -140,6 +154,15 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
     region = Region.from_dict(raw_region) if isinstance(raw_region, dict) else None
     imagery = manifest.get("imagery")
     extra = [str(p)[:500] for p in (manifest.get("problems") or []) if isinstance(p, str)][:50]
+    dates = {
+        str(label): {
+            "index": usable(e.get("index")),
+            "basemap": usable(e.get("basemap")),
+            "imagery": e.get("imagery"),
+        }
+        for label, e in (parts.get("dates") or {}).items()
+        if isinstance(e, dict)
+    }
     return PackInfo(
         root=root,
         catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings") or []) if p is not None],
@@ -151,6 +174,8 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
         thumbnail_size=_size(manifest.get("thumbnail_size")),
         manifest=manifest,
         problems=problems + extra,
+        dates=dates,
+        assigned={str(root / rel): str(lab) for rel, lab in (manifest.get("assigned") or {}).items()},
     )
 
 

@@ -31,6 +31,7 @@ class ResultItem:
 class ExampleItem:
     """One example chip the user showed. ``kind`` is POSITIVE or NEGATIVE."""
 
-    row: int
+    row: int  # -1 for an example of another date than the one on the map
     kind: str
     chip_id: str
+    date: str | None = None  # the date it was shown on, when the region has several

@@ -144,8 +144,10 @@ def _finish(
     if collector.sink is None:
         dim = next((s.layout.dim_hint for s in sources if s.layout.dim_hint), 0) or 0
         vectors = np.zeros((0, dim), np.float32)
+        norms = np.zeros(0, np.float32)
     else:
         vectors = collector.sink.result()
+        norms = collector.sink.norms()
     fps = np.concatenate(collector.geoms) if collector.geoms else np.zeros(0, dtype=object)
     ids = pa.concat_arrays(collector.ids) if collector.ids else pa.array([], pa.string())
     if any(t.num_columns for t in collector.attrs):
@@ -176,6 +178,7 @@ def _finish(
         region=region,
         problems=problems,
         chip_size_m=chip_size(collector, sources, fps),
+        norms=norms,
     )
 
 

@@ -104,6 +104,7 @@ class VectorSink:
 
     def __init__(self, capacity: int, dim: int) -> None:
         self.matrix = np.empty((capacity, dim), dtype=np.float32)
+        self.lengths = np.empty(capacity, dtype=np.float32)  # each row's length before it was made unit
         self.count = 0
 
     def add(self, mat: np.ndarray, norms: np.ndarray, keep: np.ndarray | None) -> None:
@@ -114,6 +115,7 @@ class VectorSink:
         out = self.matrix[self.count : self.count + k]
         # One pass: read, divide, cast (float64/float16 sources) and write into place.
         np.divide(mat, norms[:, None], out=out, casting="unsafe")
+        self.lengths[self.count : self.count + k] = norms
         self.count += k
 
     def result(self) -> np.ndarray:
@@ -124,3 +126,7 @@ class VectorSink:
             except ValueError:
                 self.matrix = np.ascontiguousarray(self.matrix[: self.count])
         return self.matrix
+
+    def norms(self) -> np.ndarray:
+        """The filled rows' lengths before normalisation (``Catalog.norms``)."""
+        return self.lengths[: self.count].copy()

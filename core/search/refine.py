@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,7 @@ __all__ = [
     "RefineResult",
     "refine",
     "region_share",
+    "train_classifier",
     "format_share",
     "group_examples",
     "grouped_search",
@@ -90,6 +92,7 @@ class RefineResult:
     pool_rows: np.ndarray
     pool_probabilities: np.ndarray
     region_rows: int
+    model: Any = None  # the fitted classifier (``proba(vectors)``): scores any chip, of any date
 
 
 # --- the classifier --------------------------------------------------------------------------------------
@@ -121,6 +124,14 @@ def _fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, *, c: float = C_DEFAU
     return _Model(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
+def train_classifier(pos_x: np.ndarray, neg_x: np.ndarray, background_x: np.ndarray) -> _Model:
+    """Refine's classifier fitted on labelled vectors plus background vectors (weights as :func:`refine`
+    gives them); ``proba(x)`` of the result scores any vectors."""
+    x = np.vstack([pos_x, neg_x, background_x]).astype(np.float32)
+    y = np.r_[np.ones(len(pos_x)), np.zeros(len(neg_x) + len(background_x))]
+    return _fit(x, y, _weights(len(pos_x), len(neg_x), len(background_x)))
+
+
 def _weights(n_pos: int, n_neg: int, n_bg: int) -> np.ndarray:
     """Balanced sample weights (positives | user negatives | background).
 
@@ -136,6 +147,12 @@ def _weights(n_pos: int, n_neg: int, n_bg: int) -> np.ndarray:
     parts.append(np.full(n_bg, bg_share / max(n_bg, 1)))
     w = np.concatenate(parts)
     return w * ((n_pos + n_neg) * 2.0 / w.sum())
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.atleast_2d(np.asarray(v, np.float32))
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return (v / np.where(n > 0, n, 1.0)).astype(np.float32)
 
 
 def _check_rows(catalog: Catalog, rows: Sequence[int], what: str) -> np.ndarray:
@@ -209,40 +226,49 @@ def _smallest(key: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
 # --- quality -------------------------------------------------------------------------------------------
 
 
-def _cv_accuracy(catalog, pos, neg, bg_x, seed) -> tuple[float | None, str]:
+def _cv_accuracy(catalog, pos, neg, bg_x, seed, pos_more=None, neg_more=None) -> tuple[float | None, str]:
     """Accuracy on the user's labels from fits that never saw them.
 
     Leave-one-out on up to 10 labels; 5-fold above. When two labels fall in the same grid cell (cells
     four chip widths wide), neighbouring chips are near-duplicates and plain folds would flatter the
-    model, so folds hold out whole cells instead (spatially blocked).
+    model, so folds hold out whole cells instead (spatially blocked). Labelled vectors from other dates
+    (``pos_more``, ``neg_more``) are labels too; with no place of their own here, each is its own fold.
     """
     rows = np.concatenate([pos, neg])
-    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-    if len(pos) < 2 or len(neg) < 2:
+    n_more_p = 0 if pos_more is None else len(pos_more)
+    n_more_n = 0 if neg_more is None else len(neg_more)
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg)), np.ones(n_more_p), np.zeros(n_more_n)]
+    if int(y.sum()) < 2 or int(len(y) - y.sum()) < 2:
         return None, "needs 2 positives and 2 negatives"
     cents = catalog.centroids[rows]
     import shapely
 
-    b = shapely.bounds(catalog.footprints[rows])
-    cell = 4.0 * float(np.median(np.maximum(b[:, 2] - b[:, 0], 1e-9)))
-    cells = np.floor(cents / cell).astype(np.int64)
-    _, groups = np.unique(cells, axis=0, return_inverse=True)
-    groups = groups.reshape(-1)
+    if len(rows):
+        b = shapely.bounds(catalog.footprints[rows])
+        cell = 4.0 * float(np.median(np.maximum(b[:, 2] - b[:, 0], 1e-9)))
+        cells = np.floor(cents / cell).astype(np.int64)
+        _, groups = np.unique(cells, axis=0, return_inverse=True)
+        groups = groups.reshape(-1)
+    else:
+        groups = np.zeros(0, np.int64)
+    start = int(groups.max()) + 1 if len(groups) else 0
+    groups = np.concatenate([groups, start + np.arange(n_more_p + n_more_n)])
     n_groups = int(groups.max()) + 1
-    if n_groups < len(rows):
+    if n_groups < len(y):
         if n_groups < 2:
             return None, "labels all in one place"
         folds = min(5, n_groups)
         fold_of = groups % folds
         method = f"spatially blocked {folds}-fold"
-    elif len(rows) <= 10:
-        fold_of = np.arange(len(rows))
+    elif len(y) <= 10:
+        fold_of = np.arange(len(y))
         method = "leave-one-out"
     else:
         rng = np.random.default_rng(seed)
-        fold_of = rng.permutation(len(rows)) % 5
+        fold_of = rng.permutation(len(y)) % 5
         method = "5-fold"
-    x_all = catalog.vectors[rows]
+    extra = [v for v in (pos_more, neg_more) if v is not None and len(v)]
+    x_all = np.vstack([catalog.vectors[rows], *[_unit(v) for v in extra]]) if extra else catalog.vectors[rows]
     correct = 0
     tested = 0
     for f in np.unique(fold_of):
@@ -308,6 +334,8 @@ def refine(
     seed: int = 0,
     cv: bool = True,
     exclude: Sequence[int] = (),
+    positive_vectors: np.ndarray | None = None,
+    negative_vectors: np.ndarray | None = None,
     cancel: CancelToken | None = None,
 ) -> RefineResult:
     """Train a logistic regression on the user's labels plus random background chips and re-rank.
@@ -323,6 +351,8 @@ def refine(
         off, for experiments only: see the module docs).
     cv : also estimate accuracy on the labels by cross-validation (a few more fits, ~50-80 ms each).
     exclude : rows never returned (e.g. chips under an imported mask of towns), besides the labelled ones.
+    positive_vectors, negative_vectors : labelled vectors from elsewhere (the same places at other dates:
+        terrafind.core.dates.marks), trained on with the rows; they count as labels of their own.
 
     Measured on 2 cores (bench in tests/core/test_refine.py::test_refine_speed): training on 1000
     background chips + labels and scoring 100k x 384 candidates takes ~0.15-0.3 s without CV.
@@ -330,10 +360,13 @@ def refine(
     t0 = time.perf_counter()
     pos = _check_rows(catalog, positives, "positive")
     neg = _check_rows(catalog, negatives, "negative")
-    if len(pos) == 0 or len(neg) == 0:
+    d = catalog.dim
+    pos_more = np.zeros((0, d), np.float32) if positive_vectors is None else np.asarray(positive_vectors)
+    neg_more = np.zeros((0, d), np.float32) if negative_vectors is None else np.asarray(negative_vectors)
+    if len(pos) + len(pos_more) == 0 or len(neg) + len(neg_more) == 0:
         raise InputError(
             "Refining needs at least one chip marked right and one marked wrong; "
-            f"there are {len(pos)} right and {len(neg)} wrong."
+            f"there are {len(pos) + len(pos_more)} right and {len(neg) + len(neg_more)} wrong."
         )
     clash = np.intersect1d(pos, neg)
     if len(clash):
@@ -344,12 +377,14 @@ def refine(
     bg = _sample_background(n, labelled, n_bg, seed)
     check(cancel)
     vecs = catalog.vectors
-    x = np.vstack([vecs[pos], vecs[neg], vecs[bg]])
-    y = np.r_[np.ones(len(pos)), np.zeros(len(neg) + len(bg))]
-    model = _fit(x, y, _weights(len(pos), len(neg), len(bg)))
+    pos_x = np.vstack([vecs[pos], _unit(pos_more)]).astype(np.float32)
+    neg_x = np.vstack([vecs[neg], _unit(neg_more)]).astype(np.float32)
+    x = np.vstack([pos_x, neg_x, vecs[bg]])
+    y = np.r_[np.ones(len(pos_x)), np.zeros(len(neg_x) + len(bg))]
+    model = _fit(x, y, _weights(len(pos_x), len(neg_x), len(bg)))
     check(cancel)
 
-    pos_vecs = vecs[pos]
+    pos_vecs = pos_x
     masked = np.union1d(labelled, _check_rows(catalog, exclude, "excluded")) if len(exclude) else labelled
     pool, method = _pool(catalog, pos_vecs, masked, index, int(pool_size), cancel)
     if method == "whole region":
@@ -369,11 +404,16 @@ def refine(
     sims, matched = _max_similarity(vecs[top], pos_vecs, None)
     # ``matched`` must index the positives as the caller gave them, not the de-duplicated sort.
     given = [int(r) for r in positives]
-    matched = np.asarray([given.index(int(pos[m])) for m in matched], np.int64)
+    # (rows first, then the vectors from elsewhere, as SearchResult.matched counts them)
+    matched = np.asarray(
+        [given.index(int(pos[m])) if m < len(pos) else len(given) + m - len(pos) for m in matched], np.int64
+    )
 
     review = _smallest(np.abs(probs.astype(np.float64) - 0.5), pool, int(k))
 
-    cv_acc, cv_method = (None, "not asked") if not cv else _cv_accuracy(catalog, pos, neg, vecs[bg], seed)
+    cv_acc, cv_method = (None, "not asked")
+    if cv:
+        cv_acc, cv_method = _cv_accuracy(catalog, pos, neg, vecs[bg], seed, pos_more, neg_more)
     elapsed = (time.perf_counter() - t0) * 1000.0
     result = SearchResult(
         rows=top,
@@ -394,11 +434,12 @@ def refine(
         review_probabilities=probs[review],
         cv_accuracy=cv_acc,
         cv_method=cv_method,
-        n_pos=len(pos),
-        n_neg=len(neg),
+        n_pos=len(pos_x),
+        n_neg=len(neg_x),
         n_background=len(bg),
         elapsed_ms=elapsed,
         pool_rows=pool,
         pool_probabilities=probs,
         region_rows=n,
+        model=model,
     )

@@ -139,9 +139,13 @@ def run_query(query: SearchQuery, *, cancel: CancelToken | None = None) -> Searc
     if q.how == "refine":
         from terrafind.core.search.refine import refine
 
-        refined = refine(q.catalog, pos, neg, index=q.index, k=q.k, exclude=q.masked, cancel=cancel)
+        ex = q.examples
+        refined = refine(
+            q.catalog, pos, neg, index=q.index, k=q.k, exclude=q.masked, cancel=cancel,
+            positive_vectors=ex.positive_vectors, negative_vectors=ex.negative_vectors,
+        )  # fmt: skip
         result = refined.result
-    elif q.how == "grouped":
+    elif q.how == "grouped" and pos:  # (examples of other dates only: no chips to group, search plainly)
         from terrafind.core.search.groups import grouped_search
 
         exclude = (*q.labels, *q.masked, *neg)

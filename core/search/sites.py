@@ -148,10 +148,22 @@ def _round(v: float | None, digits: int = 4) -> float | None:
 
 
 def sites_feature_collection(
-    catalog: Catalog, sites: list[Site], *, provenance: dict[str, Any] | None = None
+    catalog: Catalog,
+    sites: list[Site],
+    *,
+    provenance: dict[str, Any] | None = None,
+    result: SearchResult | None = None,
 ) -> dict[str, Any]:
     """Sites as a GeoJSON FeatureCollection (lon/lat); ``provenance`` goes in a top-level ``terrafind``
-    member, like the chip export's."""
+    member, like the chip export's. Sites of a comparison across dates (``result`` of mode "change",
+    "history" or "new") name their scores ``best_change`` / ``mean_change`` and carry both dates."""
+    from terrafind.core.search.visible import CHANGE_MODES
+
+    word = "change" if result is not None and result.mode in CHANGE_MODES else "score"
+    extra = (result.extra or {}) if result is not None else {}
+    dates: dict[str, Any] = {
+        k: str(extra[k][0]) for k in ("date_before", "date_after") if k in extra and len(extra[k])
+    }
     features = []
     for rank, site in enumerate(sites, start=1):
         lon, lat = site.centroid
@@ -159,8 +171,8 @@ def sites_feature_collection(
             "rank": rank,
             "chip_count": site.chip_count,
             "area_ha": round(site.area_ha, 3),
-            "best_score": _round(site.best_score),
-            "mean_score": _round(site.mean_score),
+            f"best_{word}": _round(site.best_score),
+            f"mean_{word}": _round(site.mean_score),
             "best_id": str(catalog.ids[site.best_row]),
             "ids": [str(catalog.ids[r]) for r in site.rows],
             "date": catalog.date(site.best_row),
@@ -170,6 +182,7 @@ def sites_feature_collection(
         }
         if site.best_probability is not None:
             props["best_probability"] = _round(site.best_probability)
+        props.update(dates)
         features.append(
             {"type": "Feature", "geometry": shapely.geometry.mapping(site.geometry), "properties": props}
         )

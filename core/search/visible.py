@@ -13,13 +13,26 @@ from dataclasses import replace
 
 import numpy as np
 
-__all__ = ["threshold_by", "filter_values", "visible_mask", "visible_result", "AXIS_LABELS"]
+__all__ = [
+    "threshold_by",
+    "filter_values",
+    "visible_mask",
+    "visible_result",
+    "take_hits",
+    "AXIS_LABELS",
+    "CHANGE_MODES",
+]
 
-AXIS_LABELS = {"score": "similarity", "probability": "probability"}
+AXIS_LABELS = {"score": "similarity", "probability": "probability", "change": "change"}
+# Result modes whose scores are a change between dates (distance, 0..2), not a similarity.
+CHANGE_MODES = ("change", "history")
 
 
 def threshold_by(result) -> str:
-    """ "probability" when ``result`` (a terrafind.core.types.SearchResult) carries probabilities, else "score"."""
+    """ "probability" when ``result`` (a terrafind.core.types.SearchResult) carries probabilities, "change"
+    when its scores are changes between dates (terrafind.core.change), else "score"."""
+    if result.mode in CHANGE_MODES:
+        return "change"
     probs = result.probabilities
     return "probability" if probs is not None and len(probs) == len(result.rows) else "score"
 
@@ -43,12 +56,20 @@ def visible_result(result, threshold: float | None):
     if threshold is None:
         return result
     keep = visible_mask(result, threshold)
-    probs = None if result.probabilities is None else np.asarray(result.probabilities)[keep]
+    return take_hits(result, np.flatnonzero(keep))
+
+
+def take_hits(result, idx: np.ndarray):
+    """The hits at positions ``idx`` of ``result`` (every per-hit array, ``extra`` too), as a SearchResult."""
+    idx = np.asarray(idx, np.int64)
+    probs = None if result.probabilities is None else np.asarray(result.probabilities)[idx]
     matched = np.asarray(result.matched)
+    extra = None if result.extra is None else {k: np.asarray(v)[idx] for k, v in result.extra.items()}
     return replace(
         result,
-        rows=np.asarray(result.rows)[keep],
-        scores=np.asarray(result.scores)[keep],
-        matched=matched[keep] if len(matched) == len(keep) else matched,
+        rows=np.asarray(result.rows)[idx],
+        scores=np.asarray(result.scores)[idx],
+        matched=matched[idx] if len(matched) == len(result.rows) else matched,
         probabilities=probs,
+        extra=extra,
     )

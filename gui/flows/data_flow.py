@@ -146,9 +146,7 @@ class DataFlow(QObject):
         def job(progress, cancel):
             from terrafind.core.embed.embedder import embed_images
 
-            embed_images(
-                [str(p) for p in images], out, protected=protected, progress=progress, cancel=cancel
-            )
+            embed_images([str(p) for p in images], out, protected=protected, progress=progress, cancel=cancel)
             return out
 
         self.runner.start(

@@ -293,3 +293,56 @@ def test_field_files_carry_the_search_and_the_credits(inputs, tmp_path):
     ]
     held, lacks = describe_pack(info.manifest)
     assert "your 1 examples, 1 marks" in held and "imagery basemap" in held and lacks == []
+
+
+def test_a_pack_of_several_dates_works_offline_date_by_date(tmp_path, monkeypatch):
+    """Three dates, each with its own imagery; two files dated by the user (their names say nothing)."""
+    from synth import DEFAULT_BBOX, write_dated
+
+    from terrafind.core.session import Session
+
+    cogs = {
+        y: write_cog(tmp_path / f"img_{y}.tif", DEFAULT_BBOX, res=400.0, seed=y) for y in (2019, 2021, 2023)
+    }
+    d = write_dated(tmp_path / "data", years=(2019, 2021, 2023), n=400, imagery=cogs)
+    undated = []
+    for p, name in zip(d["paths"][:2], ("north_a.parquet", "north_b.parquet"), strict=True):
+        _drop_dates(p, tmp_path / name)
+        undated.append(tmp_path / name)
+    files = [*undated, d["paths"][2]]
+    given = {str(undated[0]): "2019", str(undated[1]): "2021"}
+    w, s, e, n = DEFAULT_BBOX
+    region = Region.from_bbox(w, s, w + (e - w) / 3, s + (n - s) / 3)
+    pack = build_pack(files, region, tmp_path / "pack", dates=given)
+    manifest = json.loads((pack / "manifest.json").read_text())
+    by_date = manifest["parts"]["dates"]
+    assert sorted(by_date) == ["2019", "2021", "2023"]
+    assert all(e["index"] and e["basemap"] for e in by_date.values())
+    assert sorted(manifest["assigned"].values()) == ["2019", "2021"]
+    attempts = block_outside_network(monkeypatch)
+    for f in files + list(cogs.values()):  # the field has none of the originals
+        f.rename(f.with_suffix(".away"))
+    session = Session.open([str(pack)])
+    assert session.date_labels() == ["2019", "2021", "2023"] and session.date == "2023"
+    svc = session.pack.thumbnail_service(session.catalog)
+    for label in session.date_labels():
+        session.set_date(label)
+        index = session.load_index()
+        assert index.from_cache and len(index) == len(session.catalog)
+        assert session.dates.get(label).basemap.endswith(f"basemap-{label}.mbtiles")
+        statuses = {svc.thumbnail(session.catalog, r).status for r in range(0, len(session.catalog), 7)}
+        assert statuses == {"ok"}
+    out = session.run_change("2019", "2023")
+    assert len(out.result) == len(session.catalog)
+    assert attempts == []
+
+
+def _drop_dates(src, dst) -> None:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(src)
+    emb = json.loads(t.schema.metadata[b"emb"])
+    emb.pop("start_datetime"), emb.pop("end_datetime")
+    meta = dict(t.schema.metadata)
+    meta[b"emb"] = json.dumps(emb).encode()
+    pq.write_table(t.replace_schema_metadata(meta), dst)
