@@ -88,7 +88,7 @@ class PackInfo:
 
                 # A pack's index was written on another machine: its structure is checked before hnswlib,
                 # which trusts the bytes it reads, ever sees it.
-                check_hnsw_file(self.index_path, rows=len(catalog), dim=catalog.dim)
+                check_hnsw_file(stored, rows=len(catalog), dim=catalog.dim)
                 meta = json.loads(sidecar.read_text())
                 params = ix.IndexParams(**meta["params"])
                 return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint

@@ -166,9 +166,9 @@ def test_comparisons_export_both_dates_in_every_format(dated, tmp_path):
         and p["id_after"] == p["id"]
     )
     assert "row_before" not in p and "on" not in p
-    rows = list(csv.DictReader(open(s.export_hits(tmp_path / "change.csv")[0])))
+    rows = list(csv.DictReader(s.export_hits(tmp_path / "change.csv")[0].read_text().splitlines()))
     assert rows[0]["date_before"] == "2017" and float(rows[0]["change"]) > 0.5
-    gpx = gpxpy.parse(open(s.export_hits(tmp_path / "change.gpx")[0]).read())
+    gpx = gpxpy.parse(s.export_hits(tmp_path / "change.gpx")[0].read_text())
     assert "from 2017 to 2023" in gpx.waypoints[0].description
     kml = s.export_hits(tmp_path / "change.kml")[0].read_text()
     assert '<Data name="date_before">' in kml and '<Data name="change">' in kml

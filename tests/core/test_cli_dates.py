@@ -58,6 +58,7 @@ def test_cli_search_since_writes_what_is_new_with_score_before(tmp_path, capsys)
     assert "New since 2017: 23 chips" in capsys.readouterr().out
     import csv
 
-    rows = list(csv.DictReader(out.open()))
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 23 and all(float(r["score_before"]) < 0.8 <= float(r["score"]) for r in rows)
     assert {r["date_before"] for r in rows} == {"2017"} and {r["date_after"] for r in rows} == {"2023"}
