@@ -56,28 +56,25 @@ GDAL_SAFETY_OPTIONS: dict[str, str] = {
     "GDAL_HTTP_NETRC": "NO",  # no passwords from ~/.netrc for hosts a file names
 }
 
-_configured = False
 _config_lock = threading.Lock()
 
 
 def configure_gdal() -> None:
-    """Set :data:`GDAL_NETWORK_OPTIONS` in GDAL (once per process; cheap to call again).
+    """Set :data:`GDAL_NETWORK_OPTIONS` and :data:`GDAL_SAFETY_OPTIONS` in GDAL (cheap to call again).
 
-    A value the user already set in the environment (e.g. ``AWS_REGION`` or a longer timeout for a slow
-    satellite link) wins over ours."""
-    global _configured
-    if _configured:
+    A network value the user already set in the environment (e.g. ``AWS_REGION`` or a longer timeout for
+    a slow satellite link) wins over ours; the safety options always hold. Checked on every call rather
+    than once per process: rasterio keeps options of a thread's environment apart, so options set from a
+    worker thread were found missing on the GUI thread (and timeouts and safety with them)."""
+    from rasterio.env import get_gdal_config, set_gdal_config
+
+    if get_gdal_config("GDAL_VRT_ENABLE_RAWRASTERBAND") == "NO" and get_gdal_config("GDAL_HTTP_TIMEOUT"):
         return
     with _config_lock:
-        if _configured:
-            return
-        from rasterio.env import set_gdal_config
-
         for key, value in GDAL_NETWORK_OPTIONS.items():
             set_gdal_config(key, os.environ.get(key, value))
         for key, value in GDAL_SAFETY_OPTIONS.items():
             set_gdal_config(key, value)
-        _configured = True
 
 
 def is_remote(source: str) -> bool:

@@ -102,11 +102,11 @@ class PackInfo:
         """A :class:`terrafind.core.imagery.thumbnails.ThumbnailService` over the pack's thumbnails (offline by default)."""
         from terrafind.core.imagery.thumbnails import ThumbnailService
 
-        path = self.thumbnails_path or (self.root / "thumbnails.sqlite")
+        # The pack's cache, checked against the manifest and never written; without a usable one (missing or
+        # changed since the pack was made), the user's own cache.
+        path = self.thumbnails_path
         kwargs.setdefault("size", self.thumbnail_size)
-        kwargs.setdefault(
-            "read_only", True
-        )  # a pack's cache is checked, never written (terrafind.core.pack.check)
+        kwargs.setdefault("read_only", path is not None)
         svc = ThumbnailService(path, max_cache_bytes=kwargs.pop("max_cache_bytes", 64 * 2**30), **kwargs)
         svc.online = False
         if catalog is not None and self.imagery:
@@ -167,7 +167,8 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
         root=root,
         catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings") or []) if p is not None],
         index_path=index_path,
-        thumbnails_path=usable(parts.get("thumbnails")),
+        # a dated pack keeps every date's thumbnails in the one cache, listed (and checked) like any file
+        thumbnails_path=usable(parts.get("thumbnails")) or usable("thumbnails.sqlite"),
         mbtiles_path=usable(parts.get("basemap")),
         region=region,
         imagery=str(imagery)[:2000] if isinstance(imagery, str) and imagery else None,
