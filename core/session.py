@@ -30,6 +30,7 @@ from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.project import LEARN_DEFAULTS
 from terrafind.core.search import visible as vis
 from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
+from terrafind.core.session_lines import LineVerbs
 from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
 from terrafind.core.types import Examples, Region, SearchResult
 
@@ -93,7 +94,7 @@ def open_data(
     return OpenedData(catalog, names, region, pack, None, assigned)
 
 
-class Session(DateVerbs, ProjectVerbs):
+class Session(DateVerbs, ProjectVerbs, LineVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -147,6 +148,8 @@ class Session(DateVerbs, ProjectVerbs):
         self.examples, self.labels, self.outcome, self.refined_with = {}, {}, None, None
         if self.params.get("threshold_by") == "probability":  # a probability line meant the old results
             self.params.update(threshold_by="score", threshold=None)
+        if self.params.get("threshold_share") is not None:  # a share waits for the first search
+            self.params["threshold"] = None
         rows = (data.catalog.row_of(i) for i in masked_ids)
         self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
@@ -308,21 +311,26 @@ class Session(DateVerbs, ProjectVerbs):
         return outcome
 
     def set_outcome(self, outcome: SearchOutcome | None) -> bool:
-        """Keep a finished search. Returns True when the threshold's kind changed with it (results ranked
-        by probability are filtered by probability: a similarity threshold then means nothing and is
-        dropped, and the other way round)."""
+        """Keep a finished search. Returns True when the threshold changed with it: a line set as a share
+        of the region ("top 1 %") moves to where that share of the new search's region lies; otherwise
+        the line stays, unless its kind changed (results ranked by probability are filtered by
+        probability: a similarity threshold then means nothing and is dropped, and the other way round)."""
         self.outcome = outcome
         if outcome is None:
             return False
         if outcome.how == "refine":
             r = outcome.result
             self.refined_with = (frozenset(r.positives), frozenset(r.negatives))
+        p = self.params
+        old = (p.get("threshold_by"), p.get("threshold"))
         by = vis.threshold_by(outcome.result)
-        if by == self.params.get("threshold_by"):
-            return False
-        self.params["threshold_by"] = by
-        self.params["threshold"] = None
-        return True
+        if by != p.get("threshold_by"):
+            p["threshold_by"] = by
+            p["threshold"] = None
+        share = p.get("threshold_share")
+        if p.get("threshold_unit") == "top" and share is not None:
+            p["threshold"] = outcome.value_at(float(share))
+        return (p.get("threshold_by"), p.get("threshold")) != old
 
     def labels_changed_since_refine(self) -> bool:
         """True when Refine is on and the examples differ from those of the latest refined search."""
@@ -353,6 +361,8 @@ class Session(DateVerbs, ProjectVerbs):
             "visible": {
                 "threshold": self.params.get("threshold"),
                 "by": vis.threshold_by(result) if result is not None else "score",
+                # the share of the region at or above the line ("top 1 %" = 0.01), when known
+                "top_share": self.outcome.share_of(self.params.get("threshold")) if self.outcome else None,
             },
         }
 

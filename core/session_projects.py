@@ -15,13 +15,18 @@ from terrafind.core.types import SearchResult
 
 __all__ = ["ProjectVerbs", "DEFAULT_PARAMS"]
 
-# threshold_by: what the threshold compares, "score" or "probability" (after Refine; core.search.visible)
+# threshold_by: what the threshold compares, "score" or "probability" (after Refine; core.search.visible).
+# threshold_unit: how the person sets the line, as that value ("value") or as a share of the region
+# ("top": "top 1 %"); with "top", threshold_share is the share and every new search puts the line where
+# that share of its region lies (SearchOutcome.value_at), so "top 1 %" keeps meaning the top 1 %.
 DEFAULT_PARAMS: dict[str, Any] = {
     "mode": "mean",
     "k": 200,
     "threshold": None,
     "auto": True,
     "threshold_by": "score",
+    "threshold_unit": "value",
+    "threshold_share": None,
     "change_k": CHANGE_K,  # how many changes a comparison of dates shows
 }
 

@@ -233,10 +233,21 @@ class AppController(QObject):
 
     # --- search and results ---------------------------------------------------------------------------
     def set_params(self, params: dict[str, Any]) -> None:
-        """Mode / k / threshold / auto from the search controls; a changed mode or k searches again."""
-        p = self.session.params
+        """Mode / k / threshold (as a value or as a share of the region) / auto from the search controls;
+        a changed mode or k searches again."""
+        s = self.session
+        p = s.params
         old = dict(p)
-        p.update({k: v for k, v in params.items() if k in DEFAULT_PARAMS})
+        try:
+            if "threshold_unit" in params:
+                s.set_threshold_unit(str(params["threshold_unit"]))
+            if p.get("threshold_unit") == "top" and "threshold_share" in params:
+                s.set_threshold_share(params["threshold_share"])
+            elif "threshold" in params:
+                s.set_threshold(params["threshold"])
+        except InputError as exc:
+            self.message.emit(exc.message)
+        p.update({k: v for k, v in params.items() if k in ("mode", "k", "auto")})
         if p.get("threshold") != old.get("threshold"):
             self.threshold_changed.emit(p.get("threshold"))
         self.params_changed.emit(dict(p))
@@ -245,10 +256,11 @@ class AppController(QObject):
             self.search.request()
 
     def set_threshold(self, t: float | None) -> None:
+        """The line dragged in the plot (or set from code): a value; its share is kept with the unit "top"."""
         t = None if t is None else float(t)
         if t == self.session.params.get("threshold"):
             return
-        self.session.params["threshold"] = t
+        self.session.set_threshold(t)
         self.threshold_changed.emit(t)
         self._view_timer.start()  # a dragged line fires often: autosave once it rests
 
@@ -277,7 +289,7 @@ class AppController(QObject):
         if self.session.catalog is None:
             return  # the data closed meanwhile (opening other data cancels running searches)
         if self.session.set_outcome(shown.outcome):
-            self.threshold_changed.emit(None)
+            self.threshold_changed.emit(self.session.params.get("threshold"))
             self.params_changed.emit(dict(self.session.params))
         self.shown = shown
         r = shown.result

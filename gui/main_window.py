@@ -297,7 +297,8 @@ class MainWindow(QMainWindow):
         self.map_view.set_threshold(-1.0 if t is None else t)  # scores live in [-1, 1]: -1 shows them all
         self.results_panel.set_threshold(t)
         self.score_plot.set_threshold(t)
-        self.controls.set_threshold(t)
+        p = self.c.session.params
+        self.controls.set_threshold(t, p.get("threshold_share") if p.get("threshold_unit") == "top" else None)
         self.presenter.show_more()
 
     def _on_thumbnail(self, row: int, png: bytes, status: str) -> None:

@@ -222,3 +222,25 @@ def write_dated(
         paths = [path]
     return {"paths": paths, "years": years, "cleared": block, "blip": blip_rows, "n": n, "centres": centres,
             "half": half, "labels": labels}  # fmt: skip
+
+
+def synthetic_catalog(
+    n: int = 900,
+    d: int = 32,
+    *,
+    n_clusters: int = 8,
+    seed: int = 0,
+    spread: float = 0.35,
+    bbox=DEFAULT_BBOX,
+    attributes: dict | None = None,
+):
+    """(Catalog, cluster labels) in memory, no file: chips on a grid, vectors clustered by label (unit
+    length, as the reader makes them). The truth of every test built on it is ``labels``."""
+    from terrafind.core.catalog import Catalog
+
+    centres, half, labels = grid_layout(n, bbox, n_clusters, seed)
+    vecs = clustered_vectors(n, d, labels, seed=seed, spread=spread)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = np.array([f"chip-{seed}-{i:07d}" for i in range(n)], dtype=object)
+    table = pa.table(attributes or {"n": np.arange(n)})
+    return Catalog(np.ascontiguousarray(vecs, np.float32), ids, chip_polygons(centres, half), table), labels

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.cli import add_input_args, lonlat, progress_for, session_from_args, two_dates_session
+from terrafind.core.search.percentiles import format_top
 
 __all__ = ["register", "run", "rows_under"]
 
@@ -57,7 +58,14 @@ def register(subparsers: Any) -> None:
         default="mean",
         help="mean: like the average example; max: like any one example",
     )
-    p.add_argument("--threshold", type=float, metavar="S", help="keep hits scoring at least S (-1..1)")
+    line = p.add_mutually_exclusive_group()
+    line.add_argument("--threshold", type=float, metavar="S", help="keep hits scoring at least S (-1..1)")
+    line.add_argument(
+        "--top",
+        type=float,
+        metavar="PCT",
+        help="keep the hits in the top PCT %% of the region (e.g. 0.5), whatever their score",
+    )
     p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
     p.add_argument("--no-index", action="store_true", help="always search exactly, ignore a cached index")
     p.add_argument(
@@ -168,10 +176,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_index and len(catalog) > EXACT_MAX_ROWS:
         session.use_index(catalog, session.load_index(build=False, progress=progress_for()))  # never a build
     outcome = session.run_search("refine" if args.refine else "plain")
-    session.params["threshold"] = args.threshold  # after the search: it filters what its ranking shows
+    # after the search: the line filters what its ranking shows (a share needs its region's figures)
+    if args.top is not None:
+        session.set_threshold_share(args.top / 100.0)
+    else:
+        session.set_threshold(args.threshold)
     if args.since:
         outcome = session.run_new(before)
-        session.params["threshold"] = None  # the line made "new"; the hits are all above it
+        session.set_threshold(None)  # the line made "new"; the hits are all above it
         print(f"New since {before}: {len(outcome.result)} chips at {outcome.quality.split(' at ', 1)[-1]}.")
     visible = session.visible()
     for problem in catalog.problems:
@@ -188,6 +200,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(visible)} hits; top scores: {top or 'none'}")
     pct = outcome.percentiles
     if pct is not None:
+        print(region_line(pct))
+        line_at = session.params.get("threshold")
+        if line_at is not None:
+            word = "probability" if outcome.refine is not None else "score"
+            share = outcome.share_of(line_at)
+            where = "" if share is None else f", {format_top(share)} of the region"
+            print(f"Line at {word} {line_at:.4f}{where}.")
         print(f"(top % = share of the region scoring as high, from {pct.size:,} chips sampled at random)")
     for rank, (row, score) in enumerate(
         zip(visible.rows[:TOP_LINES], visible.scores[:TOP_LINES], strict=True), 1
@@ -204,6 +223,14 @@ def run(args: argparse.Namespace) -> int:
             out, _count = session.export_hits(args.out)
         print(f"Wrote {out}")
     return 0
+
+
+def region_line(pct: Any) -> str:
+    """How the region scores, in words: where half of it, the top 10 %, 1 % and 0.1 % begin."""
+    marks = [(0.5, "half"), (0.1, "10 %"), (0.01, "1 %"), (0.001, "0.1 %")]
+    parts = [f"{name} above {pct.score_at(share):.3f}" for share, name in marks if pct.size * share >= 1]
+    sampled = "all" if pct.size >= pct.region_rows else f"{pct.size:,} sampled"
+    return f"Region scores ({sampled} of {pct.region_rows:,} chips): " + ", ".join(parts) + "."
 
 
 def _print_refined(session: Any, refined: Any, threshold: float | None) -> None:

@@ -93,7 +93,7 @@ def results_payload(
                 "properties": {
                     "row": row,
                     "rank": i + 1,
-                    "score": round(score, 5),
+                    "score": score,  # exact: a line set as a share sits exactly on a hit's score
                     "top": None if top is None else round(top, 6),
                     "id": chip_id,
                     "date": date,

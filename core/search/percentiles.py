@@ -56,10 +56,18 @@ class RegionPercentiles:
 
     sample: np.ndarray  # (m,) float32, ascending
     region_rows: int  # chips in the region (the sample is drawn from these)
+    # What one sampled value stands for: the sample size for a random sample (the default); the region's
+    # size when ``sample`` holds the values of a subset and every chip outside it scores lower (the
+    # probabilities of Refine's pool: terrafind.core.search.refine).
+    denominator: int | None = None
 
     @property
     def size(self) -> int:
         return int(len(self.sample))
+
+    @property
+    def _total(self) -> int:
+        return int(self.denominator) if self.denominator else self.size
 
     def top(self, scores: np.ndarray | float) -> np.ndarray:
         """Share (0..1) of the region scoring at least each score; 0 = better than every sampled chip."""
@@ -67,15 +75,26 @@ class RegionPercentiles:
         if not self.size:
             return np.zeros(len(s), np.float64)
         at_least = self.size - np.searchsorted(self.sample, s, side="left")
-        return at_least.astype(np.float64) / self.size
+        return at_least.astype(np.float64) / self._total
 
     def score_at(self, share: float) -> float:
-        """The score above which ``share`` (0..1) of the region lies (the inverse of :meth:`top`)."""
+        """The score above which ``share`` (0..1) of the region lies (the inverse of :meth:`top`).
+
+        A share beyond what the values cover (a pool's) gives its lowest value."""
         if not self.size:
             return float("nan")
         share = min(1.0, max(0.0, float(share)))
-        i = int(np.clip(round(self.size * (1.0 - share)), 0, self.size - 1))
+        above = int(round(self._total * share))  # chips meant to be at or above the line
+        i = int(np.clip(self.size - max(above, 1), 0, self.size - 1))
         return float(self.sample[i])
+
+    def counts(self, edges: np.ndarray) -> np.ndarray:
+        """About how many chips of the region fall in each bin between ``edges`` (a histogram of the
+        region, scaled from the sample to the region's size)."""
+        if not self.size:
+            return np.zeros(max(0, len(edges) - 1), np.float64)
+        counts, _ = np.histogram(self.sample, bins=edges)
+        return counts.astype(np.float64) * (self.region_rows / self._total)
 
     def text(self, score: float) -> str:
         """ "top 0.1 %" for one score."""

@@ -78,6 +78,33 @@ class SearchOutcome:
         r = self.result if result is None else result
         return None if self.percentiles is None else self.percentiles.top(r.scores)
 
+    def line_percentiles(self) -> RegionPercentiles | None:
+        """Where the values the threshold line compares stand in the region: the similarity sample, or
+        after Refine the classifier's probabilities of every chip it scored (chips outside its pool count
+        as lower). What turns a line into "top 1 %" and back, and what the histogram draws behind the hits."""
+        if self.refine is None:
+            return self.percentiles
+        cached = self.__dict__.get("_line_percentiles")
+        if cached is None:
+            probs = np.sort(np.asarray(self.refine.pool_probabilities, np.float32))
+            cached = RegionPercentiles(probs, int(self.refine.region_rows), int(self.refine.region_rows))
+            self.__dict__["_line_percentiles"] = cached
+        return cached
+
+    def share_of(self, value: float | None) -> float | None:
+        """The share of the region at or above a line at ``value`` (None when unknown or no line)."""
+        p = self.line_percentiles()
+        if value is None or p is None or not p.size:
+            return None
+        return float(p.top(float(value))[0])
+
+    def value_at(self, share: float) -> float | None:
+        """The line (similarity, or probability after Refine) that keeps ``share`` of the region above it."""
+        p = self.line_percentiles()
+        if p is None or not p.size:
+            return None
+        return p.score_at(share)
+
 
 def quality_text(catalog: Catalog, refined: Any) -> str:
     """The quality of a refined search in plain words, e.g. "Checked on your 12 marks: 87 % right (each

@@ -24,6 +24,10 @@ from PySide6.QtWidgets import (
 
 from terrafind.gui.panels.panel_style import NEGATIVE_COLOR, POSITIVE_COLOR, section_title
 
+UNITS = [
+    ("value", "score", "The line is a similarity (a probability after Refine)"),
+    ("top", "top % of region", "The line keeps this share of the region's chips above it, in every search"),
+]
 MODES = [
     ("mean", "Mean of examples", "Find chips like the average of your positive examples"),
     ("max", "Best match", "Find chips close to any one of your positive examples"),
@@ -66,6 +70,14 @@ class SearchControls(QWidget):
         self.threshold_spin.setKeyboardTracking(False)
         self.threshold_spin.setEnabled(False)
         self.threshold_spin.setToolTip("Hide results scoring below this (also: drag the line in the plot)")
+        # The line as a value (similarity / probability) or as a share of the region ("top 1 %"): a share
+        # means the same on any data and any model, and stays put from one search to the next.
+        self.unit_combo = QComboBox(self)
+        for key, text, tip in UNITS:
+            self.unit_combo.addItem(text, key)
+            self.unit_combo.setItemData(self.unit_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.unit_combo.setToolTip("Set the line as a score, or as the share of the region to keep")
+        self._by = "score"
         self.positive_button = QPushButton("Positive", self)
         self.negative_button = QPushButton("Negative", self)
         self.click_group = QButtonGroup(self)
@@ -87,6 +99,7 @@ class SearchControls(QWidget):
         self.k_spin.valueChanged.connect(self._emit_params)
         self.threshold_spin.valueChanged.connect(self._emit_params)
         self.threshold_check.toggled.connect(self._on_threshold_toggled)
+        self.unit_combo.activated.connect(self._on_unit_chosen)
         self.auto_check.toggled.connect(self._emit_params)
         self.search_button.clicked.connect(self.search_requested)
         self.negative_button.toggled.connect(self.negative_mode_changed)
@@ -101,6 +114,7 @@ class SearchControls(QWidget):
         threshold = QHBoxLayout()
         threshold.addWidget(self.threshold_check)
         threshold.addWidget(self.threshold_spin, 1)
+        threshold.addWidget(self.unit_combo)
         self.threshold_label = QLabel(
             "Min score", self
         )  # "Min probability" after Refine (terrafind.core.search.visible)
@@ -124,15 +138,33 @@ class SearchControls(QWidget):
 
     # --- public API ---------------------------------------------------------------------------
     def params(self) -> dict:
-        return {
+        """What the controls say. The line is ``threshold`` (a value) or ``threshold_share`` (0..1 of
+        the region, with the unit "top"), whichever unit is chosen."""
+        on = self.threshold_check.isChecked()
+        out = {
             "mode": self.mode_combo.currentData(),
             "k": int(self.k_spin.value()),
-            "threshold": float(self.threshold_spin.value()) if self.threshold_check.isChecked() else None,
             "auto": self.auto_check.isChecked(),
+            "threshold_unit": self.unit(),
         }
+        if self.unit() == "top":
+            out["threshold_share"] = float(self.threshold_spin.value()) / 100.0 if on else None
+        else:
+            out["threshold"] = float(self.threshold_spin.value()) if on else None
+        return out
+
+    def unit(self) -> str:
+        return str(self.unit_combo.currentData())
 
     def set_params(self, params: dict) -> None:
-        widgets = (self.mode_combo, self.k_spin, self.threshold_spin, self.threshold_check, self.auto_check)
+        widgets = (
+            self.mode_combo,
+            self.k_spin,
+            self.threshold_spin,
+            self.threshold_check,
+            self.auto_check,
+            self.unit_combo,
+        )
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -145,17 +177,24 @@ class SearchControls(QWidget):
                 self.k_spin.setValue(int(params["k"]))
             if "auto" in params:
                 self.auto_check.setChecked(bool(params["auto"]))
-            if "threshold" in params:
-                self._show_threshold(params["threshold"])
             if "threshold_by" in params:
                 by_probability = params["threshold_by"] == "probability"
-                self.threshold_label.setText("Min probability" if by_probability else "Min score")
+                self._by = "probability" if by_probability else "score"
+                self.unit_combo.setItemText(0, self._by)
+            if "threshold_unit" in params:
+                self._show_unit(str(params["threshold_unit"]))
+            if "threshold_unit" in params or "threshold_by" in params:
+                top = self.unit() == "top"
+                self.threshold_label.setText("Keep" if top else f"Min {self._by}")
+            if "threshold" in params or "threshold_share" in params:
+                self._show_threshold(params.get("threshold"), params.get("threshold_share"))
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
 
-    def set_threshold(self, t: float | None) -> None:
-        self.set_params({"threshold": t})
+    def set_threshold(self, t: float | None, share: float | None = None) -> None:
+        """Show the line: its value ``t`` and, for the unit "top", its ``share`` of the region."""
+        self.set_params({"threshold": t, "threshold_share": share})
 
     def negative_mode(self) -> bool:
         return self.negative_button.isChecked()
@@ -170,11 +209,40 @@ class SearchControls(QWidget):
             self.negative_button.blockSignals(False)
 
     # --- internals ----------------------------------------------------------------------------
-    def _show_threshold(self, t: float | None) -> None:
-        self.threshold_check.setChecked(t is not None)
-        self.threshold_spin.setEnabled(t is not None)
-        if t is not None:
-            self.threshold_spin.setValue(float(t))
+    def _show_unit(self, unit: str) -> None:
+        self.unit_combo.setCurrentIndex(max(0, self.unit_combo.findData(unit)))
+        spin = self.threshold_spin
+        if unit == "top":
+            spin.setRange(0.001, 100.0)
+            spin.setDecimals(3)
+            spin.setSingleStep(0.1)
+            spin.setSuffix(" %")
+            spin.setToolTip("Keep this share of the region's chips, the best first (also: drag the line)")
+        else:
+            spin.setSuffix("")
+            spin.setRange(0.0 if self._by == "probability" else -1.0, 1.0)
+            spin.setDecimals(3)
+            spin.setSingleStep(0.01)
+            spin.setToolTip(f"Hide results below this {self._by} (also: drag the line in the plot)")
+
+    def _show_threshold(self, t: float | None, share: float | None) -> None:
+        on = (share if self.unit() == "top" else t) is not None
+        self.threshold_check.setChecked(on)
+        self.threshold_spin.setEnabled(on)
+        if on and self.unit() == "top":
+            self.threshold_spin.setValue(100.0 * float(share))  # type: ignore[arg-type]
+        elif on:
+            self.threshold_spin.setValue(float(t))  # type: ignore[arg-type]
+
+    def _on_unit_chosen(self, _i: int) -> None:
+        # Only the unit: the line stays where it is and the controller says what it is in the new unit.
+        self.threshold_spin.blockSignals(True)
+        try:
+            self._show_unit(self.unit())
+            self.threshold_label.setText("Keep" if self.unit() == "top" else f"Min {self._by}")
+        finally:
+            self.threshold_spin.blockSignals(False)
+        self.params_changed.emit({"threshold_unit": self.unit()})
 
     def _on_threshold_toggled(self, on: bool) -> None:
         self.threshold_spin.setEnabled(on)

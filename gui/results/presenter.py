@@ -38,7 +38,8 @@ class ResultsPresenter:
             self.c.set_learn(gallery="best")
         self._show_gallery(shown)
         r = shown.result
-        w.score_plot.set_scores(filter_values(r), by=threshold_by(r))  # what the threshold line filters
+        # what the threshold line filters, in front of the whole region's distribution of it
+        w.score_plot.set_scores(filter_values(r), by=threshold_by(r), region=shown.outcome.line_percentiles())
         w.show_threshold(session.params.get("threshold"))
         w.score_plot.set_info(plot_info(shown))
         refined = shown.outcome.refine

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QImage, QPixmap
 
 from terrafind.core.present.items import ResultItem
+from terrafind.core.search.percentiles import format_top
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 PixmapRole = Qt.ItemDataRole.UserRole + 2
@@ -57,7 +58,8 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"#{item.rank}  {item.score:.3f}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [f"Rank {item.rank}, score {item.score:.3f}", f"Chip {item.chip_id}"]
+            where = "" if item.top is None else f" ({format_top(item.top)} of region)"
+            lines = [f"Rank {item.rank}, similarity {item.score:.3f}{where}", f"Chip {item.chip_id}"]
             if item.probability is not None:
                 lines.append(f"Probability {item.probability:.2f}")
             if item.matched:

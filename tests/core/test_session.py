@@ -121,7 +121,13 @@ def test_export_hits_sites_and_labels_follow_the_visible_hits(session, data, tmp
     path, n = s.export_hits(tmp_path / "hits.geojson")
     fc = json.loads(path.read_text())
     assert n == len(fc["features"]) == 25
-    assert fc["terrafind"]["visible"] == {"threshold": s.params["threshold"], "by": "score"}
+    share = out.share_of(s.params["threshold"])
+    assert fc["terrafind"]["visible"] == {
+        "threshold": s.params["threshold"],
+        "by": "score",
+        "top_share": share,
+    }
+    assert 25 / len(s.catalog) <= share <= 30 / len(s.catalog)  # the hits, and the examples above them
     sites_path, n_sites = s.export_sites(tmp_path / "sites.geojson")
     sites = json.loads(sites_path.read_text())
     assert (

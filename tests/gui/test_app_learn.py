@@ -218,7 +218,11 @@ def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(q
     fc = json.loads(path.read_text())
     assert done[0] == len(fc["features"]) == expected
     assert all(f["properties"]["probability"] >= t - 1e-6 for f in fc["features"])
-    assert fc["terrafind"]["visible"] == {"threshold": t, "by": "probability"}
+    visible_info = fc["terrafind"]["visible"]
+    assert visible_info["threshold"] == t and visible_info["by"] == "probability"
+    # the share of the region the classifier puts at or above the line (its pool is the whole region)
+    pool = np.asarray(payload.outcome.refine.pool_probabilities)
+    assert visible_info["top_share"] == pytest.approx(np.sum(pool >= t) / len(w.c.session.catalog))
     ARTIFACTS.mkdir(exist_ok=True)
     qtbot.wait(300)
     assert w.grab().save(str(ARTIFACTS / "learn_refine_probability_plot.png"))

@@ -82,3 +82,35 @@ def test_threshold_survives_new_scores_and_info_text(plot):
     assert plot.info_text() == "top 0.2 % of this region"
     ARTIFACTS.mkdir(exist_ok=True)
     plot.grab().save(str(ARTIFACTS / "score_plot.png"))
+
+
+def test_region_is_drawn_behind_the_hits_and_the_line_says_its_share(qtbot, plot):
+    from terrafind.core.search.percentiles import RegionPercentiles
+
+    rng = np.random.default_rng(5)
+    region_scores = np.sort(rng.normal(0.2, 0.15, 20_000).astype(np.float32))
+    region = RegionPercentiles(region_scores, 100_000)  # a sample of 20k standing for 100k chips
+    hits = region_scores[-200:]  # the best 200 of the sample
+    plot.set_scores(hits, region=region)
+    assert plot.log_counts and plot.getPlotItem().getAxis("left").labelText == "chips (log)"
+    assert plot.hits_counts().sum() == 200
+    region_counts = plot.region_counts()
+    assert region_counts.sum() == pytest.approx(
+        100_000 * np.mean(region_scores >= plot.curve.getData()[0][0]), rel=0.01
+    )
+    assert np.all(region_counts >= plot.hits_counts() - 1e-6)  # the hits are region chips too
+    edges = plot.curve.getData()[0]
+    assert edges[0] <= region.score_at(0.99) and edges[-1] == pytest.approx(hits.max())
+    assert 1000.0 in plot.ticks() and 10.0 in plot.ticks()
+    with qtbot.waitSignal(plot.threshold_changed):
+        plot.line.setValue(float(region.score_at(0.01)))
+    assert plot.line.label.format.endswith("top 1 %")
+    assert plot.line_text(float(region.score_at(0.001))).endswith("top 0.1 %")
+    plot.set_scores(np.array([0.7, 0.8]))  # without a region: linear counts, no share in the label
+    assert not plot.log_counts and plot.getPlotItem().getAxis("left").labelText == "chips"
+    assert "top" not in plot.line.label.format
+    plot.set_scores(hits, region=region)
+    plot.set_threshold(float(region.score_at(0.004)))
+    plot.set_info("200 matches · 9 ms · exact · by similarity")
+    ARTIFACTS.mkdir(exist_ok=True)
+    plot.grab().save(str(ARTIFACTS / "score_plot_region.png"))

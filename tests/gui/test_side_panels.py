@@ -147,7 +147,8 @@ def test_examples_panel_rows_remove_and_toggle(qtbot, make):
 
 def test_search_controls_emit_params_and_setters_stay_quiet(qtbot, make):
     controls = make(SearchControls, 320, 230)
-    assert controls.params() == {"mode": "mean", "k": 200, "threshold": None, "auto": True}
+    base = {"mode": "mean", "k": 200, "threshold": None, "auto": True, "threshold_unit": "value"}
+    assert controls.params() == base
     with qtbot.waitSignal(controls.params_changed) as blocker:
         controls.k_spin.setValue(500)
     assert blocker.args[0]["k"] == 500
@@ -163,7 +164,7 @@ def test_search_controls_emit_params_and_setters_stay_quiet(qtbot, make):
     with qtbot.assertNotEmitted(controls.params_changed):
         controls.set_threshold(0.83)
         controls.set_params({"mode": "mean", "k": 50, "auto": True})
-    assert controls.params() == {"mode": "mean", "k": 50, "threshold": pytest.approx(0.83), "auto": True}
+    assert controls.params() == {**base, "k": 50, "threshold": pytest.approx(0.83)}
     with qtbot.assertNotEmitted(controls.params_changed):
         controls.set_threshold(None)
     assert controls.params()["threshold"] is None and not controls.threshold_spin.isEnabled()
@@ -179,3 +180,26 @@ def test_search_controls_emit_params_and_setters_stay_quiet(qtbot, make):
     assert not controls.negative_mode()
     controls.set_threshold(0.82)
     save(controls, "search_controls")
+
+
+def test_threshold_unit_top_share_of_region(qtbot, make):
+    """The line in either unit: a share of the region ("top 1 %") goes out as threshold_share (0..1)."""
+    controls = make(SearchControls, 360, 230)
+    with qtbot.waitSignal(controls.params_changed) as blocker:
+        controls.unit_combo.setCurrentIndex(controls.unit_combo.findData("top"))
+        controls.unit_combo.activated.emit(1)  # what choosing it with the mouse emits
+    assert blocker.args[0] == {"threshold_unit": "top"}  # only the unit: the line stays where it is
+    assert controls.threshold_spin.suffix() == " %" and controls.threshold_spin.maximum() == 100.0
+    with qtbot.waitSignal(controls.params_changed) as blocker:
+        controls.threshold_check.setChecked(True)
+    with qtbot.waitSignal(controls.params_changed) as blocker:
+        controls.threshold_spin.setValue(2.5)
+    assert blocker.args[0]["threshold_share"] == pytest.approx(0.025) and "threshold" not in blocker.args[0]
+    with qtbot.assertNotEmitted(controls.params_changed):
+        controls.set_params({"threshold_unit": "top", "threshold": 0.7, "threshold_share": 0.004})
+    assert controls.threshold_spin.value() == pytest.approx(0.4)
+    with qtbot.assertNotEmitted(controls.params_changed):
+        controls.set_params({"threshold_unit": "value", "threshold": 0.7, "threshold_share": None})
+    assert controls.threshold_spin.value() == pytest.approx(0.7) and controls.threshold_spin.suffix() == ""
+    controls.set_params({"threshold_unit": "top", "threshold": 0.7, "threshold_share": 0.004})
+    save(controls, "search_controls_top")

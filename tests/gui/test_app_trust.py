@@ -1,0 +1,116 @@
+"""Issue 14 in the running window: scores in words, thresholds in either unit, the random-sample check,
+automatic rounds, warnings, example quality, unusual places, the Clay v1 fields and the scores raster.
+
+One window serves the module; tests run in file order and build on each other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+
+from terrafind.gui import errors
+from terrafind.gui.controller import AppController
+from terrafind.gui.main_window import MainWindow
+from terrafind.gui.results.results_model import ItemRole
+from terrafind.gui.selftest import page_value
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+pytestmark = pytest.mark.webengine
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from synth import write_earth_index
+
+    return write_earth_index(tmp_path_factory.mktemp("trust") / "synthetic.parquet", n=900, d=32)
+
+
+@pytest.fixture(scope="module")
+def window(qapp, data):
+    seen: list = []
+    errors.set_dialog_hook(lambda kind, title, text, detail: seen.append((kind, text, detail)) or True)
+    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
+    w.resize(1400, 900)
+    w.show()
+    w.dialogs = seen
+    yield w
+    w.c.undo_stack.clear()
+    w.close()
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    errors.set_dialog_hook(None)
+
+
+def _new_payload(qtbot, w, old, how=None, timeout=15000):
+    def ready():
+        p = w.c.shown
+        return p is not None and p is not old and (how is None or p.how == how)
+
+    qtbot.waitUntil(ready, timeout=timeout)
+    return w.c.shown
+
+
+def _gallery_items(w):
+    model = w.results_panel.model
+    return [model.index(i).data(ItemRole) for i in range(model.rowCount())]
+
+
+def _shot(qtbot, w, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    qtbot.wait(300)
+    assert w.grab().save(str(ARTIFACTS / name))
+
+
+def test_scores_in_words_and_a_threshold_as_a_share_of_the_region(qtbot, window, data):
+    w = window
+    w.open_path(str(data["path"]))
+    qtbot.waitUntil(lambda: w.c.session.catalog is not None and w.map_view.ready, timeout=30000)
+    row = w.c.session.catalog.nearest(-75.75, 37.45)
+    w.c.add_example(row, "positive")
+    first = _new_payload(qtbot, w, None)
+    # the histogram shows the whole region behind the hits
+    plot = w.score_plot
+    assert plot.log_counts and plot.key.isVisible()
+    assert plot.region_counts().sum() > plot.hits_counts().sum() > 0
+    # every tile and tooltip says where the hit stands in its region
+    tip = w.results_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "of region" in tip and "similarity" in tip
+    # the threshold as "top 2 %": the controls' own unit box, then the spin box
+    controls = w.controls
+    combo = controls.unit_combo
+    combo.setCurrentIndex(combo.findData("top"))
+    combo.activated.emit(combo.currentIndex())
+    assert w.c.session.params["threshold_unit"] == "top" and controls.threshold_label.text() == "Keep"
+    controls.threshold_check.setChecked(True)
+    controls.threshold_spin.setValue(2.0)
+    s = w.c.session
+    assert s.params["threshold_share"] == pytest.approx(0.02)
+    t = s.params["threshold"]
+    assert t == pytest.approx(first.outcome.value_at(0.02))
+    assert plot.threshold() == pytest.approx(t) and plot.line.label.format.endswith("top 2 %")
+    shown = len(w.results_panel.visible_rows())
+    assert 0 < shown <= int(0.02 * len(s.catalog)) + 1
+    qtbot.waitUntil(lambda: page_value(w.map_view, "TF.counts()").get("results") == shown, timeout=5000)
+    # a new search: the line moves to the top 2 % of the new region scores, the spin box still says 2 %
+    before = w.c.shown
+    w.c.add_example(int(first.items[-1].row), "positive")
+    second = _new_payload(qtbot, w, before)
+    t2 = s.params["threshold"]
+    assert t2 == pytest.approx(second.outcome.value_at(0.02)) and t2 != pytest.approx(t)
+    assert controls.threshold_spin.value() == pytest.approx(2.0)
+    assert plot.threshold() == pytest.approx(t2)
+    # dragging the line in this unit shows the new share in the box
+    line_at = float(second.result.scores[5])
+    plot.threshold_changed.emit(line_at)
+    share = second.outcome.share_of(line_at)
+    assert controls.threshold_spin.value() == pytest.approx(100 * share, abs=1e-3)
+    _shot(qtbot, w, "trust_threshold_top_share.png")
+    # back to a plain score: the line stays where it is
+    combo.setCurrentIndex(combo.findData("value"))
+    combo.activated.emit(combo.currentIndex())
+    assert s.params["threshold_unit"] == "value" and s.params["threshold"] == pytest.approx(line_at)
+    assert controls.threshold_spin.value() == pytest.approx(line_at, abs=1e-3)
+    assert w.dialogs == []
