@@ -50,6 +50,11 @@ def library_versions(names: tuple[str, ...] = REPORTED) -> dict[str, str]:
     distribution is taken as an import name (``hnswlib`` -> ``chroma-hnswlib``)."""
     out: dict[str, str] = {}
     for name in names:
+        if name == "terrafind":  # the package's own: the frozen app carries no metadata for it
+            import terrafind
+
+            out[name] = terrafind.__version__
+            continue
         try:
             out[name] = md.version(name)
             continue

@@ -1,79 +1,59 @@
 #!/usr/bin/env bash
-# Build Terrafind's one-folder app for Linux x86_64, smoke-test it offline, and pack it.
-#   bash installer/build.sh [--no-archive]
-# Output: dist/terrafind/ (run dist/terrafind/terrafind), dist/terrafind-<version>-linux-x86_64.tar.gz + .sha256
+# Build Terrafind for Linux x86_64: the one-folder app, packed as one self-installing file, smoke-tested
+# offline as a new user would meet it (installer/README.md).
+#   bash installer/build.sh [--tarball]
+# Output in dist/: terrafind/ (the app folder), Terrafind-<version>-linux-x86_64.run and .sha256,
+# selftest.json; with --tarball also terrafind-<version>-linux-x86_64.tar.gz and .sha256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-ARCHIVE=1
-[ "${1:-}" = "--no-archive" ] && ARCHIVE=0
+TARBALL=0
+[ "${1:-}" = "--tarball" ] && TARBALL=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 bash scripts/dev.sh setup
 PY="$ROOT/.venv/bin/python"
 "$PY" -m pip install -q -e ".[installer]"
+# makeself packs the .run; pigz packs it on both cores; the others check the desktop integration.
+if ! command -v makeself >/dev/null || ! command -v pigz >/dev/null || ! command -v desktop-file-validate >/dev/null \
+    || ! command -v update-mime-database >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        makeself pigz desktop-file-utils shared-mime-info
+fi
 
 STAGE="$ROOT/build/stage"
 export TERRAFIND_STAGE="$STAGE"
 mkdir -p "$STAGE"
+VERSION=$("$PY" -c "import terrafind; print(terrafind.__version__)")
 t0=$(date +%s)
 
-# 1. The prebuilt demo region (built once into a staging home, then bundled read-only).
 echo "== demo region"
-rm -rf "$STAGE/demo"
-TERRAFIND_HOME="$STAGE/home" "$PY" - <<'EOF'
-import os, shutil
-from pathlib import Path
-from terrafind.core.embed.demo import ensure_demo
-demo = ensure_demo()
-src = demo.embeddings.parent
-dst = Path(os.environ["TERRAFIND_STAGE"]) / "demo"
-dst.mkdir(parents=True)
-# What searching needs; the 13-band COG (70 MB) only serves re-embedding and the quality test.
-for name in ("build.json", "demo_embeddings.parquet", "demo_truecolour_cog.tif", "demo_basemap.mbtiles"):
-    if (src / name).exists():
-        shutil.copy2(src / name, dst / name)
-print("demo staged from", src)
-EOF
+"$PY" installer/stage_demo.py "$STAGE"
 
-# 2. The frozen app.
 echo "== pyinstaller"
 "$PY" -m PyInstaller --noconfirm --log-level WARN --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" \
     installer/terrafind.spec
 APP="$ROOT/dist/terrafind"
-cp installer/terrafind.desktop "$APP/"
-cp resources/icons/terrafind.svg "$APP/terrafind.svg"
-QT_QPA_PLATFORM=offscreen "$PY" - "$APP/terrafind.png" <<'EOF'
-import sys
-from PySide6.QtGui import QGuiApplication, QImage, QPainter
-from PySide6.QtSvg import QSvgRenderer
-app = QGuiApplication([])
-img = QImage(256, 256, QImage.Format.Format_ARGB32)
-img.fill(0)
-p = QPainter(img)
-QSvgRenderer("resources/icons/terrafind.svg").render(p)
-p.end()
-img.save(sys.argv[1])
-EOF
 t1=$(date +%s)
 echo "built in $((t1 - t0)) s, size $(du -sh "$APP" | cut -f1)"
 
-# 3. Smoke test: the built app, offscreen, on the bundled demo, with the outside network blocked
-#    (a new network namespace with no interfaces when we may make one; the app's own request
-#    interceptor counts outside requests in any case and the self test fails on any).
-echo "== smoke test"
-SMOKE_HOME=$(mktemp -d)
-NET=()
-if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then NET=(unshare -n); fi
-QT_QPA_PLATFORM=offscreen TERRAFIND_HOME="$SMOKE_HOME" "${NET[@]}" "$APP/terrafind" --selftest | tee "$ROOT/dist/selftest.json"
-rm -rf "$SMOKE_HOME"
+echo "== self-installing file"
+RUN="$ROOT/dist/Terrafind-$VERSION-linux-x86_64.run"
+bash installer/linux/build_run.sh "$APP" "$VERSION" "$RUN" "$STAGE/icons/terrafind.png" resources/icons/terrafind.svg
+(cd "$ROOT/dist" && sha256sum "$(basename "$RUN")" > "$(basename "$RUN").sha256")
 t2=$(date +%s)
-echo "smoke test passed in $((t2 - t1)) s"
+echo "$(basename "$RUN"): $(du -h "$RUN" | cut -f1) in $((t2 - t1)) s"
 
-# 4. The archive people download, with its checksum.
-if [ "$ARCHIVE" = 1 ]; then
-    VERSION=$("$PY" -c "import terrafind; print(terrafind.__version__)")
+echo "== smoke test of the .run"
+bash installer/linux/smoke_test.sh "$RUN" "$ROOT/dist/selftest.json"
+t3=$(date +%s)
+echo "smoke test took $((t3 - t2)) s"
+
+if [ "$TARBALL" = 1 ]; then
     NAME="terrafind-$VERSION-linux-x86_64.tar.gz"
-    tar -C "$ROOT/dist" -czf "$ROOT/dist/$NAME" terrafind
+    tar -C "$ROOT/dist" -cf - terrafind | pigz > "$ROOT/dist/$NAME"
     (cd "$ROOT/dist" && sha256sum "$NAME" > "$NAME.sha256")
-    echo "archive: dist/$NAME ($(du -h "$ROOT/dist/$NAME" | cut -f1)) in $(( $(date +%s) - t2 )) s"
+    echo "archive: dist/$NAME ($(du -h "$ROOT/dist/$NAME" | cut -f1))"
 fi
