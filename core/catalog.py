@@ -100,6 +100,10 @@ class Catalog:
         name, mid = inner.get("name"), inner.get("id")
         if name and mid and name != mid:
             return f"{name} ({mid})"
+        if not (name or mid):  # the Clay v1 layout names its model per chip (source_model)
+            from terrafind.core.read.v1 import summarize
+
+            mid = summarize(self).first("source_model")
         return str(name or mid or f"unknown model, {self.dim}-d")
 
     # --- spatial lookups -------------------------------------------------------------------------
@@ -250,4 +254,12 @@ class Catalog:
             "chip_size_m": self.chip_size_m,
             "date": self.period,
             "problems": list(self.problems),
+            "v1": self._v1(),
         }
+
+    def _v1(self) -> dict[str, Any] | None:
+        """The Clay v1 fields (source model, creator, classes, loss) summed up, when the data has them."""
+        from terrafind.core.read.v1 import summarize
+
+        v1 = summarize(self)
+        return v1.to_dict() | {"lines": v1.lines(), "metric": v1.metric} if v1.present else None

@@ -150,6 +150,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
             self.params.update(threshold_by="score", threshold=None)
         if self.params.get("threshold_share") is not None:  # a share waits for the first search
             self.params["threshold"] = None
+        self.params.update(loss_min=None, loss_max=None)  # a loss range meant the old data's scale
         rows = (data.catalog.row_of(i) for i in masked_ids)
         self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
@@ -345,7 +346,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
     def visible(self) -> SearchResult | None:
         """The hits at or above the threshold (score, or probability after Refine), best first."""
         r = self.result()
-        return None if r is None else vis.visible_result(r, self.params.get("threshold"))
+        return None if r is None else vis.visible_result(r, self.params.get("threshold"), self.loss_keep(r))
 
     # --- export -------------------------------------------------------------------------------------
     def _provenance(self) -> dict[str, Any]:
@@ -355,15 +356,19 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
             dated = {"date": self.date, "dates": self.dates.labels, "learn_from": self.learn_from,
                      "other_dates_examples": [{"date": i.date, "id": i.chip_id, "kind": i.kind}
                                               for i in self.example_items() if i.row < 0]}  # fmt: skip
+        visible: dict[str, Any] = {
+            "threshold": self.params.get("threshold"),
+            "by": vis.threshold_by(result) if result is not None else "score",
+            # the share of the region at or above the line ("top 1 %" = 0.01), when known
+            "top_share": self.outcome.share_of(self.params.get("threshold")) if self.outcome else None,
+        }
+        loss_range = [self.params.get("loss_min"), self.params.get("loss_max")]
+        if loss_range != [None, None]:  # hits outside were hidden (Clay v1 loss)
+            visible["loss_range"] = loss_range
         return dated | {
             "app": "terrafind",
             "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
-            "visible": {
-                "threshold": self.params.get("threshold"),
-                "by": vis.threshold_by(result) if result is not None else "score",
-                # the share of the region at or above the line ("top 1 %" = 0.01), when known
-                "top_share": self.outcome.share_of(self.params.get("threshold")) if self.outcome else None,
-            },
+            "visible": visible,
         }
 
     def _hits(self) -> tuple[Catalog, SearchResult]:

@@ -27,6 +27,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "threshold_by": "score",
     "threshold_unit": "value",
     "threshold_share": None,
+    "loss_min": None,  # the loss range of the visible hits (Clay v1 loss; core.session_lines)
+    "loss_max": None,
+    "colour_by": "auto",  # the map's colours: "auto" or "loss"
     "change_k": CHANGE_K,  # how many changes a comparison of dates shows
 }
 

@@ -245,6 +245,10 @@ class AppController(QObject):
                 s.set_threshold_share(params["threshold_share"])
             elif "threshold" in params:
                 s.set_threshold(params["threshold"])
+            if "loss_min" in params or "loss_max" in params:
+                s.set_loss_range(params.get("loss_min"), params.get("loss_max"))
+            if "colour_by" in params:
+                s.set_colour_by(str(params["colour_by"]))
         except InputError as exc:
             self.message.emit(exc.message)
         p.update({k: v for k, v in params.items() if k in ("mode", "k", "auto")})

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         c.results_ready.connect(lambda _shown: self._show_learn_state())
         c.results_cleared.connect(p.clear)
         c.threshold_changed.connect(self.show_threshold)
-        c.params_changed.connect(self.controls.set_params)
+        c.params_changed.connect(self._on_params_changed)
         c.view_requested.connect(lambda v: m.set_view(v["lon"], v["lat"], v["zoom"]))
         c.region_changed.connect(self._on_region_changed)
         c.imagery_changed.connect(self._on_imagery_changed)
@@ -202,7 +202,11 @@ class MainWindow(QMainWindow):
 
     def _on_data_opened(self, session) -> None:
         catalog = session.catalog
-        self.dataset_panel.set_info(catalog.describe())
+        info = catalog.describe()
+        self.dataset_panel.set_info(info)
+        loss = (info.get("v1") or {}).get("loss")  # the Clay v1 loss: its row in the search controls
+        metric = (info.get("v1") or {}).get("metric") or "loss"
+        self.controls.set_loss_scale(loss["min"] if loss else None, loss["max"] if loss else None, metric)
         self.examples_panel.set_examples([])
         if self.c.footprints_fc is not None:
             self.map_view.set_footprints(self.c.footprints_fc)
@@ -292,6 +296,15 @@ class MainWindow(QMainWindow):
         self.actions.clear_masks.setEnabled(bool(s.masked))
         stale = self.learn_panel.show_state(s)
         set_prominent(self.controls.search_button, stale)
+
+    def _on_params_changed(self, params: dict) -> None:
+        """The session's parameters: the controls show them; the loss range and colouring reach the map
+        and the gallery (the threshold has its own signal: it moves while dragged)."""
+        self.controls.set_params(params)
+        lo, hi = params.get("loss_min"), params.get("loss_max")
+        self.map_view.set_loss_range(lo, hi)
+        self.results_panel.set_loss_range(lo, hi)
+        self.map_view.set_colour_by(str(params.get("colour_by") or "auto"))
 
     def show_threshold(self, t) -> None:
         self.map_view.set_threshold(-1.0 if t is None else t)  # scores live in [-1, 1]: -1 shows them all

@@ -244,3 +244,72 @@ def synthetic_catalog(
     ids = np.array([f"chip-{seed}-{i:07d}" for i in range(n)], dtype=object)
     table = pa.table(attributes or {"n": np.arange(n)})
     return Catalog(np.ascontiguousarray(vecs, np.float32), ids, chip_polygons(centres, half), table), labels
+
+
+V1_CLASSES = ("water", "forest", "cropland", "urban", "bare", "wetland", "grass", "snow")
+
+
+def write_clay_v1(
+    path: str | Path,
+    n: int = 600,
+    d: int = 32,
+    *,
+    seed: int = 0,
+    bbox=DEFAULT_BBOX,
+    high_loss: int = 6,
+    names: dict | None = None,
+    footer_only: bool = False,
+) -> dict:
+    """A Clay v1-layout GeoParquet file with the seeds' fields: ``embeddings``, ``geometry``, ``datetime``,
+    ``Universally Class Identifier`` (the cluster's land cover), ``source_model``, ``loss`` (low for the
+    "water" cluster, the way clouds and plain water reconstruct; ``high_loss`` chips planted far above
+    the rest), ``loss_metric`` and ``source_creator``. ``names`` renames columns (other spellings);
+    ``footer_only`` states source_model / loss_metric / source_creator once in the emb footer instead.
+
+    Returns what a test needs: path, vectors, labels, centres, loss, planted (the high-loss rows)."""
+    centres, half, labels = grid_layout(n, bbox, len(V1_CLASSES), seed)
+    vecs = clustered_vectors(n, d, labels, seed=seed)
+    rng = np.random.default_rng(seed + 7)
+    loss = rng.gamma(4.0, 0.02, n) + 0.05
+    loss[labels == 0] *= 0.2  # water: reconstructs easily
+    planted = np.sort(rng.choice(n, size=high_loss, replace=False))
+    loss[planted] = 0.6 + 0.1 * np.arange(high_loss)  # unusual places: far higher than any other chip
+    polys = chip_polygons(centres, half)
+    names = {
+        "class_id": "Universally Class Identifier",
+        "source_model": "source_model",
+        "loss": "loss",
+        "loss_metric": "loss_metric",
+        "source_creator": "source_creator",
+        **(names or {}),
+    }
+    columns = {
+        "embeddings": pa.array(list(vecs), pa.list_(pa.float32())),
+        "geometry": pa.array(shapely.to_wkb(polys)),
+        "datetime": pa.array(["2024-06-01"] * n),
+        names["class_id"]: pa.array([V1_CLASSES[i] for i in labels]),
+        names["loss"]: pa.array(loss, pa.float32()),
+    }
+    if not footer_only:
+        columns[names["source_model"]] = pa.array(["clay-v1.5"] * n)
+        columns[names["loss_metric"]] = pa.array(["MSE"] * n)
+        columns[names["source_creator"]] = pa.array(["Clay Foundation"] * n)
+    geo = {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"]}},
+    }
+    meta = {b"geo": json.dumps(geo).encode()}
+    if footer_only:
+        emb = {"source_model": "clay-v1.5", "loss_metric": "MSE", "source_creator": "Clay Foundation"}
+        meta[b"emb"] = json.dumps(emb).encode()
+    table = pa.table(columns).replace_schema_metadata(meta)
+    pq.write_table(table, str(path), compression="zstd")
+    return {
+        "path": Path(path),
+        "vectors": vecs,
+        "labels": labels,
+        "centres": centres,
+        "loss": loss.astype(np.float32),
+        "planted": planted,
+    }

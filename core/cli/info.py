@@ -46,9 +46,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  rows      {e['rows'] if e['rows'] is not None else '?'}")
             print(f"  dims      {e['dim'] or '?'}")
             print(f"  bbox      {_bbox(e['bbox'])}  (W, S, E, N)")
-            print(f"  model     {_model(e['model'])}")
+            made_with = ((e.get("v1") or {}).get("values") or {}).get("source_model") or []
+            model = _model(e["model"]) if e["model"] or not made_with else made_with[0][0]
+            print(f"  model     {model}")
             if e["columns"]:
                 print(f"  columns   {', '.join(e['columns'])}")
+            for name, text in (e.get("v1") or {}).get("lines", []):  # the Clay v1 fields, when present
+                print(f"  {name:<9} {text}")
             print(f"  problems  {'; '.join(e['problems']) if e['problems'] else 'none'}")
     unusable = [e for e in entries if e["adapter"] is None]
     if unusable:

@@ -66,6 +66,13 @@ def register(subparsers: Any) -> None:
         metavar="PCT",
         help="keep the hits in the top PCT %% of the region (e.g. 0.5), whatever their score",
     )
+    p.add_argument(
+        "--loss",
+        type=_loss_range,
+        metavar="MIN,MAX",
+        help="keep hits whose loss (Clay v1 layout) lies between MIN and MAX; leave one out for an open side "
+        "(e.g. --loss 0.2, keeps loss >= 0.2)",
+    )
     p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
     p.add_argument("--no-index", action="store_true", help="always search exactly, ignore a cached index")
     p.add_argument(
@@ -105,6 +112,16 @@ def register(subparsers: Any) -> None:
         help="with --since: the two dates, when the files do not state them",
     )
     p.set_defaults(run=run)
+
+
+def _loss_range(text: str) -> tuple[float | None, float | None]:
+    """``MIN,MAX``, ``MIN,`` or ``,MAX``: a range of loss (an empty side is open)."""
+    parts = (text.split(",") + [""])[:2] if "," in text else [text, ""]
+    try:
+        lo, hi = (float(p) if p.strip() else None for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MIN,MAX (numbers; one may be left out)") from None
+    return lo, hi
 
 
 def rows_under(catalog: Any, points: list[tuple[float, float]], what: str) -> list[int]:
@@ -185,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         outcome = session.run_new(before)
         session.set_threshold(None)  # the line made "new"; the hits are all above it
         print(f"New since {before}: {len(outcome.result)} chips at {outcome.quality.split(' at ', 1)[-1]}.")
+    if args.loss is not None:
+        session.set_loss_range(*args.loss)
     visible = session.visible()
     for problem in catalog.problems:
         print(f"note: {problem}")

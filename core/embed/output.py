@@ -1,8 +1,10 @@
 """Writing the embedder's chips as GeoParquet in the Earth Index layout.
 
 Columns: ``id`` (string), ``embedding`` (fixed_size_list<float32>[dim]), ``geometry`` (chip polygon, WKB,
-lon/lat), ``source_url`` (the image file a thumbnail is cut from) and ``date`` (acquisition date when the
-image says so, else null). Footer keys: ``geo`` (GeoParquet 1.1.0, with the bbox of all chips) and ``emb``.
+lon/lat), ``source_url`` (the image file a thumbnail is cut from), ``date`` (acquisition date when the
+image says so, else null), and, as the Clay v1 layout of the seeds names them
+(:mod:`terrafind.core.read.v1`), ``source_model`` (the model's id and version) and ``source_creator``
+(the Terrafind version that made the file). Footer keys: ``geo`` (GeoParquet 1.1.0, with the bbox of all chips) and ``emb``.
 The file is written in a private temporary folder beside it and renamed into place when complete (fsync,
 one rename: core.files), so a cancelled or failed run never leaves a half file where the user asked for
 one, and no predictable temporary name can be a planted symlink.
@@ -23,6 +25,7 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
 
+import terrafind
 from terrafind.core.embed.rcf import BlockGrid
 from terrafind.core.files import commit, private_folder
 
@@ -33,7 +36,11 @@ ROW_GROUP = 16384
 # this size are written once; larger ones are written to the temporary file and copied (see _finish).
 SPILL_ROWS = 131072
 # Dictionary encoding suits the repeated source_url but only wastes time on float vectors and unique ids.
-WRITE_OPTIONS = {"compression": "zstd", "compression_level": 1, "use_dictionary": ["source_url", "date"]}
+WRITE_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "use_dictionary": ["source_url", "date", "source_model", "source_creator"],
+}
 
 _DATE_TAGS = ("ACQUISITION_DATE", "ACQUISITIONDATETIME", "DATE_ACQUIRED", "DATETIME", "TIFFTAG_DATETIME")
 
@@ -110,9 +117,14 @@ class EmbeddingWriter:
                 ("geometry", pa.binary()),
                 ("source_url", pa.string()),
                 ("date", pa.date32()),
+                ("source_model", pa.string()),
+                ("source_creator", pa.string()),
             ],
             metadata={b"emb": json.dumps(emb).encode()},
         )
+        model = emb.get("model") or {}
+        self.source_model = " ".join(str(model[k]) for k in ("id", "version") if model.get(k)) or "unknown"
+        self.source_creator = f"Terrafind {terrafind.__version__}"
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> EmbeddingWriter:
@@ -160,6 +172,8 @@ class EmbeddingWriter:
                 "geometry": pa.array(shapely.to_wkb(polys), pa.binary()),
                 "source_url": pa.array(urls, pa.string()),
                 "date": pa.array(dates, pa.date32()),
+                "source_model": pa.array([self.source_model] * len(ids), pa.string()),
+                "source_creator": pa.array([self.source_creator] * len(ids), pa.string()),
             },
             schema=self.schema,
         )

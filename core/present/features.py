@@ -77,6 +77,13 @@ def results_payload(
         matched = np.full(len(rows), -1, np.int64)
     geoms = geometries(catalog.footprints[rows])
     centres = catalog.centroids[rows] if len(rows) else np.zeros((0, 2))
+    # The Clay v1 loss of each hit and its class on the region's loss scale, when the data has a loss.
+    from terrafind.core.read import v1
+
+    all_loss = v1.chip_loss(catalog)
+    breaks = v1.loss_breaks(catalog) if all_loss is not None else None
+    losses = all_loss[rows] if all_loss is not None else None
+    loss_cls = v1.loss_class(losses, breaks) if losses is not None and breaks is not None else None
     features, items = [], []
     for i, row in enumerate(rows.tolist()):
         chip_id = str(catalog.ids[row])
@@ -86,6 +93,8 @@ def results_payload(
         m = int(matched[i])
         example = names[m] if 0 <= m < len(names) else None
         top = None if tops is None else float(tops[i])
+        loss = None if losses is None or not np.isfinite(losses[i]) else float(losses[i])
+        props_loss = {} if losses is None else {"loss": loss, "loss_class": int(loss_cls[i])}  # type: ignore[index]
         features.append(
             {
                 "type": "Feature",
@@ -99,16 +108,19 @@ def results_payload(
                     "date": date,
                     "probability": prob,
                     "matched": example,
+                    **props_loss,
                 },
             }
         )
         lon, lat = (float(v) for v in centres[i])
         items.append(
-            ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top)
+            ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top, loss)
         )
     # The spacing of the chips' centres: the map draws each hit as this centre cell of its chip, so
     # overlapping chips never hide each other (see resources/web/chips.js).
-    fc = {"type": "FeatureCollection", "stride": list(catalog.stride), "features": features}
+    fc: dict[str, Any] = {"type": "FeatureCollection", "stride": list(catalog.stride), "features": features}
+    if losses is not None:
+        fc["loss_legend"] = v1.loss_legend(catalog)
     return ResultsPayload(result, fc, items, scores, encode(fc))
 
 

@@ -25,6 +25,7 @@ class ResultItem:
     label: str | None = None  # POSITIVE, NEGATIVE or None
     matched: str | None = None  # chip id of the example this hit matched (grouped / refined searches)
     top: float | None = None  # share of the region scoring as high (0.001 = "top 0.1 %"), when known
+    loss: float | None = None  # the chip's loss (Clay v1 layout, terrafind.core.read.v1), when the data has one
 
 
 @dataclass

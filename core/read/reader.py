@@ -34,6 +34,7 @@ from terrafind.core.read.adapters import model_id
 from terrafind.core.read.collect import BatchCollector, chip_size, counts_sentence, unique_ids
 from terrafind.core.read.geo import CrsPlan, statistics_bounds
 from terrafind.core.read.sources import ParquetSource, iter_batches, open_source, resolve_paths
+from terrafind.core.read.v1 import summarize_source
 from terrafind.core.types import Region, SourceFile
 
 __all__ = ["open_catalog", "inspect"]
@@ -244,6 +245,9 @@ def inspect(paths: str | Path | Sequence[str | Path]) -> list[dict[str, Any]]:
                 entry["bbox"] = list(box) if box else None
             if entry["dim"] is None:
                 entry["dim"] = _peek_dim(src)
+            v1 = summarize_source(src)  # the Clay v1 fields of the seeds, when present
+            if v1 is not None:
+                entry["v1"] = v1.to_dict() | {"lines": v1.lines()}
         except InputError as exc:
             entry["problems"].append(exc.message)
         if plan.problem:

@@ -51,12 +51,15 @@ def visible_mask(result, threshold: float | None) -> np.ndarray:
     return filter_values(result) >= float(threshold)
 
 
-def visible_result(result, threshold: float | None):
-    """The visible hits of ``result`` as a SearchResult (``result`` itself when no threshold)."""
-    if threshold is None:
+def visible_result(result, threshold: float | None, keep: np.ndarray | None = None):
+    """The visible hits of ``result`` as a SearchResult (``result`` itself when nothing hides any): at or
+    above ``threshold`` and, when given, where ``keep`` is True (the loss range: core.session_lines)."""
+    if threshold is None and keep is None:
         return result
-    keep = visible_mask(result, threshold)
-    return take_hits(result, np.flatnonzero(keep))
+    mask = visible_mask(result, threshold)
+    if keep is not None:
+        mask = mask & np.asarray(keep, bool)
+    return take_hits(result, np.flatnonzero(mask))
 
 
 def take_hits(result, idx: np.ndarray):

@@ -251,6 +251,14 @@ class MapView(QWidget):
     def set_threshold(self, t: float) -> None:
         self._call("setThreshold", float(t))
 
+    def set_loss_range(self, low: float | None, high: float | None) -> None:
+        """Hide hits whose loss (Clay v1) lies outside [low, high]; None bounds are open."""
+        self._call("setLossRange", low, high)
+
+    def set_colour_by(self, by: str) -> None:
+        """Colour hits by "loss" (when the data has it) or "auto" (share of region, probability after Refine)."""
+        self._call("setColourBy", by)
+
     def set_sites(self, fc: dict | None) -> None:
         """Merged sites (terrafind.core.search.sites.sites_feature_collection, plus ``row``) as outlines with rank labels; None clears."""
         self._call("setSites", fc)

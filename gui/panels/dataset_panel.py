@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terrafind.gui.panels.loss_plot import LossPlot
 from terrafind.gui.panels.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
 
 REGION_MODES = [("all", "All data"), ("rectangle", "Rectangle"), ("polygon", "Polygon")]
@@ -72,6 +73,9 @@ class DatasetPanel(QWidget):
         self.info_form.setVerticalSpacing(2)
         self.empty_label = hint_label("No data open. Open a GeoParquet file or a folder of them.")
         self.problems_label = hint_label("", color=WARNING_COLOR)
+        # The Clay v1 fields (source model, creator, classes, loss): rows in the form, and the loss spread.
+        self.loss_plot = LossPlot(self)
+        self.loss_plot.hide()
         self.imagery_label = hint_label("Imagery: none configured")
         self.imagery_label.setTextFormat(Qt.TextFormat.PlainText)  # a path or a URL is text, never HTML
         self.imagery_button = QPushButton("Imagery…", self)
@@ -137,6 +141,7 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.bbox_message)
         layout.addSpacing(4)
         layout.addLayout(self.info_form)
+        layout.addWidget(self.loss_plot)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
@@ -151,6 +156,7 @@ class DatasetPanel(QWidget):
         self._data_open = bool(info)
         self._show_recent()  # File > Open recent keeps them while data is open
         if not info:
+            self.loss_plot.hide()
             return
         files = info.get("files") or []
         rows = [
@@ -163,6 +169,17 @@ class DatasetPanel(QWidget):
         ]
         if info.get("chip_size_m"):
             rows.append(("Chip size", f"{float(info['chip_size_m']):,.0f} m"))
+        v1 = info.get("v1") or {}
+        model = str(info.get("model") or "")
+        rows.extend(
+            (str(name), str(text))
+            for name, text in v1.get("lines", [])
+            if not (name == "Made with" and text == model)  # the Model row says it already
+        )
+        hist = v1.get("loss_hist")
+        if hist:
+            self.loss_plot.set_histogram(hist[0], hist[1], str(v1.get("metric") or "loss"))
+        self.loss_plot.setVisible(bool(hist))
         for name, value in rows:
             label = QLabel(value, self)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

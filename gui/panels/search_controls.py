@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terrafind.gui.panels.loss_filter import LossFilter
 from terrafind.gui.panels.panel_style import NEGATIVE_COLOR, POSITIVE_COLOR, section_title
 
 UNITS = [
@@ -78,6 +79,8 @@ class SearchControls(QWidget):
             self.unit_combo.setItemData(self.unit_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.unit_combo.setToolTip("Set the line as a score, or as the share of the region to keep")
         self._by = "score"
+        # The Clay v1 loss row, shown while the open data has a loss column (set_loss_scale).
+        self.loss = LossFilter(self)
         self.positive_button = QPushButton("Positive", self)
         self.negative_button = QPushButton("Negative", self)
         self.click_group = QButtonGroup(self)
@@ -100,6 +103,7 @@ class SearchControls(QWidget):
         self.threshold_spin.valueChanged.connect(self._emit_params)
         self.threshold_check.toggled.connect(self._on_threshold_toggled)
         self.unit_combo.activated.connect(self._on_unit_chosen)
+        self.loss.changed.connect(self.params_changed)  # its own keys only: the rest stays as it is
         self.auto_check.toggled.connect(self._emit_params)
         self.search_button.clicked.connect(self.search_requested)
         self.negative_button.toggled.connect(self.negative_mode_changed)
@@ -119,6 +123,10 @@ class SearchControls(QWidget):
             "Min score", self
         )  # "Min probability" after Refine (terrafind.core.search.visible)
         form.addRow(self.threshold_label, threshold)
+        self.loss_label = QLabel("Loss", self)
+        form.addRow(self.loss_label, self.loss)
+        self._form, self._loss_row = form, form.rowCount() - 1
+        form.setRowVisible(self._loss_row, False)
         clicks = QHBoxLayout()
         clicks.setSpacing(0)
         clicks.addWidget(self.positive_button)
@@ -156,6 +164,17 @@ class SearchControls(QWidget):
     def unit(self) -> str:
         return str(self.unit_combo.currentData())
 
+    def set_loss_scale(self, low: float | None, high: float | None = None, metric: str = "loss") -> None:
+        """The open data's loss spans [low, high] (``metric`` names it); None: it has none (row hidden)."""
+        shown = low is not None and high is not None
+        self._form.setRowVisible(self._loss_row, shown)
+        if shown:
+            self.loss.set_scale(float(low), float(high), metric)  # type: ignore[arg-type]
+            self.loss_label.setText(f"Loss ({metric})" if metric and metric != "loss" else "Loss")
+
+    def loss_shown(self) -> bool:
+        return self._form.isRowVisible(self._loss_row)
+
     def set_params(self, params: dict) -> None:
         widgets = (
             self.mode_combo,
@@ -188,6 +207,7 @@ class SearchControls(QWidget):
                 self.threshold_label.setText("Keep" if top else f"Min {self._by}")
             if "threshold" in params or "threshold_share" in params:
                 self._show_threshold(params.get("threshold"), params.get("threshold_share"))
+            self.loss.set_params(params)
         finally:
             for widget in widgets:
                 widget.blockSignals(False)

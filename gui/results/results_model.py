@@ -39,6 +39,8 @@ class ResultsModel(QAbstractListModel):
         self._pos_of_row: dict[int, int] = {}
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._threshold: float | None = None
+        self._loss_range: tuple[float | None, float | None] | None = None  # (min, max): Clay v1 loss
+        self._losses = np.zeros(0, np.float64)
         self.thumb_size = 100
 
     # --- Qt model API -------------------------------------------------------------------------
@@ -62,6 +64,8 @@ class ResultsModel(QAbstractListModel):
             lines = [f"Rank {item.rank}, similarity {item.score:.3f}{where}", f"Chip {item.chip_id}"]
             if item.probability is not None:
                 lines.append(f"Probability {item.probability:.2f}")
+            if item.loss is not None:
+                lines.append(f"Loss {item.loss:.4g}")
             if item.matched:
                 lines.append(f"Matched example {item.matched}")
             if item.date:
@@ -78,6 +82,7 @@ class ResultsModel(QAbstractListModel):
         self.by = "probability" if items and all(it.probability is not None for it in items) else "score"
         key = (lambda it: it.probability) if self.by == "probability" else (lambda it: it.score)
         self._scores = np.array([key(it) for it in self._items], np.float32)
+        self._losses = np.array([np.nan if it.loss is None else it.loss for it in self._items], np.float64)
         self._pos_of_row = {it.row: i for i, it in enumerate(self._items)}
         # Hits that survive into the next search keep their thumbnail: no grey flash, no new request.
         for row in [r for r in self._pixmaps if r not in self._pos_of_row]:
@@ -134,6 +139,11 @@ class ResultsModel(QAbstractListModel):
         dy = lats - lat
         self._reorder(np.argsort(dx * dx + dy * dy, kind="stable"))
 
+    def set_loss_range(self, low: float | None, high: float | None) -> None:
+        """Hide hits whose loss lies outside [low, high] (None: open; both None: no filter), as core does."""
+        self._loss_range = None if low is None and high is None else (low, high)
+        self.set_threshold(self._threshold)
+
     def set_threshold(self, threshold: float | None) -> None:
         self._threshold = threshold
         new = self._filtered(self._order)
@@ -156,9 +166,20 @@ class ResultsModel(QAbstractListModel):
             self.endResetModel()
 
     def _filtered(self, order: np.ndarray) -> np.ndarray:
-        if self._threshold is None or len(order) == 0:
+        if len(order) == 0:
             return order
-        return order[self._scores[order] >= self._threshold]
+        if self._threshold is not None:
+            order = order[self._scores[order] >= self._threshold]
+        if self._loss_range is not None:  # the rule of core.session_lines.loss_keep
+            lo, hi = self._loss_range
+            loss = self._losses[order]
+            keep = np.isfinite(loss)
+            if lo is not None:
+                keep &= loss >= lo
+            if hi is not None:
+                keep &= loss <= hi
+            order = order[keep]
+        return order
 
     def _set_shown(self, shown: np.ndarray) -> None:
         self._shown = shown

@@ -134,6 +134,12 @@ class ResultsPanel(QWidget):
         self._update_header()
         self._schedule_thumbnails()
 
+    def set_loss_range(self, low: float | None, high: float | None) -> None:
+        """Hide tiles whose loss (Clay v1) lies outside [low, high]; both None: no filter."""
+        self.model.set_loss_range(low, high)
+        self._update_header()
+        self._schedule_thumbnails()
+
     def set_thumbnail(self, row: int, image: QImage) -> None:
         self.model.set_pixmap(row, image)
 

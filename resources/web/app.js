@@ -41,6 +41,8 @@
   let imageryName = null;
   let selectedRow = null;
   let popupRow = null; // the result the open popup shows (tests and the self test read it)
+  let colourBy = "auto"; // or "loss" (TF.setColourBy)
+  let lastResults = null; // the results' FeatureCollection, to colour them again
   let thumbVersion = 0;
   const popup = L.popup({ maxWidth: 280, minWidth: 180, autoPanPadding: [30, 30], className: "tf-popup-wrap" });
 
@@ -89,6 +91,10 @@
     L.DomUtil.create("div", "tf-score", meta).textContent = "similarity " + fmt(p.score, 3);
     if (typeof p.probability === "number") {
       L.DomUtil.create("div", "tf-score", meta).textContent = "probability (Refine) " + p.probability.toFixed(2);
+    }
+    if (typeof p.loss === "number") {
+      const metric = TFChips.CLASSES.loss && TFChips.CLASSES.loss.metric ? TFChips.CLASSES.loss.metric : "loss";
+      L.DomUtil.create("div", "tf-score", meta).textContent = "loss (" + metric + ") " + p.loss.toPrecision(3);
     }
     if (p.matched) L.DomUtil.create("div", "tf-date", meta).textContent = "matched example " + String(p.matched);
     if (p.date) L.DomUtil.create("div", "tf-date", meta).textContent = String(p.date);
@@ -218,7 +224,9 @@
     results = new ChipLayer({
       map: map,
       pane: "tf-results", radius: 5, interactive: false, shapePixels: 10, cells: true,
-      prepare: function (layer) { layer.scale = scaleOf(layer.items); },
+      prepare: function (layer) {
+        layer.scale = colourBy === "loss" && TFChips.CLASSES.loss ? "loss" : scaleOf(layer.items);
+      },
       shapeStyle: function (it) { return resultStyle(it, true); },
       pointStyle: function (it) { return resultStyle(it, false); },
     });
@@ -356,12 +364,30 @@
     popupRow = null;
     hover.row = null;
     hover.set(null);
+    lastResults = fc;
+    TFChips.setLossLegend(fc && fc.loss_legend);
     results.set(fc);
     legend.show(results.items.length ? results.scale : null);
     if (selectedRow != null && !results.byRow.has(selectedRow)) TF.select(null);
   };
   TF.setThreshold = function (t) {
     results.setThreshold(Number(t));
+  };
+  // Hide hits whose loss (Clay v1) lies outside [lo, hi]; null bounds are open, both null: no filter.
+  TF.setLossRange = function (lo, hi) {
+    results.setLossRange([lo == null ? null : Number(lo), hi == null ? null : Number(hi)]);
+  };
+  // Colour hits by "loss" (when the results carry it) or "auto" (probability after Refine, else share).
+  TF.setColourBy = function (by) {
+    colourBy = by === "loss" ? "loss" : "auto";
+    if (!lastResults) return;
+    const keep = selectedRow;
+    const threshold = results.threshold, range = results.lossRange;
+    results.set(lastResults);
+    results.threshold = threshold;
+    results.setLossRange(range);
+    legend.show(results.items.length ? results.scale : null);
+    if (keep != null) TF.select(keep, { pan: false });
   };
   // Sites (merged touching hits, gui/sites_flow.py): outlines above the results that never take a click
   // (the results' canvas must stay clickable), with a rank label at each site's centre.

@@ -33,6 +33,12 @@
       ],
     },
   };
+  // The loss of the Clay v1 layout (core/read/v1.py): its classes come with the results (fc.loss_legend,
+  // breaks at the region's own loss percentiles) and each hit names its class (props.loss_class).
+  function setLossLegend(legend) {
+    if (legend && Array.isArray(legend.classes)) CLASSES.loss = legend;
+    else delete CLASSES.loss;
+  }
   // The scale a layer of hits is coloured by: the probability after Refine, else the share of the region.
   function scaleOf(items) {
     for (let i = 0; i < items.length; i++) if (typeof items[i].props.probability === "number") return "probability";
@@ -43,6 +49,10 @@
     const table = CLASSES[scale];
     if (!table) return CLASSES.top.classes[0].colour;
     const p = it.props;
+    if (scale === "loss") {
+      const c = table.classes[p.loss_class];
+      return c ? c.colour : "#d9d9d9"; // a chip without a loss value
+    }
     for (let i = 0; i < table.classes.length; i++) {
       const c = table.classes[i];
       if (scale === "top" ? p.top <= c.below : p.probability >= c.atLeast) return c.colour;
@@ -85,6 +95,7 @@
     this.shapes = L.layerGroup();
     this.container = L.layerGroup(); // what the layer switcher shows/hides
     this.threshold = -Infinity;
+    this.lossRange = null; // [min or null, max or null]: hits whose loss lies outside are hidden
     this.chipDeg = 0;
     this.mode = "none";
   }
@@ -168,7 +179,14 @@
     }
     return best;
   };
-  ChipLayer.prototype._passes = function (it) { return it.score == null || it.score >= this.threshold; };
+  ChipLayer.prototype._passes = function (it) {
+    if (!(it.score == null || it.score >= this.threshold)) return false;
+    const r = this.lossRange;
+    if (!r) return true;
+    const loss = it.props.loss;
+    if (typeof loss !== "number") return false; // the same rule as core (session_lines.loss_keep)
+    return (r[0] == null || loss >= r[0]) && (r[1] == null || loss <= r[1]);
+  };
   ChipLayer.prototype._makePoint = function (it) {
     const b = it.bbox;
     const m = L.circleMarker([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], L.extend({
@@ -249,6 +267,13 @@
   };
   ChipLayer.prototype.setThreshold = function (t) {
     this.threshold = t;
+    this.refilter();
+  };
+  ChipLayer.prototype.setLossRange = function (range) {
+    this.lossRange = range && (range[0] != null || range[1] != null) ? range : null;
+    this.refilter();
+  };
+  ChipLayer.prototype.refilter = function () {
     for (let i = 0; i < this.items.length; i++) {
       const it = this.items[i];
       const vis = this._passes(it);
@@ -266,5 +291,8 @@
   };
 
 
-  window.TFChips = { ChipLayer: ChipLayer, CLASSES: CLASSES, scaleOf: scaleOf, classColour: classColour, toBounds: toBounds };
+  window.TFChips = {
+    ChipLayer: ChipLayer, CLASSES: CLASSES, scaleOf: scaleOf, classColour: classColour, toBounds: toBounds,
+    setLossLegend: setLossLegend,
+  };
 })();

@@ -35,3 +35,23 @@ def test_search_prints_the_region_and_keeps_the_top_share(ei_file, tmp_path, cap
     assert main([*args, "--top", "2", "--threshold", "0.5"]) == 2  # one line, one unit
     assert main([*args, "--top", "250"]) == 2
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_search_filters_by_loss_and_info_shows_v1(tmp_path, capsys):
+    import numpy as np
+    from synth import write_clay_v1
+
+    v1 = write_clay_v1(tmp_path / "clay_v1.parquet", n=300, d=16)
+    out = tmp_path / "hits.geojson"
+    row = int(np.flatnonzero(v1["labels"] == 3)[0])
+    lon, lat = v1["centres"][row]
+    args = ["search", str(v1["path"]), "--at", f"{lon:.7f},{lat:.7f}", "-k", "100", "--out", str(out)]
+    assert main([*args, "--loss", "0.1,"]) == 0
+    fc = json.loads(out.read_text())
+    assert fc["features"] and all(f["properties"]["loss"] >= 0.1 for f in fc["features"])
+    assert fc["terrafind"]["visible"]["loss_range"] == [0.1, None]
+    assert main([*args, "--loss", "0.3,0.1"]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["info", str(v1["path"])]) == 0
+    text = capsys.readouterr().out
+    assert "model     clay-v1.5" in text and "Made by   Clay Foundation" in text and "Loss      MSE" in text

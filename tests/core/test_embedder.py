@@ -55,7 +55,21 @@ def test_file_layout_ids_geometry_and_footer(tmp_path):
     # 150 x 170 px, 32 px chips every 16 px: 8 x 9 chips, all valid
     assert table.num_rows == 72 and vecs.shape == (72, 32) and vecs.dtype == np.float32
     assert str(table.schema.field("embedding").type) == "fixed_size_list<element: float>[32]"
-    assert table.column_names == ["id", "embedding", "geometry", "source_url", "date"]
+    assert table.column_names == [
+        "id",
+        "embedding",
+        "geometry",
+        "source_url",
+        "date",
+        "source_model",
+        "source_creator",
+    ]
+    # the Clay v1 fields of the seeds, read back as such
+    from terrafind.core.embed.embedder import MODEL_ID
+    from terrafind.core.read.v1 import summarize_table
+
+    v1 = summarize_table(table)
+    assert v1.first("source_model").startswith(MODEL_ID) and v1.first("source_creator").startswith("Terrafind ")
     assert len(set(table.column("id").to_pylist())) == 72
     assert set(table.column("source_url").to_pylist()) == {str(img.resolve())}
     assert str(table.column("date")[0].as_py()) == "2021-06-30"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
@@ -113,4 +114,59 @@ def test_scores_in_words_and_a_threshold_as_a_share_of_the_region(qtbot, window,
     combo.activated.emit(combo.currentIndex())
     assert s.params["threshold_unit"] == "value" and s.params["threshold"] == pytest.approx(line_at)
     assert controls.threshold_spin.value() == pytest.approx(line_at, abs=1e-3)
+    assert w.dialogs == []
+
+
+def test_clay_v1_fields_in_the_data_panel_and_hits_by_loss(qtbot, window, tmp_path_factory):
+    from synth import write_clay_v1
+
+    w = window
+    v1 = write_clay_v1(tmp_path_factory.mktemp("v1") / "clay_v1.parquet", n=600, d=24)
+    old = w.c.session.catalog
+    w.open_path(str(v1["path"]))
+    qtbot.waitUntil(lambda: w.c.session.catalog is not None and w.c.session.catalog is not old, timeout=30000)
+    panel = w.dataset_panel
+    texts = {
+        panel.info_form.itemAt(i, panel.info_form.ItemRole.LabelRole).widget().text(): panel.info_form.itemAt(
+            i, panel.info_form.ItemRole.FieldRole
+        ).widget().text()
+        for i in range(panel.info_form.rowCount())
+    }
+    assert texts["Model"] == "clay-v1.5" and "Made with" not in texts  # the model row says it
+    assert texts["Made by"] == "Clay Foundation" and texts["Loss"].startswith("MSE: median")
+    assert "Universally Class Identifier" in texts["Classes"]
+    assert panel.loss_plot.isVisible() and panel.loss_plot.total() == 600 and panel.loss_plot.metric == "MSE"
+    ARTIFACTS.mkdir(exist_ok=True)
+    qtbot.wait(200)  # the form's new rows are laid out
+    assert panel.grab().save(str(ARTIFACTS / "trust_data_panel_v1.png"))
+    # the loss row of the search controls, on the data's own scale
+    controls = w.controls
+    assert controls.loss_shown() and controls.loss_label.text() == "Loss (MSE)"
+    assert controls.loss.max_spin.maximum() == pytest.approx(float(v1["loss"].max()), rel=1e-4)
+    w.c.add_example(int(np.flatnonzero(v1["labels"] == 2)[0]), "positive")
+    shown = _new_payload(qtbot, w, w.c.shown)
+    assert shown.fc["loss_legend"]["metric"] == "MSE"
+    assert all(it.loss is not None for it in shown.items)
+    # a range of loss: the gallery, the map and the session's visible hits agree
+    loss = v1["loss"]
+    lo, hi = float(np.percentile(loss, 30)), float(np.percentile(loss, 70))
+    controls.loss.check.setChecked(True)
+    controls.loss.min_spin.setValue(lo)
+    controls.loss.max_spin.setValue(hi)
+    s = w.c.session
+    assert s.params["loss_min"] == pytest.approx(lo, abs=1e-4) and s.params["loss_max"] == pytest.approx(hi, abs=1e-4)
+    expected = len(s.visible())
+    assert 0 < expected < len(shown.items)
+    assert len(w.results_panel.visible_rows()) == expected
+    qtbot.waitUntil(lambda: page_value(w.map_view, "TF.counts()").get("results") == expected, timeout=5000)
+    # colour by loss: the legend names the metric; off again: the share of the region
+    controls.loss.colour_check.setChecked(True)
+    assert s.params["colour_by"] == "loss"
+    qtbot.waitUntil(lambda: "Loss (MSE)" in page_value(w.map_view, "TF.counts()").get("legend", ""), timeout=5000)
+    assert page_value(w.map_view, "TF.counts()").get("results") == expected  # the filter stays
+    _shot(qtbot, w, "trust_clay_v1_loss.png")
+    controls.loss.colour_check.setChecked(False)
+    qtbot.waitUntil(lambda: "Share of this region" in page_value(w.map_view, "TF.counts()").get("legend", ""), timeout=5000)
+    controls.loss.check.setChecked(False)
+    assert s.params["loss_min"] is None and len(w.results_panel.visible_rows()) == len(s.visible()) > expected
     assert w.dialogs == []
