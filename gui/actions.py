@@ -1,6 +1,6 @@
 """Every menu and toolbar entry of the window, in one place.
 
-File: Open file / Open folder / Recent / Open project / Save project / Import places / Export hits /
+File: Open file / Open folder / Open several dates / Open demo region / Recent / Open project / Save project / Import places / Export hits /
 Export sites / Export labels / Imagery / Create embeddings / Prepare for offline use / Quit;
 Edit: Undo / Redo; Search: Search now / Negative examples / Region / Refine / Group / Clear excluded;
 View: the docks, Show sites; Help: How to search / About / Report a problem. What an entry does when it needs a dialog is in
@@ -41,6 +41,20 @@ class Actions:
         self.imagery_action.setToolTip("Imagery the thumbnails and the offline basemap are made from")
         self.embed_action = act("Create embeddings from imagery...", lambda: dialogs.create_embeddings(w))
         self.pack_action = act("Prepare for &offline use...", lambda: dialogs.prepare_pack(w))
+        self.open_dates_action = act("Open several &dates...", lambda: dialogs.open_dates(w))
+        self.open_dates_action.setToolTip("Open files of one region at several dates, giving each its date")
+        self.demo_virginia = act("Virginia coast (Sentinel-2, one date)", lambda: _open_demo(w))
+        self.demo_pucallpa = act(
+            "Pucallpa, Peru 1985-2020 (Landsat, 8 dates)", lambda: c.data.open_pucallpa()
+        )
+        # Dates: the date bar's steps, and the questions across dates (the "Over time" panel asks them too).
+        self.prev_date = act("&Previous date", lambda: w.dates_ui.bar.step(-1), "Alt+Left")
+        self.next_date = act("&Next date", lambda: w.dates_ui.bar.step(1), "Alt+Right")
+        self.what_changed = act("What &changed", lambda: w.dates_ui.panel._ask_change(), "Ctrl+Shift+C")
+        self.what_is_new = act(
+            "What is &new since the date before",
+            lambda: c.dates.new_since(w.dates_ui.panel.since.currentData() or ""),
+        )
         # Own actions rather than createUndoAction: its text ("Undo Add positive example chip-...") would
         # make the toolbar jump; the full text goes in the tooltip instead.
         stack = c.undo_stack
@@ -93,7 +107,9 @@ class Actions:
     def _build_menus(self) -> None:
         w, mb = self.w, self.w.menuBar()
         file_menu = mb.addMenu("&File")
-        file_menu.addActions([self.open_file_action, self.open_folder_action])
+        file_menu.addActions([self.open_file_action, self.open_folder_action, self.open_dates_action])
+        demos = file_menu.addMenu("Open &demo region")
+        demos.addActions([self.demo_virginia, self.demo_pucallpa])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
@@ -115,9 +131,15 @@ class Actions:
         search.addMenu("&Region").addActions([self.region_all, self.region_rect, self.region_poly])
         search.addSeparator()
         search.addActions([self.refine, self.group, self.clear_masks])
+        dates = mb.addMenu("&Dates")
+        dates.addActions([self.prev_date, self.next_date])
+        dates.addSeparator()
+        dates.addActions([self.what_changed, self.what_is_new])
+        self.dates_menu = dates
         view = mb.addMenu("&View")
         for dock in (w.left_dock, w.search_dock, w.right_dock, w.plot_dock):
             view.addAction(dock.toggleViewAction())
+        self.view_menu = view
         view.addSeparator()
         view.addAction(self.sites)
         help_menu = mb.addMenu("&Help")
@@ -156,6 +178,12 @@ class Actions:
             self.recent_menu.addAction(path, lambda p=path: self.w.open_path(p))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+
+def _open_demo(window) -> None:
+    from terrafind.gui.startup import open_demo
+
+    open_demo(window)
 
 
 def _set_tip(action: QAction, verb: str, text: str) -> None:

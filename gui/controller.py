@@ -24,6 +24,7 @@ from terrafind.core.present.features import ShownResults
 from terrafind.core.present.items import NEGATIVE, POSITIVE
 from terrafind.core.session import DEFAULT_PARAMS, OpenedData, Session
 from terrafind.gui.flows.data_flow import DataFlow
+from terrafind.gui.flows.dates_flow import DatesFlow
 from terrafind.gui.flows.imagery_flow import ImageryFlow
 from terrafind.gui.flows.import_flow import ImportFlow
 from terrafind.gui.flows.pack_flow import PackFlow
@@ -38,6 +39,7 @@ __all__ = ["AppController", "DEFAULT_PARAMS"]
 
 class AppController(QObject):
     data_opened = Signal(object)  # the Session, just given new data (catalog, sources, region, pack)
+    dates_changed = Signal(object)  # the Session: its dates, or the date on the map, changed
     index_ready = Signal(object)  # terrafind.core.search.index.VectorIndex (searches use it from now on)
     examples_changed = Signal(list)  # list[ExampleItem]: clicked examples, then labelled results
     labels_changed = Signal(object)  # {row: "positive"|"negative"} (object: Signal(dict) drops int keys)
@@ -69,6 +71,7 @@ class AppController(QObject):
         self.session = Session()
         self.shown: ShownResults | None = None  # the last results as the screen shows them
         self.footprints_fc: str | None = None  # the loaded chips' outlines for the map (made in the open job)
+        self.footprints_by_date: dict[str, Any] = {}  # with several dates: each date's outlines
         self.search = SearchFlow(self, self.runner)
         self.thumbs = ThumbnailFlow(self, self.runner)
         self.data = DataFlow(self, self.runner)
@@ -76,6 +79,7 @@ class AppController(QObject):
         self.imagery = ImageryFlow(self, self.runner)  # imagery per dataset, imagery basemap
         self.sites = SitesFlow(self, self.runner)
         self.importer = ImportFlow(self, self.runner)
+        self.dates = DatesFlow(self, self.runner)  # comparisons, new since, timeline, checks across dates
         self._view_timer = QTimer(
             self, singleShot=True, interval=1500
         )  # map pans: autosave at most every 1.5 s
@@ -114,14 +118,20 @@ class AppController(QObject):
         self.error.emit(exc, tb)
 
     # --- data (the flows hand back what their jobs made) -----------------------------------------------
-    def use_data(self, opened: OpenedData, footprints: str | None) -> None:
-        """Newly opened data: the old session is archived, the new one starts, its index is built."""
+    def use_data(self, opened: OpenedData, footprints: Any) -> None:
+        """Newly opened data: the old session is archived, the new one starts, its index is built.
+        ``footprints`` is the chips' outlines for the map, or one per date ({date: outlines})."""
         self.reset_session()
         self.runner.cancel("index")
         self.session.use_data(opened)
-        self.footprints_fc = footprints
+        self.footprints_by_date = footprints if isinstance(footprints, dict) else {}
+        self.footprints_fc = (
+            self.footprints_by_date.get(self.session.date) if self.footprints_by_date else footprints
+        )
         self.thumbs.reset()
+        self.thumbs.register_dates()
         self.data_opened.emit(self.session)
+        self.dates_changed.emit(self.session)
         self.params_changed.emit(dict(self.session.params))  # e.g. "Min probability" is "Min score" again
         self.region_changed.emit(opened.region)
         self.masked_changed.emit(len(self.session.masked))
@@ -133,6 +143,40 @@ class AppController(QObject):
         self.data.build_index()
         self.save_recovery()
         freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
+
+    def set_date(self, label: str) -> None:
+        """Show another date of the region: its chips, thumbnails, imagery and examples. A comparison stays
+        on screen (its hits moved to this date's chips); a search runs again on this date."""
+        s = self.session
+        if s.dates is None or label == s.date:
+            return
+        self.search.cancel()
+        self.runner.cancel("index")
+        s.set_date(label)
+        self.undo_stack.clear()  # the undo history names rows of the date left
+        self.footprints_fc = self.footprints_by_date.get(label)
+        self.thumbs.date_switched()
+        self.dates_changed.emit(s)
+        self.imagery.explain()  # this date's thumbnails come from this date's imagery
+        self.labels_changed.emit(dict(s.labels))
+        self.examples_updated()
+        if s.index is None:
+            self.data.build_index()
+        if s.outcome is not None:  # a comparison, on this date's chips now
+            self.search.show_saved(s.outcome)
+        else:
+            self.shown = None
+            self.results_cleared.emit()
+            if s.has_positive():
+                self.search_now()
+        self.message.emit(f"The map shows {label}.")
+
+    def set_learn_from(self, labels: list[str] | None) -> None:
+        """The dates whose examples and labels searches learn from (None: all); searches again."""
+        self.session.set_learn_from(labels)
+        self.examples_updated()
+        self.dates_changed.emit(self.session)
+        self.search_if_auto()
 
     def set_imagery(self, value: str | None) -> None:
         """The imagery of the open data (validated by terrafind.gui.flows.imagery_flow)."""
@@ -228,7 +272,7 @@ class AppController(QObject):
         self.save_recovery()
 
     def search_if_auto(self) -> None:
-        if self.session.params.get("auto", True) and self.session.search_examples().positives:
+        if self.session.params.get("auto", True) and self.session.has_positive():
             self.search.request()
 
     # --- search and results ---------------------------------------------------------------------------
@@ -351,7 +395,8 @@ class AppController(QObject):
 
         self.imagery.expect(proj.sources, proj.imagery)
         region = Region.from_dict(proj.region) if proj.region else None
-        self.data.open_paths(proj.sources, region, then=lambda: self._apply_project(proj))
+        dates = (proj.dates or {}).get("assigned") or None  # dates the user gave files: the same dates again
+        self.data.open_paths(proj.sources, region, dates=dates, then=lambda: self._apply_project(proj))
 
     def _apply_project(self, proj: projects.Project) -> None:
         s = self.session
@@ -362,6 +407,12 @@ class AppController(QObject):
         self.masked_changed.emit(len(s.masked))
         self.learn_changed.emit(dict(s.learn))
         self.examples_updated()
+        if s.dates is not None:  # the project's date on the map
+            self.footprints_fc = self.footprints_by_date.get(s.date, self.footprints_fc)
+            self.thumbs.date_switched()
+            self.dates_changed.emit(s)
+            if s.index is None:
+                self.data.build_index()
         if proj.view:
             self.view_requested.emit(dict(proj.view))
         saved = s.saved_outcome(proj)

@@ -202,8 +202,7 @@ def prepare_pack(window) -> None:
     if folder:
         remember_folder(window, folder)
         name = Path(s.sources[0]).stem if s.sources else "terrafind"
-        demo = window.demo  # the demo's imagery is Copernicus Sentinel data: its credit goes along
-        credits = [demo.attribution] if demo is not None and demo.attribution else []
+        credits = demo_credits(window)  # the demos' imagery credits go along
         try:  # a new folder in the chosen one, never the pack in use nor a folder holding the data
             out = free_pack_folder(folder, name, protected)
         except Exception as exc:  # noqa: BLE001 - one sentence in the message bar
@@ -216,8 +215,7 @@ def about(window) -> None:
     """Help > About Terrafind: version, the help page, credits (the demo's Copernicus credit when open)."""
     from terrafind.gui.panels.help_page import AboutDialog
 
-    demo = window.demo
-    credits = demo.attribution if demo is not None and demo.attribution else ""
+    credits = " ".join(demo_credits(window))
     window.about_dialog = AboutDialog(window, credits=credits, on_help=lambda: how_to_search(window))
     window.about_dialog.open()
 
@@ -238,3 +236,20 @@ def how_to_search(window) -> None:
         window.help_page = HelpPage(window)
     window.help_page.show()
     window.help_page.raise_()
+
+
+def demo_credits(window) -> list[str]:
+    """The credit lines of the demo imagery on show: the Sentinel-2 demo's, the Landsat demo's."""
+    demos = [window.demo, getattr(getattr(window, "dates_ui", None), "pucallpa", None)]
+    return [d.attribution for d in demos if d is not None and d.attribution]
+
+
+def open_dates(window) -> None:
+    """File > Open several dates: files (or folders) of one region, each with its date."""
+    from terrafind.gui.panels.dates_dialog import DatesDialog
+
+    dialog = DatesDialog(window, start_dir(window))
+    if dialog.exec():
+        paths, dates = dialog.result_paths()
+        if paths:
+            window.c.data.open_paths(paths, dates=dates)

@@ -17,6 +17,7 @@ from terrafind.core.present.features import examples_fc
 from terrafind.gui import errors
 from terrafind.gui.actions import Actions
 from terrafind.gui.controller import AppController
+from terrafind.gui.dates_ui import DatesUi
 from terrafind.gui.feedback import Feedback
 from terrafind.gui.map.map_view import MapView
 from terrafind.gui.panels.dataset_panel import DatasetPanel
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.message_bar)
         lay.addWidget(self.map_view, 1)
         self.setCentralWidget(centre)
+        self._centre_layout = lay
 
         self.dataset_panel = DatasetPanel(self)
         self.examples_panel = ExamplesPanel(self)
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         side.addWidget(self.learn_panel)
         side.addWidget(self.examples_panel, 1)
         self.presenter = ResultsPresenter(self)
+        self.dates_ui = DatesUi(self, self._centre_layout)  # date bar, "Over time" dock, timeline
         self.feedback = Feedback(self)  # after-the-fact words: exports, packs, first-use hints
         self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
@@ -262,6 +265,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._maybe_basemap)
 
     def _maybe_basemap(self) -> None:
+        if self.dates_ui.show_date_basemap():  # a date that brings its own basemap (a demo, a dated pack)
+            self.c.runner.cancel("basemap")
+            return
         pack = self.c.session.pack
         if self.demo is not None or (pack is not None and pack.mbtiles_path is not None):
             self.c.runner.cancel("basemap")  # they bring their own basemap
@@ -279,7 +285,7 @@ class MainWindow(QMainWindow):
 
     # --- controller -> views --------------------------------------------------------------------------
     def _on_examples_changed(self, items: list) -> None:
-        self.examples_panel.set_examples(items)
+        self.examples_panel.set_examples(items, self.c.session.date)
         self.map_view.set_examples(examples_fc(self.c.session.catalog, items))
         self._show_learn_state()
 

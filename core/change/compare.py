@@ -83,7 +83,7 @@ def run_change(q: ChangeQuery, *, cancel: CancelToken | None = None) -> SearchOu
         if q.before == q.after:
             raise InputError("Choose two different dates to compare.")
         match = dates.match(q.after, q.before)
-        warning = match.sentence
+        warning = None if match.same_grid else match.sentence
         rows_a, rows_b = match.pairs
         before = dates.get(q.before).catalog
         mean = joint_mean(after, before)

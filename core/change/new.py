@@ -77,7 +77,7 @@ def run_new(q: NewQuery, *, cancel: CancelToken | None = None) -> SearchOutcome:
         probabilities=probs,
         extra=extra,
     )
-    outcome = SearchOutcome("new", result, warning=match.sentence)
+    outcome = SearchOutcome("new", result, warning=None if match.same_grid else match.sentence)
     word = "probability" if det.by == "probability" else "score"
     outcome.quality = (
         f"New since {q.before}: {len(new):,} chips of {q.after} at {word} ≥ {det.line:.3f} that were below it "

@@ -38,6 +38,7 @@ class Match:
     b_to_a: np.ndarray
     by: str  # "id" or "place"
     sentence: str | None
+    same_grid: bool = True  # False when chips matched by place lie apart (grids that do not line up)
 
     @property
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +47,9 @@ class Match:
         return rows, self.a_to_b[rows]
 
     def reversed(self) -> Match:
-        return Match(self.b_label, self.a_label, self.b_to_a, self.a_to_b, self.by, self.sentence)
+        return Match(
+            self.b_label, self.a_label, self.b_to_a, self.a_to_b, self.by, self.sentence, self.same_grid
+        )
 
 
 def _chip_side_m(catalog: Catalog) -> float:
@@ -111,7 +114,7 @@ def match_chips(a: Catalog, b: Catalog, a_label: str = "A", b_label: str = "B") 
     b_to_a, _ = _nearest(pb, pa_, tol)
     n = int(np.count_nonzero(a_to_b >= 0))
     off = float(np.nanmax(dist)) if n else 0.0
-    same_grid = n == len(a) and np.count_nonzero(b_to_a >= 0) == len(b) and off <= 0.01 * max(side, 1e-9)
+    same_grid = n > 0 and off <= 0.01 * max(side, 1e-9)
     sentence = None
     if not same_grid:
         sentence = (
@@ -119,4 +122,9 @@ def match_chips(a: Catalog, b: Catalog, a_label: str = "A", b_label: str = "B") 
             f"{a_label} have a chip of {b_label} within half a chip ({off:,.0f} m apart at most); the others "
             "are left out of comparisons between the two dates."
         )
-    return Match(a_label, b_label, a_to_b, b_to_a, "place", sentence)
+    elif n < len(a) or np.count_nonzero(b_to_a >= 0) < len(b):
+        sentence = (
+            f"{len(a) - n:,} chips of {a_label} have no chip at {b_label} (no usable data there at one of the "
+            "dates); they are left out of comparisons between the two dates."
+        )
+    return Match(a_label, b_label, a_to_b, b_to_a, "place", sentence, same_grid)

@@ -32,6 +32,7 @@ __all__ = [
     "ensure_demo",
     "bundled_demo",
     "install_bundled_demo",
+    "swap_in",
 ]
 
 BUILDER_VERSION = 2  # 2: multiband COG in ZSTD, emb footer names the final imagery path
@@ -112,7 +113,7 @@ def ensure_demo(*, progress: ProgressFn | None = None, cancel: CancelToken | Non
     try:
         stamp = _build(work, final, progress=progress, cancel=cancel)
         (work / STAMP).write_text(json.dumps(stamp, indent=1))
-        _swap_in(work, final)
+        swap_in(work, final, demo_region)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
@@ -155,15 +156,16 @@ def install_bundled_demo() -> DemoRegion | None:
         stamp["folder"] = str(final.resolve())
         stamp["multiband"] = (work / MULTIBAND).is_file()
         (work / STAMP).write_text(json.dumps(stamp, indent=1))
-        _swap_in(work, final)
+        swap_in(work, final, demo_region)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return demo_region()
 
 
-def _swap_in(work: Path, final: Path) -> None:
-    """Replace ``final`` with ``work`` by renames; a concurrent builder that won keeps its result."""
+def swap_in(work: Path, final: Path, ready) -> None:
+    """Replace ``final`` with ``work`` by renames; a concurrent builder that won keeps its result
+    (``ready()`` says whether what is in ``final`` is usable)."""
     old = None
     if final.exists():
         old = final.with_name(f".demo-old-{uuid.uuid4().hex[:8]}")
@@ -174,7 +176,7 @@ def _swap_in(work: Path, final: Path) -> None:
     try:
         work.rename(final)
     except OSError:
-        if demo_region() is None:  # somebody else's, but not usable: take the place
+        if ready() is None:  # somebody else's, but not usable: take the place
             raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -15,6 +15,7 @@ import shapely
 import shapely.geometry
 
 from terrafind.core.present.items import ExampleItem, ResultItem
+from terrafind.core.search.visible import CHANGE_MODES
 
 __all__ = [
     "geometries",
@@ -85,6 +86,8 @@ def results_payload(
     losses = all_loss[rows] if all_loss is not None else None
     loss_cls = v1.loss_class(losses, breaks) if losses is not None and breaks is not None else None
     features, items = [], []
+    pairs = _pairs(result)
+    kind = "change" if result.mode in CHANGE_MODES else "score"
     for i, row in enumerate(rows.tolist()):
         chip_id = str(catalog.ids[row])
         date = catalog.date(row)
@@ -109,19 +112,45 @@ def results_payload(
                     "probability": prob,
                     "matched": example,
                     **props_loss,
+                    **(pairs[i][3] if pairs else {}),
                 },
             }
         )
         lon, lat = (float(v) for v in centres[i])
-        items.append(
-            ResultItem(row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top, loss)
+        item = ResultItem(
+            row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top, loss
         )
+        if pairs:
+            item.before, item.after, item.score_before = pairs[i][0], pairs[i][1], pairs[i][2]
+            item.date = item.after[0]
+        item.kind = kind
+        items.append(item)
     # The spacing of the chips' centres: the map draws each hit as this centre cell of its chip, so
     # overlapping chips never hide each other (see resources/web/chips.js).
     fc: dict[str, Any] = {"type": "FeatureCollection", "stride": list(catalog.stride), "features": features}
     if losses is not None:
         fc["loss_legend"] = v1.loss_legend(catalog)
     return ResultsPayload(result, fc, items, scores, encode(fc))
+
+
+def _pairs(result) -> list[tuple[tuple[str, int], tuple[str, int], float | None, dict[str, Any]]] | None:
+    """Per hit of a comparison across dates: (before, after, score before, popup properties)."""
+    x = result.extra
+    if not x or "date_before" not in x:
+        return None
+    out = []
+    sb = x.get("score_before")
+    for i in range(len(result.rows)):
+        before = (str(x["date_before"][i]), int(x["row_before"][i]))
+        after = (str(x["date_after"][i]), int(x["row_after"][i]))
+        then = None if sb is None else float(sb[i])
+        props = {
+            "date_before": before[0],
+            "date_after": after[0],
+            "score_before": None if then is None else round(then, 5),
+        }
+        out.append((before, after, then, props))
+    return out
 
 
 class RawJSON(str):
@@ -191,7 +220,8 @@ def encode(fc: dict[str, Any]) -> str:
 
 
 def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
-    """Example chips for the map (properties kind, row, id)."""
+    """Example chips for the map (properties kind, row, id); examples of other dates are not on it."""
+    items = [it for it in items if it.row >= 0]
     if catalog is None or not items:
         return {"type": "FeatureCollection", "features": []}
     geoms = geometries(catalog.footprints[np.array([it.row for it in items], dtype=np.int64)])

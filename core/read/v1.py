@@ -95,7 +95,9 @@ def _footer_values(meta: dict[str, Any] | None) -> dict[str, str]:
         cols = find_columns([str(k) for k in scope])
         for fld, key in cols.items():
             value = scope.get(key)
-            if fld in ("source_model", "loss_metric", "source_creator") and isinstance(value, (str, int, float)):
+            if fld in ("source_model", "loss_metric", "source_creator") and isinstance(
+                value, (str, int, float)
+            ):
                 found.setdefault(fld, str(value))
     return found
 

@@ -39,6 +39,7 @@ def _preload(*modules: str) -> None:
 
 class DataFlow(QObject):
     demo_ready = Signal(object)  # terrafind.core.embed.demo.DemoRegion
+    pucallpa_ready = Signal(object)  # terrafind.core.embed.pucallpa.PucallpaDemo, once it is open
     opened = Signal(list)  # the paths just opened (for recent files)
     exported = Signal(str, int)  # path, number of features / sites / labels written
 
@@ -48,18 +49,29 @@ class DataFlow(QObject):
         self.runner = runner
 
     # --- open ---------------------------------------------------------------------------------------
-    def open_paths(self, paths: list[str], region=None, *, then: Callable[[], None] | None = None) -> None:
-        """Open GeoParquet file(s) or a folder, limited to ``region`` (a terrafind.core.types.Region or None)."""
+    def open_paths(
+        self,
+        paths: list[str],
+        region=None,
+        *,
+        dates: dict | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Open GeoParquet file(s) or a folder, limited to ``region`` (a terrafind.core.types.Region or None);
+        files of several dates open as one region with dates (``dates``: dates given to files/folders)."""
         paths = [str(p) for p in paths]
 
         def job(progress, cancel):
             from terrafind.core.session import open_data
 
-            opened = open_data(paths, region, progress=progress, cancel=cancel)
+            opened = open_data(paths, region, dates=dates, progress=progress, cancel=cancel)
             catalog = opened.catalog
             # Warm the lookups the GUI thread uses on every click (STRtree, centres) here, not on a click.
-            if len(catalog):
-                catalog.chip_at(*catalog.centroids[0])
+            for cat in [s.catalog for s in opened.dates.slices] if opened.dates is not None else [catalog]:
+                if len(cat):
+                    cat.chip_at(*cat.centroids[0])
+            if opened.dates is not None:  # every date's outlines, so that a switch is instant
+                return opened, {s.label: footprints_json(s.catalog) for s in opened.dates.slices}
             _preload(
                 "terrafind.core.imagery.thumbnails",
                 "terrafind.core.imagery.basemap",
@@ -135,6 +147,34 @@ class DataFlow(QObject):
         # the window for a few hundred ms.
         self.runner.start(
             "open", job, label="Preparing the demo region", on_done=done, on_error=self.c.report_error
+        )
+
+    def open_pucallpa(self, *, then: Callable[[], None] | None = None) -> None:
+        """Open the Pucallpa demo (8 dates, 1985-2020), building it first (once, a few seconds)."""
+
+        def job(progress, cancel):
+            from terrafind.core.embed.pucallpa import ensure_pucallpa
+
+            return ensure_pucallpa(progress=progress, cancel=cancel)
+
+        def done(demo) -> None:
+            def opened() -> None:
+                dates = self.c.session.dates
+                for s in dates.slices if dates is not None else []:
+                    basemap = demo.basemaps.get(s.label)
+                    s.basemap = str(basemap) if basemap else None
+                self.pucallpa_ready.emit(demo)
+                if then is not None:
+                    then()
+
+            self.open_paths(demo.files, then=opened)
+
+        self.runner.start(
+            "open",
+            job,
+            label="Preparing the Pucallpa demo (8 dates)",
+            on_done=done,
+            on_error=self.c.report_error,
         )
 
     # --- embeddings from imagery ------------------------------------------------------------------------

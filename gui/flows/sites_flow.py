@@ -21,7 +21,7 @@ def sites_job(session):
     from terrafind.core.search.sites import sites_feature_collection
 
     sites = session.sites()
-    fc = sites_feature_collection(session.catalog, sites)
+    fc = sites_feature_collection(session.catalog, sites, result=session.visible())
     for site, feature in zip(sites, fc["features"], strict=True):
         feature["properties"]["row"] = int(site.best_row)
         feature["properties"]["bbox"] = [float(v) for v in site.geometry.bounds]

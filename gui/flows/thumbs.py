@@ -30,6 +30,7 @@ class ThumbnailFlow(QObject):
     """Asks core's ThumbnailService for PNGs of catalog rows and announces them on the GUI thread."""
 
     thumbnail_ready = Signal(int, bytes, str)  # row, png, status ("ok" or why it is a placeholder)
+    dated_ready = Signal(str, int, bytes)  # date, row of that date's catalog, png (before/after tiles)
     _ask = Signal(list)  # emitted from the scheme handler's pool, delivered queued on the GUI thread
 
     def __init__(self, controller, runner: TaskRunner):
@@ -40,6 +41,8 @@ class ThumbnailFlow(QObject):
         self._cache_path = None
         self._memory: OrderedDict[int, bytes] = OrderedDict()
         self._pending: set[int] = set()
+        self._dated: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # (date, row) -> png, any date
+        self._dated_pending: set[tuple[str, int]] = set()
         self._generation = 0  # bumped when the catalog changes: late thumbnails of old rows are dropped
         self._asked: set[str] = set()  # sites the person was asked about for the open data
         self._ask.connect(self.want)
@@ -50,8 +53,11 @@ class ThumbnailFlow(QObject):
         self._generation += 1
         self._memory.clear()
         self._pending.clear()
+        self._dated.clear()
+        self._dated_pending.clear()
         self._asked.clear()
         self.runner.cancel("thumbnails")
+        self.runner.cancel("dated-thumbnails")
         pack = self.c.session.pack
         cache = pack.thumbnails_path if pack is not None else None
         if self.service is not None and self._cache_path == cache:
@@ -67,6 +73,73 @@ class ThumbnailFlow(QObject):
                 self.service.set_imagery(self.service.dataset_key(self.c.session.catalog), pack.imagery)
             except Exception as exc:  # noqa: BLE001 - thumbnails degrade to placeholders, the pack still opens
                 self.c.report_error(exc)
+
+    def register_dates(self) -> None:
+        """Each date's own imagery (a dated pack's, or chosen per date) for its thumbnails."""
+        dates, service = self.c.session.dates, self.service
+        for s in dates.slices if dates is not None and service is not None else []:
+            if s.imagery:
+                try:
+                    service.set_imagery(service.dataset_key(s.catalog), s.imagery, must_exist=False)
+                except Exception as exc:  # noqa: BLE001 - that date's thumbnails degrade to placeholders
+                    self.c.report_error(exc)
+
+    def date_switched(self) -> None:
+        """The map shows another date of the same data: rows mean that date's chips now (the thumbnails
+        of every date stay in the dated memory, keyed by date)."""
+        self._generation += 1
+        self._memory.clear()
+        self._pending.clear()
+        self.runner.cancel("thumbnails")
+
+    def want_dated(self, pairs: list[tuple[str, int]]) -> None:
+        """Thumbnails of chips of any date of the open region, as (date, row): before/after tiles."""
+        dates, service = self.c.session.dates, self.service
+        if dates is None or service is None:
+            return
+        missing = []
+        for date, row in pairs:
+            key = (str(date), int(row))
+            if key in self._dated:
+                self.dated_ready.emit(key[0], key[1], self._dated[key])
+            elif key not in self._dated_pending and row >= 0:
+                missing.append(key)
+        for start in range(0, len(missing), 8):
+            self._start_dated(dates, missing[start : start + 8])
+
+    def _start_dated(self, dates, keys: list[tuple[str, int]]) -> None:
+        service = self.service
+        self._dated_pending.update(keys)
+
+        def job(progress, cancel):
+            out = []
+            for date, row in keys:
+                if cancel is not None and cancel.cancelled:
+                    break
+                catalog = dates.get(date).catalog
+                if row < len(catalog):
+                    out.append((date, row, service.thumbnail(catalog, row).png))
+            return out
+
+        def done(out) -> None:
+            for date, row, png in out:
+                self._dated_pending.discard((date, row))
+                if png and dates is self.c.session.dates:
+                    self._dated[(date, row)] = png
+                    while len(self._dated) > MAX_MEMORY:
+                        self._dated.popitem(last=False)
+                    self.dated_ready.emit(date, row, png)
+
+        self.runner.start(
+            "dated-thumbnails",  # its own kind: a prefetch of the top hits must not cancel it
+            job,
+            shown=False,
+            thumbnails=True,
+            latest_wins=False,
+            on_done=done,
+            on_error=lambda exc, tb: self._dated_pending.difference_update(keys),
+            on_cancel=lambda: self._dated_pending.difference_update(keys),
+        )
 
     def set_online(self, online: bool) -> None:
         self.online_wanted = bool(online)

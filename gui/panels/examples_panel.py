@@ -47,7 +47,7 @@ class ElidedLabel(QLabel):
 class ExampleRow(QWidget):
     """One example: [thumbnail] [kind toggle] [chip id] [remove]."""
 
-    def __init__(self, item: ExampleItem, parent: QWidget | None = None) -> None:
+    def __init__(self, item: ExampleItem, parent: QWidget | None = None, other_date: bool = False) -> None:
         super().__init__(parent)
         self.item = item
         self.thumb = QLabel(self)
@@ -76,6 +76,14 @@ class ExampleRow(QWidget):
         layout.addWidget(self.kind_button)
         layout.addWidget(self.id_label, 1)
         layout.addWidget(self.remove_button)
+        if other_date:  # shown on another date: it takes part in searches as that date's chip
+            self.date_label = QLabel(f"<b>{item.date}</b>", self)
+            layout.insertWidget(3, self.date_label)
+            why = f"An example of {item.date}: searches learn from it (as it looks at {item.date}).\nShow {item.date} to change or remove it."
+            for w in (self.kind_button, self.remove_button):
+                w.setEnabled(False)
+            for w in (self.id_label, self.date_label, self.thumb):
+                w.setToolTip(why)
 
     def set_thumbnail(self, image: QImage) -> None:
         scaled = image.scaled(
@@ -96,6 +104,7 @@ class ExamplesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: dict[int, ExampleRow] = {}
+        self._dated: dict[tuple[str, str], ExampleRow] = {}  # (date, chip id) of other dates' examples
         self.count_label = hint_label("")
         self.count_label.setWordWrap(False)
         self.list = QListWidget(self)
@@ -119,11 +128,14 @@ class ExamplesPanel(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(300, 220)
 
-    def set_examples(self, items: list[ExampleItem]) -> None:
+    def set_examples(self, items: list[ExampleItem], date: str | None = None) -> None:
+        """The examples; with several dates, those of other dates than ``date`` (row -1) are marked."""
         self.list.clear()
         self._rows.clear()
+        self._dated.clear()
         for example in items:
-            row = ExampleRow(example, self.list)
+            other = example.row < 0
+            row = ExampleRow(example, self.list, other_date=other)
             row.kind_button.clicked.connect(
                 lambda _c=False, r=example.row: self.kind_toggle_requested.emit(r)
             )
@@ -131,7 +143,10 @@ class ExamplesPanel(QWidget):
             entry = QListWidgetItem(self.list)
             entry.setSizeHint(QSize(0, THUMB + 8))
             self.list.setItemWidget(entry, row)
-            self._rows[example.row] = row
+            if other:
+                self._dated[(str(example.date), example.chip_id)] = row
+            else:
+                self._rows[example.row] = row
         positives = sum(1 for e in items if e.kind == POSITIVE)
         negatives = len(items) - positives
         # Coloured dots keep the header narrow; the words are in the tooltip.
@@ -149,6 +164,16 @@ class ExamplesPanel(QWidget):
         widget = self._rows.get(row)
         if widget is not None and not image.isNull():
             widget.set_thumbnail(image)
+
+    def set_dated_thumbnail(self, date: str, chip_id: str, image: QImage) -> None:
+        """The thumbnail of an example of another date (cut from that date's imagery)."""
+        widget = self._dated.get((date, chip_id))
+        if widget is not None and not image.isNull():
+            widget.set_thumbnail(image)
+
+    def dated_examples(self) -> list[tuple[str, str]]:
+        """(date, chip id) of the examples of other dates than the one on the map."""
+        return list(self._dated)
 
     def example_rows(self) -> list[int]:
         return list(self._rows)

@@ -197,9 +197,11 @@ class SearchControls(QWidget):
             if "auto" in params:
                 self.auto_check.setChecked(bool(params["auto"]))
             if "threshold_by" in params:
-                by_probability = params["threshold_by"] == "probability"
-                self._by = "probability" if by_probability else "score"
+                by = params["threshold_by"]  # "change" for a comparison of dates (0..2)
+                self._by = by if by in ("probability", "change") else "score"
                 self.unit_combo.setItemText(0, self._by)
+                if self.unit() != "top":
+                    self._show_unit(self.unit())
             if "threshold_unit" in params:
                 self._show_unit(str(params["threshold_unit"]))
             if "threshold_unit" in params or "threshold_by" in params:
@@ -240,7 +242,7 @@ class SearchControls(QWidget):
             spin.setToolTip("Keep this share of the region's chips, the best first (also: drag the line)")
         else:
             spin.setSuffix("")
-            spin.setRange(0.0 if self._by == "probability" else -1.0, 1.0)
+            spin.setRange(*{"probability": (0.0, 1.0), "change": (0.0, 2.0)}.get(self._by, (-1.0, 1.0)))
             spin.setDecimals(3)
             spin.setSingleStep(0.01)
             spin.setToolTip(f"Hide results below this {self._by} (also: drag the line in the plot)")

@@ -15,6 +15,8 @@ __all__ = ["ResultsPresenter", "plot_info"]
 def plot_info(shown: ShownResults) -> str:
     """The line beside the score plot: how many, how fast, how ranked (and the quality after Refine)."""
     r = shown.result
+    if shown.how in ("change", "history", "new"):  # a comparison of dates: what was compared with what
+        return f"{len(r):,} chips · {shown.outcome.quality}"
     if shown.how == "refine":
         return f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability"
     if shown.how == "grouped":
@@ -43,8 +45,14 @@ class ResultsPresenter:
         w.show_threshold(session.params.get("threshold"))
         w.score_plot.set_info(plot_info(shown))
         refined = shown.outcome.refine
-        w.learn_panel.set_quality(shown.outcome.quality, refined.cv_method if refined is not None else "")
-        w.results_panel.set_ranked_by("probability" if shown.how == "refine" else "similarity")
+        quality = (
+            shown.outcome.quality if shown.how == "refine" else ""
+        )  # a comparison's words go by the plot
+        w.learn_panel.set_quality(quality, refined.cv_method if refined is not None else "")
+        ranked = {"refine": "probability", "change": "change", "history": "change"}.get(
+            shown.how, "similarity"
+        )
+        w.results_panel.set_ranked_by(ranked)
         self.show_more()
         if shown.how == "refine":
             self.c.say(
@@ -54,6 +62,11 @@ class ResultsPresenter:
         elif shown.how == "grouped":
             groups = len({int(m) for m in r.matched if m >= 0})
             self.c.say(f"{len(r)} matches from a search per group of examples ({groups} examples matched).")
+        elif shown.how in ("change", "history", "new"):
+            self.c.say(f"{shown.outcome.quality}; drag the line to keep the strongest.")
+            if shown.outcome.warning:  # grids that do not line up: say how many chips could be compared
+                w.message_bar.show_message(shown.outcome.warning, "warning")
+            return
         self._warn_spread(shown)
 
     def show_more(self) -> None:

@@ -17,14 +17,21 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from terrafind.core.present.items import ResultItem
 from terrafind.core.search.percentiles import format_top
 from terrafind.gui.panels.panel_style import PLACEHOLDER_COLOR, kind_color
-from terrafind.gui.results.results_model import ItemRole, PixmapRole
+from terrafind.gui.results.results_model import ItemRole, PairRole, PixmapRole
 
 PAD = 6
 TEXT_H = 17
+GAP = 4  # between the before and after thumbnails of a comparison
 
 
 def tile_figures(item: ResultItem) -> tuple[str, str]:
-    """(line 1, line 2) of a tile: "sim 0.964" / "top 0.5 % of region"; after Refine "prob 0.97" / "sim 0.588"."""
+    """(line 1, line 2) of a tile: "sim 0.964" / "top 0.5 % of region"; after Refine "prob 0.97" / "sim 0.588";
+    a change between dates "change 0.842"; what is new "sim 0.931" / "was 0.612 in 2015"."""
+    if item.kind == "change":
+        return f"change {item.score:.3f}", ""
+    if item.score_before is not None and item.before is not None:
+        word = "prob" if item.probability is not None else "sim"
+        return f"{word} {item.score:.3f}", f"was {item.score_before:.3f} in {item.before[0][:10]}"
     if item.probability is not None:
         return f"prob {item.probability:.2f}", f"sim {item.score:.3f}"
     top = "" if item.top is None else format_top(item.top) + " of region"
@@ -37,9 +44,11 @@ class ResultTileDelegate(QStyledItemDelegate):
     def __init__(self, thumb_size: int = 100, parent=None) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
+        self.pairs = False  # tiles of a comparison across dates: before and after side by side
 
     def tile_size(self) -> QSize:
-        return QSize(self.thumb_size + 2 * PAD, self.thumb_size + 2 * PAD + 3 * TEXT_H - 2)
+        width = 2 * self.thumb_size + GAP if self.pairs else self.thumb_size
+        return QSize(width + 2 * PAD, self.thumb_size + 2 * PAD + 3 * TEXT_H - 2)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return self.tile_size()
@@ -67,21 +76,24 @@ class ResultTileDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(QRectF(tile), 5, 5)
 
         size = self.thumb_size
-        thumb = QRect(tile.left() + (tile.width() - size) // 2, tile.top() + PAD - 1, size, size)
-        pixmap = index.data(PixmapRole)
-        if pixmap is not None and not pixmap.isNull():
-            painter.fillRect(thumb, PLACEHOLDER_COLOR)
-            # Centre non-square thumbnails inside the square slot.
-            x = thumb.left() + (size - pixmap.width()) // 2
-            y = thumb.top() + (size - pixmap.height()) // 2
-            painter.drawPixmap(x, y, pixmap)
+        width = 2 * size + GAP if self.pairs else size
+        left = tile.left() + (tile.width() - width) // 2
+        thumb = QRect(left, tile.top() + PAD - 1, size, size)
+        if self.pairs and item.before is not None and item.after is not None:
+            after = QRect(left + size + GAP, thumb.top(), size, size)
+            before_pm, after_pm = index.data(PairRole) or (None, None)
+            self._paint_thumb(painter, thumb, before_pm)
+            self._paint_thumb(painter, after, after_pm)
+            self._paint_dates(painter, ((thumb, item.before[0]), (after, item.after[0])))
+            self._paint_mark(painter, after, item.label)
         else:
-            painter.fillRect(thumb, PLACEHOLDER_COLOR)
-        self._paint_mark(painter, thumb, item.label)
+            self._paint_thumb(painter, thumb, index.data(PixmapRole))
+            self._paint_mark(painter, thumb, item.label)
 
         text_top = thumb.bottom() + 3
-        line1 = QRect(thumb.left(), text_top, size, TEXT_H)
-        line2 = QRect(thumb.left(), text_top + TEXT_H - 2, size, TEXT_H)
+        size = width  # the text lines span both thumbnails of a pair
+        line1 = QRect(left, text_top, size, TEXT_H)
+        line2 = QRect(left, text_top + TEXT_H - 2, size, TEXT_H)
         text_color = palette.text().color()
         font = QFont(option.font)
         bold = QFont(font)
@@ -98,10 +110,34 @@ class ResultTileDelegate(QStyledItemDelegate):
         painter.setPen(QColor("#6b7280"))
         line3 = QRect(thumb.left(), text_top + 2 * TEXT_H - 4, size, TEXT_H)
         painter.drawText(line2, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, second)
-        if item.date:
+        if item.date and not self.pairs:
             painter.drawText(
                 line3, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, item.date[:10]
             )
+        painter.restore()
+
+    def _paint_thumb(self, painter: QPainter, slot: QRect, pixmap) -> None:
+        painter.fillRect(slot, PLACEHOLDER_COLOR)
+        if pixmap is not None and not pixmap.isNull():
+            # Centre non-square thumbnails inside the square slot.
+            x = slot.left() + (slot.width() - pixmap.width()) // 2
+            y = slot.top() + (slot.height() - pixmap.height()) // 2
+            painter.drawPixmap(x, y, pixmap)
+
+    def _paint_dates(self, painter: QPainter, slots) -> None:
+        """Each thumbnail's date on a small dark tag in its lower-left corner: "1985" | "2020"."""
+        painter.save()
+        small = QFont(painter.font())
+        small.setPointSizeF(max(6.5, small.pointSizeF() * 0.8))
+        small.setBold(True)
+        painter.setFont(small)
+        for slot, date in slots:
+            text = str(date)[:10]
+            w = painter.fontMetrics().horizontalAdvance(text) + 8
+            tag = QRect(slot.left() + 3, slot.bottom() - 16, w, 14)
+            painter.fillRect(tag, QColor(0, 0, 0, 160))
+            painter.setPen(QColor("white"))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
     def _paint_mark(self, painter: QPainter, thumb: QRect, label: str | None) -> None:

@@ -19,6 +19,7 @@ from terrafind.core.search.percentiles import format_top
 ItemRole = Qt.ItemDataRole.UserRole + 1
 PixmapRole = Qt.ItemDataRole.UserRole + 2
 ROW_KEY = Qt.ItemDataRole.UserRole + 3
+PairRole = Qt.ItemDataRole.UserRole + 4  # (before pixmap, after pixmap) of a comparison across dates
 
 MAX_PIXMAPS = 2000  # about 75 MB of 100 px tiles; older ones are dropped and asked for again when seen
 
@@ -38,6 +39,8 @@ class ResultsModel(QAbstractListModel):
         self._model_row = np.zeros(0, np.int64)  # item position -> model row, -1 when hidden
         self._pos_of_row: dict[int, int] = {}
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._dated: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()  # (date, row): before/after tiles
+        self._pair_of: dict[tuple[str, int], list[int]] = {}  # (date, row) -> catalog rows of the items
         self._threshold: float | None = None
         self._loss_range: tuple[float | None, float | None] | None = None  # (min, max): Clay v1 loss
         self._losses = np.zeros(0, np.float64)
@@ -55,6 +58,10 @@ class ResultsModel(QAbstractListModel):
             return item
         if role == PixmapRole:
             return self._pixmaps.get(item.row)
+        if role == PairRole:
+            if item.before is None or item.after is None:
+                return None
+            return self._dated.get(item.before), self._dated.get(item.after)
         if role == ROW_KEY:
             return item.row
         if role == Qt.ItemDataRole.DisplayRole:
@@ -68,7 +75,13 @@ class ResultsModel(QAbstractListModel):
                 lines.append(f"Loss {item.loss:.4g}")
             if item.matched:
                 lines.append(f"Matched example {item.matched}")
-            if item.date:
+            if item.before is not None and item.after is not None:
+                word = "Change" if item.kind == "change" else "Score"
+                lines[0] = f"Rank {item.rank}, {word.lower()} {item.score:.3f}"
+                lines.append(f"Left: {item.before[0]}, right: {item.after[0]}")
+                if item.score_before is not None:
+                    lines.append(f"Score at {item.before[0]}: {item.score_before:.3f}")
+            elif item.date:
                 lines.append(f"Date {item.date}")
             lines.append(f"{item.lon:.5f}, {item.lat:.5f} (lon, lat)")
             return "\n".join(lines)
@@ -84,6 +97,10 @@ class ResultsModel(QAbstractListModel):
         self._scores = np.array([key(it) for it in self._items], np.float32)
         self._losses = np.array([np.nan if it.loss is None else it.loss for it in self._items], np.float64)
         self._pos_of_row = {it.row: i for i, it in enumerate(self._items)}
+        self._pair_of = {}
+        for it in self._items:
+            for key in (it.before, it.after) if it.before is not None and it.after is not None else ():
+                self._pair_of.setdefault(key, []).append(it.row)
         # Hits that survive into the next search keep their thumbnail: no grey flash, no new request.
         for row in [r for r in self._pixmaps if r not in self._pos_of_row]:
             del self._pixmaps[row]
@@ -125,6 +142,35 @@ class ResultsModel(QAbstractListModel):
 
     def has_pixmap(self, row: int) -> bool:
         return row in self._pixmaps
+
+    def pairs(self) -> bool:
+        """True when the items compare two dates (tiles show both)."""
+        return bool(self._pair_of)
+
+    def missing_pair_keys(self, rows: list[int]) -> list[tuple[str, int]]:
+        """(date, row) thumbnails the tiles of catalog ``rows`` still lack."""
+        out = []
+        for row in rows:
+            it = self.item_for_row(row)
+            if it is None or it.before is None or it.after is None:
+                continue
+            out += [k for k in (it.before, it.after) if k[1] >= 0 and k not in self._dated]
+        return out
+
+    def set_dated_pixmap(self, date: str, row: int, image: QImage) -> None:
+        """A before/after thumbnail arrived: (date, row of that date's catalog)."""
+        key = (date, row)
+        if key not in self._pair_of or image.isNull():
+            return
+        size = self.thumb_size
+        scaled = image.scaled(
+            size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self._dated[key] = QPixmap.fromImage(scaled)
+        while len(self._dated) > MAX_PIXMAPS:
+            self._dated.popitem(last=False)
+        for catalog_row in self._pair_of[key]:
+            self._changed(catalog_row)
 
     # --- order and filter ---------------------------------------------------------------------
     def sort_by_rank(self) -> None:

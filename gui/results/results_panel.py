@@ -38,6 +38,7 @@ class ResultsPanel(QWidget):
     row_activated = Signal(int)
     label_requested = Signal(int, str)
     thumbnails_wanted = Signal(list)
+    dated_thumbnails_wanted = Signal(list)  # [(date, row)]: before/after tiles of a comparison
     sort_chosen = Signal(str)  # the user picked a sort key in the combo ("score" | "distance")
 
     def __init__(self, parent: QWidget | None = None, thumb_size: int = 100) -> None:
@@ -115,13 +116,18 @@ class ResultsPanel(QWidget):
         self.sort_combo.setItemText(self.sort_combo.findData("score"), f"Best first ({by})")
 
     def sizeHint(self) -> QSize:
-        tile = self.delegate.tile_size()
-        return QSize(3 * (tile.width() + 6) + 40, 600)
+        # Three single tiles wide: before/after pairs then sit one and a half to a row, and the window
+        # keeps its width when a comparison is shown.
+        tile = self.delegate.thumb_size + 12
+        return QSize(3 * (tile + 6) + 40, 600)
 
     # --- public API ---------------------------------------------------------------------------
     def set_results(self, items: list[ResultItem]) -> None:
         self._total = len(items)
         self.model.set_items(items)
+        if self.delegate.pairs != self.model.pairs():  # before/after tiles are twice as wide
+            self.delegate.pairs = self.model.pairs()
+            self.view.set_tile_size(self.delegate.tile_size())
         self.model.set_threshold(self._threshold)
         self._apply_sort()
         self._update_header()
@@ -142,6 +148,10 @@ class ResultsPanel(QWidget):
 
     def set_thumbnail(self, row: int, image: QImage) -> None:
         self.model.set_pixmap(row, image)
+
+    def set_dated_thumbnail(self, date: str, row: int, image: QImage) -> None:
+        """A before/after thumbnail: (date, row of that date's chips)."""
+        self.model.set_dated_pixmap(date, row, image)
 
     def set_label(self, row: int, label: str | None) -> None:
         """Mark (or unmark, after an undo) a tile's label without emitting anything."""
@@ -253,7 +263,13 @@ class ResultsPanel(QWidget):
         self._wanted_timer.start()
 
     def _emit_thumbnails_wanted(self) -> None:
-        rows = [r for r in self._rows_in_viewport() if not self.model.has_pixmap(r)]
+        shown = self._rows_in_viewport()
+        if self.model.pairs():
+            keys = self.model.missing_pair_keys(shown)
+            if keys:
+                self.dated_thumbnails_wanted.emit(keys)
+            return
+        rows = [r for r in shown if not self.model.has_pixmap(r)]
         if rows:
             self.thumbnails_wanted.emit(rows)
 

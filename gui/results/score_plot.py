@@ -211,10 +211,15 @@ class ScorePlot(pg.PlotWidget):
         if by == self.by:
             return
         self.by = by
-        word = "probability" if by == "probability" else "score"
+        word = {"probability": "probability", "change": "change (between the dates)"}.get(by, "score")
         self.getPlotItem().getAxis("bottom").setLabel(word, color=AXIS_COLOR)
-        self.line.setBounds((0.0, 1.0) if by == "probability" else (-1.0, 1.0))
-        self.line.setToolTip(f"Drag to hide results below this {word}")
+        bounds = {"probability": (0.0, 1.0), "change": (0.0, 2.0)}.get(by, (-1.0, 1.0))
+        self._quiet = True  # new bounds may move the line: that is not the person dragging it
+        try:
+            self.line.setBounds(bounds)
+        finally:
+            self._quiet = False
+        self.line.setToolTip(f"Drag to hide results below this {word.split(' ')[0]}")
 
     def set_threshold(self, t: float | None) -> None:
         """Move the line without emitting ``threshold_changed``; None = no threshold (line at the

@@ -13,6 +13,8 @@ def site_text(rank: int, props: dict) -> str:
     sim 0.588" (the figures of the site's best chip, as its hit shows them)."""
     n = int(props["chip_count"])
     text = f"S{rank} · {n} chip{'' if n == 1 else 's'} · {props['area_ha']:.1f} ha · best "
+    if props.get("best_change") is not None:  # sites of a change between dates
+        return text + f"change {props['best_change']:.3f}"
     if props.get("best_probability") is not None:
         return text + f"prob {props['best_probability']:.2f}, sim {props['best_score']:.3f}"
     return text + f"sim {props['best_score']:.3f}"
