@@ -20,6 +20,7 @@ from terrafind.core.change.metric import history_change, joint_mean, pair_change
 from terrafind.core.errors import InputError
 from terrafind.core.progress import CancelToken, check
 from terrafind.core.search.exact import top_sorted
+from terrafind.core.search.percentiles import RegionPercentiles
 from terrafind.core.search.query import MAX_K
 from terrafind.core.search.run import SearchOutcome
 from terrafind.core.types import SearchResult
@@ -124,7 +125,10 @@ def run_change(q: ChangeQuery, *, cancel: CancelToken | None = None) -> SearchOu
         elapsed_ms=(time.perf_counter() - t0) * 1000.0,
         extra=extra,
     )
-    outcome = SearchOutcome(q.kind, result, warning=warning)
+    # Where each change stands among every chip compared: the map colours by it ("top 1 %"), and the
+    # panel can say how many more lie above the line than were shown.
+    spread = RegionPercentiles(np.sort(values.astype(np.float32)), int(len(values)))
+    outcome = SearchOutcome(q.kind, result, warning=warning, percentiles=spread)
     outcome.quality = _summary(q, int(len(rows_a)), len(after))
     if q.on != q.after:
         from terrafind.core.change.remap import outcome_on

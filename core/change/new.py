@@ -19,6 +19,7 @@ from terrafind.core.change.compare import comparison_extra
 from terrafind.core.errors import InputError
 from terrafind.core.progress import CancelToken, check
 from terrafind.core.search.exact import top_sorted
+from terrafind.core.search.percentiles import RegionPercentiles
 from terrafind.core.search.query import MAX_K
 from terrafind.core.search.run import SearchOutcome
 from terrafind.core.types import SearchResult
@@ -77,7 +78,10 @@ def run_new(q: NewQuery, *, cancel: CancelToken | None = None) -> SearchOutcome:
         probabilities=probs,
         extra=extra,
     )
-    outcome = SearchOutcome("new", result, warning=None if match.same_grid else match.sentence)
+    spread = RegionPercentiles(np.sort(now.astype(np.float32)), int(len(now)))  # the map colours by it
+    outcome = SearchOutcome(
+        "new", result, warning=None if match.same_grid else match.sentence, percentiles=spread
+    )
     word = "probability" if det.by == "probability" else "score"
     outcome.quality = (
         f"New since {q.before}: {len(new):,} chips of {q.after} at {word} ≥ {det.line:.3f} that were below it "

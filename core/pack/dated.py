@@ -102,4 +102,7 @@ def build_date_parts(
             "imagery": pack_alias(mine) if mine else None,  # no path of this machine travels
             "chips": len(cat),
         }
+    if "thumbnails" not in done:  # one cache for every date: the pack's thumbnails part
+        counts = [done[f"date:{s.label}:thumbnails"] for s in dated.slices]
+        finish("thumbnails", {k: sum(int(c.get(k, 0)) for c in counts) for k in ("cached", "missing")})
     return parts

@@ -125,6 +125,9 @@ class PackFlow(QObject):
 
     def build(self, files, region, out_dir: str, imagery: str | None, *, session=None, credits=None) -> None:
         protected = self.c.session.protected_paths()  # the data and the pack in use: never written over
+        s = self.c.session  # several dates: the dates the user gave files, and each date's own imagery
+        dates = dict(s.assigned)
+        date_imagery = {d.label: d.imagery for d in s.dates.slices} if s.dates is not None else {}
 
         def job(progress, cancel):
             from terrafind.core.pack.build import build_pack
@@ -136,6 +139,8 @@ class PackFlow(QObject):
                 Path(out_dir),
                 imagery=imagery,
                 protected=protected,
+                dates=dates,
+                date_imagery=date_imagery,
                 progress=progress,
                 cancel=cancel,
             )

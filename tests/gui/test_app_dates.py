@@ -245,3 +245,46 @@ def test_labels_belong_to_their_date_and_a_detector_is_checked_on_another(qtbot,
     item.setCheckState(Qt.CheckState.Checked)
     assert s.learn_from is None
     _shot(w, "dates-detector-check")
+
+
+def test_a_field_pack_carries_every_date_and_works_with_the_network_cut(qtbot, window, tmp_path, monkeypatch):
+    import sys
+
+    from terrafind.core.types import Region
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from imagery_synth import block_outside_network
+
+    w = window
+    s = w.c.session
+    region = Region.from_bbox(-74.60, -8.45, -74.50, -8.38)  # farmland west of the city, ~11 x 8 km
+    built: list = []
+    w.c.packs.pack_built.connect(built.append)
+    w.c.packs.build(s.data_files(), region, str(tmp_path / "pucallpa-pack"), None)
+    qtbot.waitUntil(lambda: bool(built), timeout=180000)
+    manifest = json.loads((Path(built[0]) / "manifest.json").read_text())
+    assert sorted(manifest["parts"]["dates"]) == s.date_labels()
+    attempts = block_outside_network(monkeypatch)
+    w.open_path(built[0])
+    qtbot.waitUntil(lambda: s.pack is not None and s.dates is not None and w.map_view.ready, timeout=60000)
+    assert s.date_labels() == [str(y) for y in range(1985, 2021, 5)] and len(s.catalog) < 400
+    for year in ("1985", "2020"):
+        qtbot.mouseClick(w.dates_ui.bar.buttons[year], Qt.LeftButton)
+        qtbot.waitUntil(lambda y=year: s.date == y, timeout=5000)
+        assert w.dates_ui._basemap_shown.endswith(f"basemap-{year}.mbtiles")
+        qtbot.waitUntil(lambda: s.index is not None and s.index.from_cache, timeout=30000)
+    old = w.c.shown
+    w.c.dates.compare("1985", "2020")
+    _shown(qtbot, w, "change", old=old)
+    first = _tiles(w)[0]
+    qtbot.waitUntil(lambda: all(pm is not None for pm in (first.data(PairRole) or (None,))), timeout=20000)
+    svc = w.c.thumbs.service  # the pack's own thumbnails, cut at home: every chip of every date
+    assert s.pack.thumbnails_path is not None and svc.cache.path == s.pack.thumbnails_path
+    for label in ("1985", "2020"):
+        cat = s.dates.get(label).catalog
+        assert all(svc.cached(cat, r) is not None for r in range(0, len(cat), 5))
+    qtbot.waitUntil(lambda: _counts(w)["basemap_loaded"] > 0, timeout=20000)
+    qtbot.waitUntil(lambda: _counts(w)["results_total"] == len(w.c.shown.result), timeout=20000)
+    qtbot.wait(1500)  # let the page paint the tiles before the picture
+    assert attempts == []
+    _shot(w, "dates-pack-offline")
