@@ -41,8 +41,10 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
     """A Yes/No question; the hook answers it in tests."""
     if _dialog_hook is not None:
         return bool(_dialog_hook("question", title, text, ""))
-    answer = QMessageBox.question(parent, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-    return answer == QMessageBox.Yes
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.Yes | QMessageBox.No, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # questions quote file names and addresses: never HTML
+    box.setDefaultButton(QMessageBox.Yes)
+    return box.exec() == QMessageBox.Yes
 
 
 def choose(parent: QWidget | None, title: str, text: str, buttons: list[str]) -> str | None:
@@ -54,6 +56,7 @@ def choose(parent: QWidget | None, title: str, text: str, buttons: list[str]) ->
             return buttons[0]
         return answer if isinstance(answer, str) and answer in buttons else None
     box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
     made = {}
     for i, name in enumerate(buttons):
         role = QMessageBox.ButtonRole.RejectRole if name == "Cancel" else QMessageBox.ButtonRole.AcceptRole
@@ -69,7 +72,9 @@ def inform(parent: QWidget | None, title: str, text: str) -> None:
     if _dialog_hook is not None:
         _dialog_hook("information", title, text, "")
         return
-    QMessageBox.information(parent, title, text)
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
 
 
 def _show_bug(parent: QWidget | None, text: str, detail: str) -> None:
@@ -77,6 +82,7 @@ def _show_bug(parent: QWidget | None, text: str, detail: str) -> None:
         _dialog_hook("critical", "Terrafind ran into a problem", text, detail)
         return
     box = QMessageBox(QMessageBox.Critical, "Terrafind ran into a problem", text, QMessageBox.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # an exception's text may quote data
     box.setInformativeText("Your examples and labels are saved. Please report this with the details below.")
     box.setDetailedText(detail)
     box.exec()

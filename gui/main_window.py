@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
 
         m.page_ready.connect(lambda: self._on_online_toggled(self.status.is_online(), quiet=True))
         m.point_clicked.connect(self._on_map_clicked)
+        m.renderer_failed.connect(lambda text: self.message_bar.show_message(text, "warning"))
         m.result_clicked.connect(self.results_panel.select_row)
         m.popup_opened.connect(lambda row: c.thumbs.want([row]))
         m.label_requested.connect(c.label)

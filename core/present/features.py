@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 import shapely.geometry
 
+from terrafind.core.limits import MAX_MAP_TEXT
 from terrafind.core.present.items import ExampleItem, ResultItem
 from terrafind.core.search.visible import CHANGE_MODES
 
@@ -28,6 +29,14 @@ __all__ = [
     "ShownResults",
     "show_outcome",
 ]
+
+
+def shown(text: Any) -> Any:
+    """A data string as the map and the lists show it: at most :data:`MAX_MAP_TEXT` characters (a file may
+    hold ids or dates of any length; the page draws every one of them)."""
+    if isinstance(text, str) and len(text) > MAX_MAP_TEXT:
+        return text[: MAX_MAP_TEXT - 1] + "…"
+    return text
 
 
 def _round(coords: np.ndarray) -> list[list[float]]:
@@ -89,12 +98,12 @@ def results_payload(
     pairs = _pairs(result)
     kind = "change" if result.mode in CHANGE_MODES else "score"
     for i, row in enumerate(rows.tolist()):
-        chip_id = str(catalog.ids[row])
-        date = catalog.date(row)
+        chip_id = shown(str(catalog.ids[row]))
+        date = shown(catalog.date(row))
         prob = None if probs is None else float(probs[i])
         score = float(scores[i])
         m = int(matched[i])
-        example = names[m] if 0 <= m < len(names) else None
+        example = shown(names[m]) if 0 <= m < len(names) else None
         top = None if tops is None else float(tops[i])
         loss = None if losses is None or not np.isfinite(losses[i]) else float(losses[i])
         props_loss = {} if losses is None else {"loss": loss, "loss_class": int(loss_cls[i])}  # type: ignore[index]
@@ -200,6 +209,25 @@ def show_outcome(catalog, outcome, labels: dict[int, str] | None = None) -> Show
 _CHUNK = 500  # features per json.dumps call
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by null (strict JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    """Strict JSON (the page parses it with JSON.parse, never as script): a stray NaN becomes null."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+
+
 def encode(fc: dict[str, Any]) -> str:
     """``fc`` as compact JSON text the map page takes as it is.
 
@@ -209,12 +237,9 @@ def encode(fc: dict[str, Any]) -> str:
     """
     features = fc.get("features")
     if not isinstance(features, list) or len(features) <= _CHUNK:
-        return RawJSON(json.dumps(fc, separators=(",", ":")))
-    head = json.dumps({k: v for k, v in fc.items() if k != "features"}, separators=(",", ":"))
-    parts = [
-        json.dumps(features[i : i + _CHUNK], separators=(",", ":"))[1:-1]
-        for i in range(0, len(features), _CHUNK)
-    ]
+        return RawJSON(_dumps(fc))
+    head = _dumps({k: v for k, v in fc.items() if k != "features"})
+    parts = [_dumps(features[i : i + _CHUNK])[1:-1] for i in range(0, len(features), _CHUNK)]
     sep = "," if head != "{}" else ""
     return RawJSON(head[:-1] + sep + '"features":[' + ",".join(parts) + "]}")
 
@@ -231,7 +256,7 @@ def examples_fc(catalog, items: list[ExampleItem]) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "geometry": g,
-                "properties": {"kind": it.kind, "row": it.row, "id": it.chip_id},
+                "properties": {"kind": it.kind, "row": it.row, "id": shown(it.chip_id)},
             }
             for it, g in zip(items, geoms, strict=True)
         ],

@@ -67,9 +67,11 @@ class Layout:
 def _json_meta(meta: dict[bytes, bytes] | None, key: bytes) -> dict[str, Any] | None:
     if not meta or key not in meta:
         return None
+    if len(meta[key]) > 16 << 20:
+        return None  # far larger than any real metadata: ignored like unreadable metadata
     try:
         value = json.loads(meta[key])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 

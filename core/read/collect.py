@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from terrafind.core.limits import MAX_ID_CHARS, MAX_TEXT_CHARS
+from terrafind.core.read.budget import Budget
 from terrafind.core.read.geo import (
     DEFAULT_CHIP_SIZE_M,
     METRES_PER_DEGREE,
@@ -21,6 +23,7 @@ from terrafind.core.read.geo import (
     region_keep,
     row_groups_in_region,
 )
+from terrafind.core.read.shapes import bounded_text, is_text
 from terrafind.core.read.sources import ParquetSource
 from terrafind.core.read.vectors import VectorSink, batch_matrix, row_norms
 from terrafind.core.types import Region
@@ -34,7 +37,10 @@ def _ids(batch: pa.RecordBatch, src: ParquetSource, first_row: int) -> pa.Array:
     if lay.id_column is None:
         raw = pa.array(np.arange(first_row, first_row + batch.num_rows)).cast(pa.string())
     else:
-        raw = batch.column(batch.schema.get_field_index(lay.id_column)).cast(pa.string())
+        col = batch.column(batch.schema.get_field_index(lay.id_column))
+        if is_text(col.type):  # cut before a dictionary value is repeated (shapes.bounded_text)
+            col = bounded_text(col, MAX_ID_CHARS)
+        raw = col.cast(pa.string())
     if lay.id_from_stem:
         return pc.binary_join_element_wise(src.stem, raw, ":")
     return raw
@@ -58,6 +64,7 @@ class BatchCollector:
         self.bad_geoms: dict[str, int] = {}
         self.problems: list[str] = []
         self.capacity = 0  # rows in the row groups chosen for reading: the matrix is allocated for them
+        self.budget: Budget | None = None  # what decoded text may still take (read.budget)
 
     def plan_file(self, src: ParquetSource) -> tuple[CrsPlan, list[int], float]:
         lay = src.layout
@@ -105,7 +112,9 @@ class BatchCollector:
         mask = None if all_kept else keep
         self.sink.add(mat, norms, mask)
         ids = _ids(batch, src, row0)
-        attrs = pa.Table.from_batches([batch.select(lay.attributes)])
+        attrs = _bounded(pa.Table.from_batches([batch.select(lay.attributes)]))
+        if self.budget is not None:
+            self.budget.use(attrs.nbytes + ids.nbytes)
         if not all_kept:
             arrow_mask = pa.array(keep)
             ids = ids.filter(arrow_mask)
@@ -115,6 +124,14 @@ class BatchCollector:
         self.geoms.append(geoms)
         self.attrs.append(attrs)
         return k
+
+
+def _bounded(table: pa.Table) -> pa.Table:
+    """Attributes with every text value cut to :data:`MAX_TEXT_CHARS` and no dictionary left (cut first)."""
+    for i, field in enumerate(table.schema):
+        if is_text(field.type):
+            table = table.set_column(i, field.name, bounded_text(table.column(i), MAX_TEXT_CHARS))
+    return table
 
 
 def chip_size(collector: BatchCollector, sources: list[ParquetSource], fps: np.ndarray) -> float | None:

@@ -67,10 +67,14 @@ class CrsPlan:
         import pyproj
 
         try:
+            if not isinstance(crs, (dict, str)) or len(str(crs)) > 1 << 20:
+                raise pyproj.exceptions.CRSError("not a CRS")
+            if isinstance(crs, str) and "://" in crs:
+                raise pyproj.exceptions.CRSError("a CRS is never fetched from an address")
             parsed = (
                 pyproj.CRS.from_json_dict(crs) if isinstance(crs, dict) else pyproj.CRS.from_user_input(crs)
             )
-        except pyproj.exceptions.CRSError:
+        except (pyproj.exceptions.CRSError, ValueError, TypeError, KeyError, RecursionError):
             self.problem = (
                 f"{label} declares a coordinate system Terrafind cannot read; its values are used as lon/lat."
             )
@@ -138,10 +142,12 @@ def chip_size_from_metadata(meta: Any) -> float | None:
     pixel), e.g. the STAC ``emb:chip_layout`` ``{"chip_size": [h, w], ...}`` with ``gsd`` beside or above it.
     """
 
-    def walk(node: Any, gsd: float | None) -> float | None:
+    def walk(node: Any, gsd: float | None, depth: int = 0) -> float | None:
+        if depth > 32:  # real metadata is a few levels deep; a crafted one must not exhaust the stack
+            return None
         if isinstance(node, list):
             for v in node:
-                found = walk(v, gsd)
+                found = walk(v, gsd, depth + 1)
                 if found:
                     return found
             return None
@@ -161,7 +167,7 @@ def chip_size_from_metadata(meta: Any) -> float | None:
                 if isinstance(px, (int, float)) and px > 0:
                     return float(px) * gsd
         for value in node.values():
-            found = walk(value, gsd)
+            found = walk(value, gsd, depth + 1)
             if found:
                 return found
         return None
@@ -190,14 +196,20 @@ def _decode(arr: pa.Array, encoding: str) -> np.ndarray:
         if arr.null_count:
             geoms[~arr.is_valid().to_numpy(zero_copy_only=False)] = None
         return geoms
-    values = arr.to_numpy(zero_copy_only=False)
     if encoding == "WKT":
+        from terrafind.core.limits import MAX_WKB_BYTES
+        from terrafind.core.read.shapes import bounded_text
+
+        # Text longer than the most detailed footprint is cut, which makes it unreadable: skipped, counted.
+        values = bounded_text(arr, MAX_WKB_BYTES).to_numpy(zero_copy_only=False)
         return shapely.from_wkt(values, on_invalid="ignore")
     if encoding != "WKB":
         raise InputError(
             f"Geometry encoding '{encoding}' is not supported yet; write the file with WKB geometry."
         )
-    return shapely.from_wkb(values, on_invalid="ignore")
+    from terrafind.core.read.shapes import decode_wkb
+
+    return decode_wkb(arr)
 
 
 def _typical_bounds(geoms: np.ndarray) -> np.ndarray:
@@ -215,8 +227,16 @@ def footprints(
     """Lon/lat footprint polygons of a batch and their bounds ((n, 4), NaN where the geometry is unusable).
 
     Points (geometry points or lon/lat columns) become squares of ``chip_size_m``; a row whose geometry is
-    missing falls back to the lon/lat columns when the file has both.
-    """
+    missing falls back to the lon/lat columns when the file has both. NaN and infinite coordinates are
+    expected here (a file may hold them): GEOS's warnings about them are silenced, and such rows are
+    skipped and counted."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return _footprints(batch, layout, plan, chip_size_m)
+
+
+def _footprints(
+    batch: pa.RecordBatch, layout: Layout, plan: CrsPlan, chip_size_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     n = batch.num_rows
     geoms = np.full(n, None, dtype=object)
     if layout.geometry:
@@ -239,8 +259,11 @@ def footprints(
         xy = shapely.get_coordinates(geoms[is_point])
         if len(xy) == int(is_point.sum()):
             geoms[is_point] = _point_boxes(xy[:, 0], xy[:, 1], chip_size_m)
+    from terrafind.core.read.shapes import unusable
+
     bounds = shapely.bounds(geoms)  # NaN rows for None / empty
-    bad = ~np.isfinite(bounds).all(axis=1)
+    # NaN/inf vertices anywhere, too many vertices, self-crossing outlines (bounds alone miss them)
+    bad = ~np.isfinite(bounds).all(axis=1) | unusable(geoms)
     # Coordinates outside lon/lat ranges cannot be placed on the map.
     bad |= (bounds[:, 0] < -180.5) | (bounds[:, 2] > 180.5) | (bounds[:, 1] < -90.5) | (bounds[:, 3] > 90.5)
     if bad.any():

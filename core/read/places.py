@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,64 +27,15 @@ import shapely
 
 from terrafind.core.catalog import Catalog
 from terrafind.core.errors import InputError
+from terrafind.core.limits import MAX_PLACE_VERTICES, MAX_PLACES, MAX_PLACES_FILE_BYTES, MAX_TEXT_CHARS
+from terrafind.core.read.status_words import STATUS_WORDS, parse_status
+from terrafind.core.read.status_words import key as _key
+from terrafind.core.read.status_words import norm as _norm
+from terrafind.core.read.xml_places import gpx_points, kmz_document, parse_xml
+from terrafind.core.read.xml_places import local as _local
 
 __all__ = ["Place", "ImportedLabels", "read_places", "places_to_labels", "parse_status", "STATUS_WORDS"]
 
-STATUS_WORDS: dict[str, tuple[str, ...]] = {
-    "positive": (
-        "confirmed",
-        "confirm",
-        "yes",
-        "y",
-        "true",
-        "1",
-        "positive",
-        "pos",
-        "present",
-        "found",
-        "correct",
-        "right",
-        "match",
-        "verified",
-        "target",
-        "+",
-    ),
-    "negative": (
-        "rejected",
-        "reject",
-        "no",
-        "n",
-        "false",
-        "0",
-        "negative",
-        "neg",
-        "absent",
-        "not found",
-        "notfound",
-        "wrong",
-        "incorrect",
-        "false positive",
-        "no match",
-        "-",
-    ),
-    "exclude": ("exclude", "excluded", "mask", "masked", "ignore", "known", "already known", "omit"),
-    "skip": (
-        "",
-        "not visited",
-        "unvisited",
-        "pending",
-        "unknown",
-        "to visit",
-        "todo",
-        "skipped",
-        "na",
-        "n/a",
-        "none",
-        "not checked",
-        "unchecked",
-    ),
-}
-_WORD_TO_STATUS = {w: s for s, words in STATUS_WORDS.items() for w in words}
 _STATUS_FIELDS = (
     "status",
     "label",
@@ -134,31 +83,20 @@ class ImportedLabels:
         return iter((self.positives, self.negatives, self.exclude, self.unmatched))
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", str(text).strip().lower()).strip()
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-
-def parse_status(value: Any) -> str | None:
-    """ "positive" / "negative" / "exclude" for a known word, "skip" for not visited, None if unknown."""
-    if value is None:
-        return "skip"
-    if isinstance(value, bool):
-        return "positive" if value else "negative"
-    word = _norm(value)
-    if word in _WORD_TO_STATUS:
-        return _WORD_TO_STATUS[word]
-    return _WORD_TO_STATUS.get(word.replace(" ", ""))
-
-
 def _place(geom: Any, props: dict[str, Any], path: Path) -> Place | None:
     if geom is None or geom.is_empty:
         return None
-    if not shapely.is_valid(geom):
-        geom = shapely.make_valid(geom)
+    count = shapely.get_num_coordinates(geom)
+    if count > MAX_PLACE_VERTICES:
+        raise InputError(
+            f"{path.name} has a place with {count:,} points, more than an outline Terrafind uses "
+            f"({MAX_PLACE_VERTICES:,}); simplify it in a GIS first."
+        )
+    with np.errstate(invalid="ignore"):
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            return None  # a NaN or infinite point: skipped like an empty one
+        if not shapely.is_valid(geom):
+            geom = shapely.make_valid(geom)
     keys = {_key(k): k for k in props}
     raw = next((props[keys[f]] for f in _STATUS_FIELDS if f in keys and props[keys[f]] is not None), None)
     name = next(
@@ -187,6 +125,7 @@ def _place(geom: Any, props: dict[str, Any], path: Path) -> Place | None:
 
 def _read_csv(path: Path) -> list[Place]:
     text = path.read_text(encoding="utf-8-sig", errors="replace")
+    csv.field_size_limit(MAX_TEXT_CHARS * 100)  # a cell is a value, not a file (the default is 128 KB)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -203,7 +142,9 @@ def _read_csv(path: Path) -> list[Place]:
             f"found: {', '.join(header) or 'no header'}."
         )
     places = []
-    for i, rec in enumerate(reader, start=2):
+    for i, rec in enumerate(_rows(reader, path), start=2):
+        if i > MAX_PLACES + 1:
+            raise InputError(f"{path.name} has more than {MAX_PLACES:,} places; split it into smaller files.")
         try:
             if lat_col is not None and lon_col is not None:
                 if not (rec.get(lat_col) or "").strip() and not (rec.get(lon_col) or "").strip():
@@ -212,8 +153,8 @@ def _read_csv(path: Path) -> list[Place]:
                     float(rec[lon_col].replace(",", ".")), float(rec[lat_col].replace(",", "."))
                 )
             else:
-                geom = shapely.from_wkt(rec[wkt_col])
-        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+                geom = shapely.from_wkt(rec[str(wkt_col)])
+        except (ValueError, TypeError, AttributeError, csv.Error, shapely.errors.GEOSException) as exc:
             raise InputError(
                 f"{path.name}, line {i}: the coordinates are not numbers.", detail=str(exc)
             ) from exc
@@ -223,41 +164,65 @@ def _read_csv(path: Path) -> list[Place]:
     return places
 
 
+def _rows(reader: Any, path: Path) -> Iterator[dict[str, Any]]:
+    """The CSV's records; a malformed one (a cell far longer than a value) is one sentence."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(
+            f"{path.name}, line {reader.line_num}: the coordinates are not numbers (or a cell is far too long).",
+            detail=str(exc),
+        ) from None
+
+
 def _read_geojson(path: Path) -> list[Place]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path.name} is not valid GeoJSON.", detail=str(exc)) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{path.name} is not valid GeoJSON.", detail=str(exc)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path.name} is not GeoJSON: it holds no feature or geometry.")
     if data.get("type") == "FeatureCollection":
         feats = data.get("features") or []
     elif data.get("type") == "Feature":
         feats = [data]
     else:
         feats = [{"type": "Feature", "geometry": data, "properties": {}}]
+    if not isinstance(feats, list) or len(feats) > MAX_PLACES:
+        raise InputError(f"{path.name} does not hold a list of up to {MAX_PLACES:,} features.")
     places = []
     for f in feats:
-        if not f.get("geometry"):
+        if not isinstance(f, dict) or not f.get("geometry"):
             continue
-        geom = shapely.geometry.shape(f["geometry"])
-        place = _place(geom, f.get("properties") or {}, path)
+        try:
+            with np.errstate(invalid="ignore"):
+                geom = shapely.geometry.shape(f["geometry"])
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError,
+                shapely.errors.GEOSException) as exc:  # fmt: skip
+            raise InputError(f"{path.name} holds a geometry that is not GeoJSON.", detail=repr(exc)) from None
+        props = f.get("properties")
+        place = _place(geom, props if isinstance(props, dict) else {}, path)
         if place is not None:
             places.append(place)
     return places
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _kml_coords(text: str | None) -> list[tuple[float, float]]:
+def _kml_coords(text: str | None, name: str = "") -> list[tuple[float, float]]:
     out = []
     for tok in (text or "").split():
         parts = tok.split(",")
-        out.append((float(parts[0]), float(parts[1])))  # KML is lon,lat[,alt]
+        try:
+            out.append((float(parts[0]), float(parts[1])))  # KML is lon,lat[,alt]
+        except (ValueError, IndexError):
+            raise InputError(f"{name or 'The KML file'} has coordinates that are not numbers.") from None
+        if len(out) > MAX_PLACE_VERTICES:
+            raise InputError(
+                f"{name or 'The KML file'} has a place with more points than an outline Terrafind uses."
+            )
     return out
 
 
-def _kml_geometry(el: ET.Element) -> Any:
+def _kml_geometry(el: ET.Element, depth: int = 0) -> Any:
     kind = _local(el.tag)
     if kind == "Point":
         c = _kml_coords(next((e.text for e in el.iter() if _local(e.tag) == "coordinates"), None))
@@ -274,17 +239,14 @@ def _kml_geometry(el: ET.Element) -> Any:
             elif _local(boundary.tag) == "innerBoundaryIs":
                 holes.append(_kml_coords(ring))
         return shapely.Polygon(outer, holes) if outer and len(outer) >= 3 else None
-    if kind == "MultiGeometry":
-        parts = [g for g in (_kml_geometry(c) for c in el) if g is not None]
+    if kind == "MultiGeometry" and depth < 8:
+        parts = [g for g in (_kml_geometry(c, depth + 1) for c in el) if g is not None]
         return shapely.GeometryCollection(parts) if parts else None
     return None
 
 
 def _read_kml_bytes(data: bytes, path: Path) -> list[Place]:
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise InputError(f"{path.name} is not a readable KML file.", detail=str(exc)) from exc
+    root = parse_xml(data, path.name, "KML")
     places = []
     for pm in (e for e in root.iter() if _local(e.tag) == "Placemark"):
         props: dict[str, Any] = {}
@@ -310,37 +272,63 @@ def _read_kml_bytes(data: bytes, path: Path) -> list[Place]:
 
 def _read_kml(path: Path) -> list[Place]:
     if path.suffix.lower() == ".kmz":
-        with zipfile.ZipFile(path) as zf:
-            name = next((n for n in zf.namelist() if n.lower().endswith(".kml")), None)
-            if name is None:
-                raise InputError(f"{path.name} holds no KML document.")
-            return _read_kml_bytes(zf.read(name), path)
+        return _read_kml_bytes(kmz_document(path), path)
     return _read_kml_bytes(path.read_bytes(), path)
 
 
 def _read_gpx(path: Path) -> list[Place]:
-    import gpxpy
-
-    try:
-        gpx = gpxpy.parse(path.read_text(encoding="utf-8-sig"))
-    except Exception as exc:  # gpxpy raises its own and XML errors
-        raise InputError(f"{path.name} is not a readable GPX file.", detail=str(exc)) from exc
-    points: list[Any] = list(gpx.waypoints) or [p for r in gpx.routes for p in r.points]
     places = []
-    for wp in points:
+    for lon, lat, name, kind in gpx_points(path.read_bytes(), path.name):
         # OsmAnd and most apps keep a waypoint's group / category in <type>.
-        props = {"name": wp.name, "status": wp.type}
-        place = _place(shapely.Point(wp.longitude, wp.latitude), props, path)
+        place = _place(shapely.Point(lon, lat), {"name": name, "status": kind}, path)
         if place is not None:
             places.append(place)
     return places
+
+
+# The first bytes of the files GDAL may read for us (by content GDAL would also accept a VRT that pulls in
+# other files or addresses: never handed to it).
+_MAGIC = {
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".fgb": (b"fgb\x03",),
+    ".zip": (b"PK\x03\x04",),
+}
+
+
+def _ogr_path(path: Path) -> str:
+    """What to give GDAL for a vector file, after checking it is what its name says (a zip: the one
+    shapefile it holds, by name)."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not any(head.startswith(m) for m in _MAGIC.get(path.suffix.lower(), ())):
+        raise InputError(f"{path.name} is not a {path.suffix.lstrip('.').upper()} file.")
+    if path.suffix.lower() != ".zip":
+        return str(path)
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            shps = [
+                i for i in zf.infolist() if i.filename.lower().endswith(".shp") and ".." not in i.filename
+            ]
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path.name} is not a readable zip file.", detail=str(exc)) from None
+    if len(shps) != 1 or total > MAX_PLACES_FILE_BYTES:
+        raise InputError(
+            f"{path.name} must hold one shapefile (and its .dbf, .shx, .prj), of reasonable size."
+        )
+    return f"/vsizip/{path}/{shps[0].filename}"
 
 
 def _read_ogr(path: Path) -> list[Place]:
     import geopandas as gpd
 
     try:
-        frame = gpd.read_file(path)
+        frame = gpd.read_file(_ogr_path(path))
+    except InputError:
+        raise
     except Exception as exc:  # pyogrio's errors: unreadable, missing .shx, unknown driver
         raise InputError(f"{path.name} could not be read as a vector file.", detail=str(exc)) from exc
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
@@ -379,8 +367,12 @@ def read_places(path: str | Path) -> list[Place]:
         raise InputError(
             f"{path.name}: Terrafind reads places from {', '.join(sorted(_READERS))} files, not {path.suffix or 'this'}."
         )
-    if not path.exists():
+    if not path.is_file():
         raise InputError(f"{path} does not exist.")
+    if path.stat().st_size > MAX_PLACES_FILE_BYTES:
+        raise InputError(
+            f"{path.name} is too large to be a file of places ({path.stat().st_size // 1_000_000} MB); split it."
+        )
     return reader(path)
 
 

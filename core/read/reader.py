@@ -89,6 +89,17 @@ def open_catalog(
         for src, (_, groups, _) in zip(sources, plans, strict=True)
         for g in groups
     )
+    # The footer's promises, checked before the matrix is allocated (read.budget).
+    from terrafind.core.read.budget import Budget, available_bytes, check_memory, open_cost
+
+    names = ", ".join(s.label for s in sources[:3]) + (
+        f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+    )
+    hint = "choose a smaller region (draw one, or give --bbox) or fewer files."
+    cost, chips = open_cost(sources, [groups for _, groups, _ in plans])
+    free = available_bytes()
+    check_memory(cost, f"Opening {chips:,} chips of {names}", hint=hint, available=free)
+    collector.budget = Budget(int(free * 0.85) - cost + _attribute_share(cost), f"{names}", hint)
     done, total = 0, collector.capacity
     records: list[SourceFile] = []
     report(progress, 0, total, "Opening embeddings")
@@ -129,6 +140,12 @@ def open_catalog(
             )
         )
     return _finish(collector, sources, records, region)
+
+
+def _attribute_share(cost: int) -> int:
+    """What the attributes' decoded text may take beyond the footer's estimate: the estimate itself is in
+    ``cost`` already; a file may exceed it (a footer that hides its dictionaries) up to the memory left."""
+    return min(cost, 1 << 30)
 
 
 def _finish(

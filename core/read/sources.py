@@ -58,12 +58,46 @@ class ParquetSource:
         (e.g. terrafind.core.pack.subset). The reader does not use it: see :meth:`reader`."""
         return pq.ParquetFile(self.fs.open_input_file(self.path), metadata=self.metadata)
 
+    @cached_property
+    def dictionary_columns(self) -> list[str]:
+        """Text columns read as dictionaries, so that a value stored once and repeated a million times is
+        not decoded a million times before it is cut (:func:`terrafind.core.read.shapes.bounded_text`):
+        every attribute whose footer shows a dictionary page (cheap: such columns have few values), and
+        the id or geometry column when its footer looks like that trick (a dictionary page and no min/max
+        statistics, which writers leave out for values over a few KB). Unique ids and footprints, stored
+        plainly after a first dictionary page by every real writer, are read as usual, fast; what they
+        cost is their uncompressed size, which the memory budget counts (:mod:`terrafind.core.read.budget`)."""
+        from terrafind.core.read.shapes import is_text
+
+        lay, meta = self.layout, self.metadata
+        index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+        out = []
+        for field in self.schema:
+            t = field.type.storage_type if isinstance(field.type, pa.ExtensionType) else field.type
+            i = index.get(field.name)
+            if i is None or not is_text(t):
+                continue
+            chunks = [meta.row_group(g).column(i) for g in range(meta.num_row_groups)]
+            if field.name in lay.attributes and any(c.has_dictionary_page for c in chunks):
+                out.append(field.name)
+            elif field.name in (lay.id_column, lay.geometry) and any(_suspicious(c) for c in chunks):
+                out.append(field.name)
+        return out
+
     @contextmanager
     def reader(self) -> Iterator[pq.ParquetFile]:
         """A ParquetFile on a fresh handle, closed afterwards: opening many files never holds many handles,
         and concurrent readers never share one (ParquetFile is not documented as thread-safe)."""
         with self.fs.open_input_file(self.path) as handle:
-            yield pq.ParquetFile(handle, metadata=self.metadata)
+            yield pq.ParquetFile(
+                handle, metadata=self.metadata, read_dictionary=self.dictionary_columns or None
+            )
+
+
+def _suspicious(chunk: Any) -> bool:
+    """A text column chunk that may repeat long dictionary values (see ParquetSource.dictionary_columns)."""
+    stats = chunk.statistics if chunk.is_stats_set else None
+    return bool(chunk.has_dictionary_page and chunk.num_values and (stats is None or not stats.has_min_max))
 
 
 def _filesystem(item: str | Path, dataset: str) -> tuple[Any, str]:

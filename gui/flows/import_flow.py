@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QButtonGroup, QDialog, QDialogButtonBox, QLabel, QRadioButton, QVBoxLayout
 
@@ -75,7 +75,9 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import places")
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"{name}: {_plural(n_places, 'place')}. Import them as:", self))
+        title = QLabel(f"{name}: {_plural(n_places, 'place')}. Import them as:", self)
+        title.setTextFormat(Qt.TextFormat.PlainText)  # the file's name is the sender's choice
+        lay.addWidget(title)
         self.group = QButtonGroup(self)
         self.buttons: dict[str, QRadioButton] = {}
         for key, text in CHOICES:

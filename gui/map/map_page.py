@@ -97,9 +97,26 @@ def offline_html(html: str) -> str:
     return html
 
 
+# The page's Content-Security-Policy: scripts only from the app's own scheme (no inline script, no eval),
+# data and images only from it (online basemap tiles too: core.imagery.online_tiles fetches them through
+# the network gate), no frames, forms, plugins or workers. Styles may be inline: Leaflet and folium
+# position the map with them.
+CSP = (
+    "default-src 'none'; "
+    "script-src terrafind:; "
+    "style-src terrafind: 'unsafe-inline'; "
+    "img-src terrafind: data: blob:; "
+    "connect-src terrafind:; "
+    "font-src terrafind: data:; "
+    "base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'; worker-src 'none'"
+)
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
 @functools.cache
-def page_html() -> str:
-    """The page's HTML (rendered once per process)."""
+def _page() -> tuple[str, dict[str, bytes]]:
+    """(the page's HTML, {route: script}): folium's inline scripts moved to routes of their own, in order,
+    so that the Content-Security-Policy can forbid inline script altogether."""
     m = folium.Map(
         location=[20, 0],
         zoom_start=2,
@@ -114,10 +131,28 @@ def page_html() -> str:
     m.default_css = list(VENDOR_CSS)
     _Boot({"basemap": [f"/basemap/{name}" for name in BASEMAP_FILES]}).add_to(m)
     html = m.get_root().render()
+    scripts: dict[str, bytes] = {}
+
+    def move(match: re.Match) -> str:
+        route = f"/page-{len(scripts)}.js"
+        scripts[route] = match.group(1).encode("utf-8")
+        return f'<script src="{route}"></script>'
+
+    html = _INLINE_SCRIPT.sub(move, html)
+    if "<script>" in html:
+        raise OfflinePageError("the map page still has an inline script, which its CSP forbids")
+    html = offline_html(html)
     html = html.replace(
-        '<meta http-equiv="content-type"', '<title>Terrafind map</title>\n    <meta http-equiv="content-type"'
+        '<meta http-equiv="content-type"',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n    <title>Terrafind map</title>\n'
+        '    <meta http-equiv="content-type"',
     )
-    return offline_html(html)
+    return html, scripts
+
+
+def page_html() -> str:
+    """The page's HTML (rendered once per process)."""
+    return _page()[0]
 
 
 @functools.cache
@@ -158,7 +193,10 @@ def check_assets(vendor: Path | None = None) -> Path:
 def install_routes(handler: SchemeHandler) -> None:
     """Put the page, Qt's qwebchannel.js, the app's own files and every vendored asset into ``handler``."""
     vendor = check_assets()
-    handler.add_bytes("/index.html", page_html().encode("utf-8"), "text/html")
+    html, scripts = _page()
+    handler.add_bytes("/index.html", html.encode("utf-8"), "text/html")
+    for route, script in scripts.items():
+        handler.add_bytes(route, script, "text/javascript")
     handler.add_bytes("/qwebchannel.js", qwebchannel_js(), "text/javascript")
     handler.add_file("/chips.js", web_dir() / "chips.js")
     handler.add_file("/app.js", web_dir() / "app.js")

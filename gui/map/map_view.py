@@ -25,14 +25,14 @@ import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from terrafind.core.present.features import RawJSON
-from terrafind.gui.map import map_page
+from terrafind.core.imagery.online_tiles import ONLINE_BASEMAPS, online_tile
+from terrafind.core.present.features import RawJSON, encode
+from terrafind.gui.map import map_page, page_guard
 from terrafind.gui.map.interceptor import Interceptor
 from terrafind.gui.map.map_bridge import MapBridge
 from terrafind.gui.map.web_scheme import SCHEME, scheme_handler, url_for
@@ -41,21 +41,17 @@ __all__ = ["MapView", "ONLINE_LAYERS"]
 
 log = logging.getLogger(__name__)
 
-# Shown only when online, never downloaded in bulk (their terms forbid it), always with attribution.
+# The online basemaps (core.imagery.online_tiles): the page gets our own tile routes, never their hosts.
 ONLINE_LAYERS = [
     {
-        "name": "Esri World Imagery (online)",
-        "url": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
-        "attribution": "Tiles &copy; Esri &mdash; Source: Esri, Maxar, Earthstar Geographics, and the GIS User Community",
-        "maxZoom": 19,
-    },
-    {
-        "name": "OpenStreetMap (online)",
-        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "attribution": "&copy; OpenStreetMap contributors",
-        "maxZoom": 19,
-    },
+        "name": layer["name"],
+        "url": url_for(f"/tiles/online/{key}/{{z}}/{{x}}/{{y}}"),
+        "attribution": layer["attribution"],
+        "maxZoom": layer["maxZoom"],
+    }
+    for key, layer in ONLINE_BASEMAPS.items()
 ]
+_ONLINE_TILE = re.compile(r"^([a-z]{1,16})/(\d{1,2})/(\d{1,7})/(\d{1,7})$")
 
 
 # Calls whose latest value is the page's state (see _on_render_process_terminated); order = replay order.
@@ -71,12 +67,26 @@ _STATE_CALLS = {
     "setView": "view",
     "fitBounds": "view",
 }
+# What a reload keeps after the renderer died twice: the page itself, never the layers that may kill it.
+_LIGHT_STATE = {"online", "imagery", "region", "view", "threshold"}
 # Layers loaded by URL (see module doc): JS function -> route name. Versions are global because the one
 # scheme handler is shared by every MapView of a profile.
 _LOADED = {"setFootprints": "footprints", "setExamples": "examples", "setResults": "results"}
 _PAYLOAD_VERSIONS = itertools.count(1)
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,7})/(\d{1,7})\.webp$")
 _THUMB = re.compile(r"^(\d{1,9})\.png$")
+
+
+def _online_tile(rest: str) -> tuple[bytes, str] | None:
+    """``terrafind://app/tiles/online/<key>/<z>/<x>/<y>``: fetched through the network gate (core)."""
+    m = _ONLINE_TILE.match(rest)
+    data = online_tile(m[1], int(m[2]), int(m[3]), int(m[4])) if m else None
+    if not data:
+        return None
+    mime = (
+        "image/png" if data.startswith(b"\x89PNG") else "image/jpeg" if data.startswith(b"\xff\xd8") else None
+    )
+    return (data, mime) if mime else None
 
 
 class _Page(QWebEnginePage):
@@ -95,10 +105,17 @@ class _Page(QWebEnginePage):
     def acceptNavigationRequest(self, url, nav_type, is_main_frame):  # noqa: N802 (Qt override)
         if url.scheme() == SCHEME:
             return True
-        # An attribution link clicked: the map must stay; open it in the browser only when online.
-        if nav_type == QWebEnginePage.NavigationType.NavigationTypeLinkClicked and self.allow_external_links:
-            QDesktopServices.openUrl(url)
+        # A link clicked (an attribution): the map stays; https only, online only, after a yes.
+        if nav_type == QWebEnginePage.NavigationType.NavigationTypeLinkClicked:
+            from terrafind.gui import errors
+
+            page_guard.open_link(
+                url, online=self.allow_external_links, ask=lambda title, text: errors.ask(None, title, text)
+            )
         return False
+
+    def createWindow(self, kind):  # noqa: N802 (Qt override)
+        return None  # the map never opens windows (and the engine is told scripts may not either)
 
 
 class MapView(QWidget):
@@ -109,6 +126,7 @@ class MapView(QWidget):
     label_requested = Signal(int, str)  # row, "positive" | "negative"
     region_drawn = Signal(dict)  # GeoJSON geometry, lon/lat
     view_changed = Signal(float, float, float, float, int)  # west, south, east, north, zoom
+    renderer_failed = Signal(str)  # the renderer died again on the same layers: what the person is told
 
     def __init__(
         self, parent: QWidget | None = None, *, online: bool = False, profile: QWebEngineProfile | None = None
@@ -119,6 +137,7 @@ class MapView(QWidget):
         map_page.install_routes(self.scheme_handler)
         self.view = QWebEngineView(self)
         self.page = _Page(profile, self.view)
+        page_guard.harden(self.page)
         self.view.setPage(self.page)
         self.interceptor = Interceptor(self, block=not online)
         self.page.setUrlRequestInterceptor(self.interceptor)
@@ -138,6 +157,7 @@ class MapView(QWidget):
         self._state: dict[str, str] = {}
         self._announced = False
         self._payloads: dict[str, str] = {}  # layer -> route of its latest JSON in the scheme handler
+        self._replays_left = 1  # renderer crashes answered by a replay, until new layers arrive
         handler, payloads = self.scheme_handler, self._payloads
         # The handler outlives this view: drop its payloads with it (no reference to self in the slot).
         self.destroyed.connect(lambda *_a: [handler.remove(p) for p in list(payloads.values())])
@@ -211,8 +231,9 @@ class MapView(QWidget):
 
     def _load(self, fn: str, fc: dict | str) -> None:
         """Hand a layer's FeatureCollection to the page by URL (see module doc); same order as ``_call``."""
-        text = fc if isinstance(fc, RawJSON) else json.dumps(fc, separators=(",", ":"))
+        text = fc if isinstance(fc, RawJSON) else encode(fc)  # strict JSON: the page never evaluates it
         layer = _LOADED[fn]
+        self._replays_left = 1  # new layers: a crash may be answered by one replay again
         route = f"/data/{layer}-{next(_PAYLOAD_VERSIONS)}.json"
         self.scheme_handler.add_bytes(route, text.encode("utf-8"), "application/json")
         old = self._payloads.get(layer)
@@ -228,11 +249,29 @@ class MapView(QWidget):
         self.run_js(script)
 
     def _on_render_process_terminated(self, status, code) -> None:
-        """The page's renderer died (out of memory, a GPU driver): load the page again and replay the state."""
-        log.warning("map page renderer ended (%s, %s); reloading the map", status, code)
+        """The page's renderer died (out of memory, a GPU driver, a layer too heavy to draw): load the page
+        again and replay its state, once. If it dies again before new layers arrive, the same state would
+        kill it again, for ever: the page is reloaded without its layers and ``renderer_failed`` says so."""
         self.ready = False
         order = list(dict.fromkeys(_STATE_CALLS.values()))
-        replay = sorted(self._state.items(), key=lambda item: order.index(item[0]))
+        if self._replays_left > 0:
+            self._replays_left -= 1
+            log.warning("map page renderer ended (%s, %s); reloading the map", status, code)
+            keep = self._state
+        else:
+            log.warning(
+                "map page renderer ended again (%s, %s); reloading it without its layers", status, code
+            )
+            keep = {k: v for k, v in self._state.items() if k in _LIGHT_STATE}
+            self._state = dict(keep)
+            for route in list(self._payloads.values()):
+                self.scheme_handler.remove(route)
+            self._payloads.clear()
+            self.renderer_failed.emit(
+                "The map stopped twice while drawing these chips, so it now shows the map without them; "
+                "choose a smaller region (or fewer results) to see them again."
+            )
+        replay = sorted(keep.items(), key=lambda item: order.index(item[0]))
         self._queue = [(script + "\n;null;", None) for _, script in replay]
         self.page.load(QUrl(url_for("/index.html")))
 
@@ -341,8 +380,12 @@ class MapView(QWidget):
     def set_online(self, online: bool) -> None:
         """Online XYZ layers appear in the switcher only when online; offline, outside requests are blocked."""
         self.online = bool(online)
-        self.interceptor.block = not self.online
+        self.interceptor.block = True  # the page never reaches out: online tiles come through our route
         self.page.allow_external_links = self.online
+        if self.online:
+            self.scheme_handler.add_provider("/tiles/online/", _online_tile, threaded=True)
+        else:
+            self.scheme_handler.remove("/tiles/online/")
         self._call("setOnline", ONLINE_LAYERS if self.online else [])
 
     # --- questions -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from terrafind.gui.panels.loss_plot import LossPlot
 from terrafind.gui.panels.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
+from terrafind.gui.plain import plain_tip
 
 REGION_MODES = [("all", "All data"), ("rectangle", "Rectangle"), ("polygon", "Polygon")]
 REGION_TIPS = {
@@ -182,6 +183,7 @@ class DatasetPanel(QWidget):
         self.loss_plot.setVisible(bool(hist))
         for name, value in rows:
             label = QLabel(value, self)
+            label.setTextFormat(Qt.TextFormat.PlainText)  # file names and model names come from files
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
             label.setToolTip("\n".join(files) if name == "File" else value)
@@ -190,14 +192,14 @@ class DatasetPanel(QWidget):
     def set_imagery(self, text: str, tooltip: str = "") -> None:
         """The line saying where thumbnails come from."""
         self.imagery_label.setText(f"Imagery: {text}")
-        self.imagery_label.setToolTip(tooltip)
+        self.imagery_label.setToolTip(plain_tip(tooltip))
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent_list.clear()
         for path in paths:
             item = QListWidgetItem(os.path.basename(path.rstrip("/\\")) or path)
             item.setData(Qt.ItemDataRole.UserRole, path)
-            item.setToolTip(path)
+            item.setToolTip(plain_tip(path))
             self.recent_list.addItem(item)
         self._show_recent()
 

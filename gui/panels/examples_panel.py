@@ -26,6 +26,7 @@ from terrafind.gui.panels.panel_style import (
     kind_color,
     section_title,
 )
+from terrafind.gui.plain import plain_tip
 
 THUMB = 40
 
@@ -64,7 +65,8 @@ class ExampleRow(QWidget):
             " border-radius: 8px; padding: 1px 8px; font-weight: bold; }"
         )
         self.id_label = ElidedLabel(item.chip_id, self)
-        self.id_label.setToolTip(f"Chip {item.chip_id} (row {item.row})")
+        self.id_label.setTextFormat(Qt.TextFormat.PlainText)  # ids come from the data file
+        self.id_label.setToolTip(plain_tip(f"Chip {item.chip_id} (row {item.row})"))
         self.remove_button = QToolButton(self)
         self.remove_button.setText("✕")
         self.remove_button.setAutoRaise(True)

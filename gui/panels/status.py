@@ -6,9 +6,10 @@ that one (the others keep their place and reappear when it ends).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
+from terrafind.gui.plain import plain_tip
 from terrafind.gui.workers import Job, TaskRunner
 
 __all__ = ["StatusBar"]
@@ -21,6 +22,7 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.runner = runner
         self.job_label = QLabel(self)
+        self.job_label.setTextFormat(Qt.TextFormat.PlainText)  # job names quote file names
         self.progress = QProgressBar(self)
         self.progress.setFixedWidth(160)
         self.progress.setTextVisible(False)
@@ -28,6 +30,7 @@ class StatusBar(QStatusBar):
         self.cancel_button.setToolTip("Stop the running job")
         # Where thumbnails come from, in the words every panel uses (core.imagery.explain)
         self.imagery_label = QLabel(self)
+        self.imagery_label.setTextFormat(Qt.TextFormat.PlainText)
         self.imagery_label.hide()
         self.net = QPushButton(self)
         self.net.setFlat(True)
@@ -57,7 +60,7 @@ class StatusBar(QStatusBar):
     def set_imagery(self, short: str, sentence: str, available: bool) -> None:
         """The thumbnails' imagery: a few words here, the whole sentence on hover (amber when unavailable)."""
         self.imagery_label.setText(f"Thumbnails: {short}")
-        self.imagery_label.setToolTip(sentence)
+        self.imagery_label.setToolTip(plain_tip(sentence))
         self.imagery_label.setStyleSheet("" if available else "color: #8a6d3b;")
         self.imagery_label.show()
 

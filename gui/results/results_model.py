@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from terrafind.core.present.items import ResultItem
 from terrafind.core.search.percentiles import format_top
+from terrafind.gui.plain import plain_tip
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 PixmapRole = Qt.ItemDataRole.UserRole + 2
@@ -84,7 +85,7 @@ class ResultsModel(QAbstractListModel):
             elif item.date:
                 lines.append(f"Date {item.date}")
             lines.append(f"{item.lon:.5f}, {item.lat:.5f} (lon, lat)")
-            return "\n".join(lines)
+            return plain_tip("\n".join(lines))  # ids and dates come from the data file
         return None
 
     # --- content ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from terrafind.gui.plain import plain_tip
+
 __all__ = ["SitesList", "site_text"]
 
 
@@ -43,7 +45,9 @@ class SitesList(QWidget):
         self.list.clear()
         for rank, p in enumerate(props, start=1):
             item = QListWidgetItem(site_text(rank, p))
-            item.setToolTip(f"Best chip {p.get('best_id')}\n{p.get('lon')}, {p.get('lat')} (lon, lat)")
+            item.setToolTip(
+                plain_tip(f"Best chip {p.get('best_id')}\n{p.get('lon')}, {p.get('lat')} (lon, lat)")
+            )
             self.list.addItem(item)
         total = sum(int(p["chip_count"]) for p in props)
         self.title.setText(f"Sites: {len(props)} from {total} hits" if props else "Sites: none")

@@ -327,13 +327,10 @@
   let chain = Promise.resolve();
   let pending = 0;
   const latestUrl = {};
+  // Layers are strict JSON (Python writes them with allow_nan=False): never evaluated as script, which the
+  // page's Content-Security-Policy forbids anyway. A layer that does not parse is dropped with a message.
   function parseLayer(text) {
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      // Python's json writes NaN/Infinity, which JSON.parse refuses but a JS literal accepts.
-      return Function('"use strict"; return (' + text + ");")();
-    }
+    return JSON.parse(text);
   }
   TF.call = function (name, args) {
     if (!pending) return TF[name].apply(null, args);

@@ -32,9 +32,22 @@ def png_bytes(colour: str, size: int = 64, fmt: str = "PNG") -> bytes:
 
 
 def test_rendered_page_has_no_outside_links():
-    html = map_page.page_html()
+    html, scripts = map_page._page()
     assert "http://" not in html and "https://" not in html
-    assert "/vendor/leaflet/leaflet.js" in html and "/app.js" in html and "TF.boot(" in html
+    assert "/vendor/leaflet/leaflet.js" in html and "/app.js" in html
+    assert any(b"TF.boot(" in script for script in scripts.values())
+    for script in scripts.values():
+        assert b"http://" not in script and b"https://" not in script
+
+
+def test_page_policy_allows_only_its_own_scripts():
+    """Issue 11: a strict Content-Security-Policy (scripts only from terrafind:, no inline script, no eval)
+    and no Function()/eval fallback left in the app's own scripts."""
+    html, scripts = map_page._page()
+    assert "Content-Security-Policy" in html and "script-src terrafind:;" in html
+    assert "unsafe-eval" not in html and "<script>" not in html and "https:" not in map_page.CSP
+    app_js = (map_page.web_dir() / "app.js").read_text()
+    assert "Function(" not in app_js and "eval(" not in app_js
 
 
 def test_cdn_links_are_rewritten_and_unknown_outside_urls_refused():
@@ -57,11 +70,23 @@ def test_offline_page_loads_everything_locally(qtbot, map_view):
     assert js(qtbot, map_view, "typeof L.Control.Draw") == "function"
 
 
-def test_outside_requests_are_recorded_and_blocked_offline(qtbot, map_view):
+def test_outside_requests_never_leave_the_page(qtbot, map_view):
+    """The page's policy refuses an outside image before any request is made (the interceptor, which
+    blocks every outside request online or not, is the second line); not one reaches the network."""
+    from terrafind.gui.map.interceptor import is_outside
+
     map_view.run_js("L.tileLayer('https://tiles.example.invalid/{z}/{x}/{y}.png').addTo(TF.map)")
-    qtbot.waitUntil(lambda: len(map_view.external_requests) > 0, timeout=10_000)
-    assert all(u.startswith("https://tiles.example.invalid/") for u in map_view.external_requests)
-    assert map_view.interceptor.block
+    qtbot.waitUntil(
+        lambda: any(
+            "Content Security Policy" in m and "tiles.example.invalid" in m for _, m in map_view.console
+        ),
+        timeout=10_000,
+    )
+    assert map_view.external_requests == [] and map_view.interceptor.block
+    map_view.set_online(True)
+    assert map_view.interceptor.block  # online too: online basemaps come through the app's own route
+    map_view.set_online(False)
+    assert is_outside("https", "tiles.example.invalid") and not is_outside("terrafind", "app")
 
 
 def test_real_mouse_click_gives_lon_lat_of_that_pixel(qtbot, map_view):
@@ -264,7 +289,9 @@ def test_online_layers_only_when_online(qtbot, map_view):
     assert not any("online" in n for n in js(qtbot, map_view, layers))
     map_view.set_online(True)
     qtbot.waitUntil(lambda: sum("online" in n for n in js(qtbot, map_view, layers)) == 2, timeout=5_000)
-    assert not map_view.interceptor.block
+    assert map_view.interceptor.block  # online tiles come through the app's route and the network gate
+    urls = js(qtbot, map_view, "Object.values(TF.map._layers).map(l => l._url).filter(Boolean)")
+    assert all(u.startswith("terrafind://app/") for u in urls)
     map_view.set_online(False)
     qtbot.waitUntil(lambda: not any("online" in n for n in js(qtbot, map_view, layers)), timeout=5_000)
     assert map_view.interceptor.block
@@ -287,6 +314,27 @@ def test_state_survives_a_renderer_restart(qtbot, map_view):
     qtbot.waitUntil(lambda: counts(qtbot, map_view)["results"] == 25, timeout=5_000)
     assert counts(qtbot, map_view)["results_total"] == 50
     assert js(qtbot, map_view, "TF.map.hasLayer && Object.keys(TF.map._layers).length > 0")
+
+
+def test_a_second_crash_on_the_same_layers_is_not_replayed(qtbot, map_view):
+    """Issue 11: one geometry too heavy to draw killed the renderer, which reloaded and replayed the same
+    state for ever. A second crash before new layers arrive reloads the page without its layers and says so."""
+    from PySide6.QtWebEngineCore import QWebEnginePage
+
+    said = []
+    map_view.renderer_failed.connect(said.append)
+    map_view.set_results(chip_fc(40))
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results_total"] == 40, timeout=5_000)
+    status = QWebEnginePage.RenderProcessTerminationStatus.CrashedTerminationStatus
+    map_view.page.renderProcessTerminated.emit(status, 11)  # first: reloaded and replayed
+    qtbot.waitUntil(lambda: map_view.ready and counts(qtbot, map_view)["results_total"] == 40, timeout=20_000)
+    assert said == []
+    map_view.page.renderProcessTerminated.emit(status, 11)  # again, same layers: no replay
+    qtbot.waitUntil(lambda: map_view.ready, timeout=20_000)
+    qtbot.waitUntil(lambda: counts(qtbot, map_view) is not None, timeout=5_000)
+    assert counts(qtbot, map_view)["results_total"] == 0 and len(said) == 1 and "smaller region" in said[0]
+    map_view.set_results(chip_fc(10))  # and the map is still usable
+    qtbot.waitUntil(lambda: counts(qtbot, map_view)["results_total"] == 10, timeout=5_000)
 
 
 def test_screenshot(qtbot, map_view):
