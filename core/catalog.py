@@ -22,6 +22,9 @@ from terrafind.core.types import Region, SourceFile
 
 __all__ = ["Catalog"]
 
+# Up to this many chips, id lookups go through a dict (~100 B a chip); above, through one scan of the ids.
+_ID_DICT_MAX = 500_000
+
 
 def _json_safe(value: Any) -> Any:
     """A value from an Arrow row as something json.dumps accepts (dates as ISO strings)."""
@@ -46,18 +49,27 @@ def _json_safe(value: Any) -> Any:
 class Catalog:
     """Chips ready to search. Row ``i`` of every array is the same chip.
 
+    Two ways to make one, one interface: from arrays in memory (tests, a few thousand chips), or from a
+    region store (:func:`from_store`: the app cache written when a region is first read), where every
+    per-chip column stays on disk, memory-mapped, and is read when asked for; 10 M chips then cost no
+    memory until searched (:mod:`terrafind.core.store`). Indexing works alike on both:
+
     Attributes
     ----------
-    vectors : (N, d) float32, C-contiguous, every row of unit length.
-    ids : (N,) object array of str.
-    footprints : (N,) shapely Polygons in lon/lat.
+    vectors : (N, d) float32 unit rows: a numpy array, or :class:`terrafind.core.store.vectors.StoredVectors`
+        (int8 codes decoded per row asked for; exact scans go block by block, never a second full copy).
+    ids : (N,) str: an object array, or :class:`terrafind.core.store.chips.IdColumn`.
+    footprints : (N,) shapely polygons: the given array, or footprints derived from each chip's box when
+        asked for (:class:`terrafind.core.store.chips.BoxFootprints`; no polygon is held per chip).
     attributes : pyarrow Table with N rows: every input column that is not id, embedding or geometry
         (e.g. ``date``, ``source_url``), kept for popups and export.
+    norms : (N,) float32 length of each vector before it was made unit, or None (made from arrays).
+    store : the :class:`terrafind.core.store.open.RegionStore` behind it, or None.
     """
 
-    vectors: np.ndarray
-    ids: np.ndarray
-    footprints: np.ndarray
+    vectors: Any
+    ids: Any
+    footprints: Any
     attributes: pa.Table
     sources: list[SourceFile] = field(default_factory=list)
     adapter: str = "generic"
@@ -69,13 +81,36 @@ class Catalog:
     # (N,) float32: each vector's length before it was made unit, or None (made from arrays). Searches
     # compare directions; a change between dates also needs the lengths (terrafind.core.change.metric).
     norms: np.ndarray | None = None
+    store: Any = None  # terrafind.core.store.open.RegionStore when opened from the app cache
 
     def __post_init__(self) -> None:
         n = len(self.ids)
-        if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.footprints) != n:
+        if len(self.vectors.shape) != 2 or self.vectors.shape[0] != n or len(self.footprints) != n:
             raise ValueError("vectors, ids and footprints must have the same number of rows")
         if self.attributes.num_rows != n:
             raise ValueError("attributes must have one row per chip")
+
+    @classmethod
+    def from_store(cls, store: Any) -> Catalog:
+        """The catalog of a region store (:func:`terrafind.core.store.open.load_store`)."""
+        from terrafind.core.store.chips import BoxFootprints
+
+        meta = store.meta
+        region = Region.from_dict(meta["region"]) if meta.get("region") else None
+        return cls(
+            vectors=store.vectors,
+            ids=store.ids,
+            footprints=BoxFootprints(store.boxes),
+            attributes=store.attributes,
+            sources=[SourceFile(**s) for s in meta.get("sources", [])],
+            adapter=str(meta.get("adapter", "generic")),
+            model=meta.get("model"),
+            region=region,
+            problems=list(meta.get("problems", [])),
+            chip_size_m=meta.get("chip_size_m"),
+            norms=store.norms,
+            store=store,
+        )
 
     # --- sizes -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -85,12 +120,16 @@ class Catalog:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    @property
+    @cached_property
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) of all footprints."""
         if len(self) == 0:
-            return (math.nan,) * 4
-        return tuple(float(v) for v in shapely.total_bounds(self.footprints))  # type: ignore[return-value]
+            return (math.nan, math.nan, math.nan, math.nan)
+        stored = self.store.meta.get("bounds") if self.store is not None else None
+        if stored:
+            w, s, e, n = (float(v) for v in stored)
+            return (w, s, e, n)
+        return self._grid.bounds()
 
     @property
     def model_name(self) -> str:
@@ -108,28 +147,54 @@ class Catalog:
 
     # --- spatial lookups -------------------------------------------------------------------------
     @cached_property
-    def centroids(self) -> np.ndarray:
-        """(N, 2) float64 lon/lat of each footprint's centre."""
+    def boxes(self) -> np.ndarray:
+        """(N, 4) float64 (xmin, ymin, xmax, ymax) of each footprint (memory-mapped for a store)."""
+        if self.store is not None:
+            return self.store.boxes
+        if len(self) == 0:
+            return np.zeros((0, 4))
+        return shapely.bounds(np.asarray(self.footprints, dtype=object))
+
+    @cached_property
+    def _grid(self) -> Any:
+        from terrafind.core.store.grid import ChipGrid
+
+        return self.store.grid if self.store is not None else ChipGrid.of(self.boxes)
+
+    @cached_property
+    def centroids(self) -> Any:
+        """(N, 2) float64 lon/lat of each footprint's centre (computed per row asked for, for a store)."""
+        if self.store is not None:
+            from terrafind.core.store.chips import Centres
+
+            return Centres(self.store.boxes)
         if len(self) == 0:
             return np.zeros((0, 2))
         return shapely.get_coordinates(shapely.centroid(self.footprints))
-
-    @cached_property
-    def _tree(self) -> shapely.STRtree:
-        return shapely.STRtree(self.footprints)
 
     def chip_at(self, lon: float, lat: float) -> int | None:
         """The row whose footprint contains (lon, lat); where chips overlap, the one centred closest."""
         if len(self) == 0:
             return None
-        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
+        if self.store is not None:  # footprints are the boxes themselves
+            return self._grid.chip_at(lon, lat)
+        hits = self._grid.overlapping(lon, lat, lon, lat)
+        if len(hits) > 0:  # given polygons need not be boxes: the exact test on the few candidates
+            hits = hits[shapely.intersects(self.footprints[hits], shapely.Point(lon, lat))]
         if len(hits) == 0:
             return None
-        if len(hits) == 1:
-            return int(hits[0])
-        c = self.centroids[hits]
+        c = np.asarray(self.centroids[hits])
         d2 = (c[:, 0] - lon) ** 2 + (c[:, 1] - lat) ** 2
         return int(hits[int(np.argmin(d2))])
+
+    def rows_in(self, geom: Any) -> np.ndarray:
+        """Rows (sorted) whose footprint intersects the shapely geometry ``geom`` (a drawn region, a place)."""
+        if len(self) == 0:
+            return np.zeros(0, np.int64)
+        rows = self._grid.rows_in(geom)
+        if self.store is None and len(rows):
+            rows = rows[shapely.intersects(geom, self.footprints[rows])]
+        return rows
 
     @cached_property
     def stride(self) -> tuple[float, float]:
@@ -139,30 +204,16 @@ class Catalog:
         its centre, which is the part of the chip closer to its centre than to any neighbour's, so what a
         person sees under the pointer is the chip a click picks (:meth:`chip_at`). Measured on at most 400
         chips spread over the catalog (cheap at any size); (0, 0) for an empty catalog."""
-        n = len(self)
-        if n == 0:
-            return (0.0, 0.0)
-        rows = np.unique(np.linspace(0, n - 1, min(n, 400)).astype(np.int64))
-        b = shapely.bounds(self.footprints[rows])
-        w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-        found_x, found_y = [], []
-        for i, row in enumerate(rows.tolist()):
-            near = self._tree.query(self.footprints[row], predicate="intersects")
-            d = self.centroids[near] - self.centroids[row]
-            dx, dy = np.abs(d[:, 0]), np.abs(d[:, 1])
-            same_row = (dy < 0.25 * h[i]) & (dx > 1e-9)
-            same_col = (dx < 0.25 * w[i]) & (dy > 1e-9)
-            found_x.append(dx[same_row].min() if same_row.any() else w[i])
-            found_y.append(dy[same_col].min() if same_col.any() else h[i])
-        sx = min(float(np.median(found_x)), float(np.median(w)))
-        sy = min(float(np.median(found_y)), float(np.median(h)))
-        return (round(sx, 9), round(sy, 9))
+        stored = self.store.meta.get("stride") if self.store is not None else None
+        if stored:
+            return (float(stored[0]), float(stored[1]))
+        return self._grid.stride()
 
     def nearest(self, lon: float, lat: float) -> int | None:
         """The row whose footprint is nearest to (lon, lat) (distance in degrees)."""
         if len(self) == 0:
             return None
-        return int(self._tree.nearest(shapely.Point(lon, lat)))
+        return self._grid.nearest(lon, lat)
 
     # --- ids and attributes ----------------------------------------------------------------------
     @cached_property
@@ -170,7 +221,19 @@ class Catalog:
         return {str(v): i for i, v in enumerate(self.ids)}
 
     def row_of(self, chip_id: str) -> int | None:
+        """The row of a chip id, or None (for many ids at once use :meth:`rows_of`)."""
+        if hasattr(self.ids, "rows_of") and len(self) > _ID_DICT_MAX:  # a scan, not a dict of millions
+            row = int(self.ids.rows_of([chip_id])[0])
+            return None if row < 0 else row
         return self._row_by_id.get(str(chip_id))
+
+    def rows_of(self, chip_ids: Any) -> np.ndarray:
+        """The row of each id, -1 where the id is not in this catalog (one pass over a store's ids; another
+        catalog's ``ids`` may be given as they are)."""
+        if hasattr(self.ids, "rows_of"):
+            return self.ids.rows_of(chip_ids)
+        lookup = self._row_by_id
+        return np.array([lookup.get(str(i), -1) for i in chip_ids], np.int64)
 
     def column(self, name: str) -> list[Any] | None:
         """A whole attribute column as Python values, or None when the data has no such column."""
@@ -255,6 +318,7 @@ class Catalog:
             "date": self.period,
             "problems": list(self.problems),
             "v1": self._v1(),
+            "cache": self.cache_info(),
         }
 
     def _v1(self) -> dict[str, Any] | None:
@@ -263,3 +327,10 @@ class Catalog:
 
         v1 = summarize(self)
         return v1.to_dict() | {"lines": v1.lines(), "metric": v1.metric} if v1.present else None
+
+    def cache_info(self) -> dict[str, Any] | None:
+        """The region store behind this catalog: how its vectors are kept, its size on disk and folder."""
+        st = self.store
+        if st is None:
+            return None
+        return {"code": st.code, "bytes": st.size(), "folder": str(st.folder), "key": st.key}

@@ -151,8 +151,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
         if self.params.get("threshold_share") is not None:  # a share waits for the first search
             self.params["threshold"] = None
         self.params.update(loss_min=None, loss_max=None)  # a loss range meant the old data's scale
-        rows = (data.catalog.row_of(i) for i in masked_ids)
-        self.masked = {int(r): str(data.catalog.ids[int(r)]) for r in rows if r is not None}
+        rows = data.catalog.rows_of(masked_ids)  # one pass over the ids, however many chips
+        self.masked = {int(r): str(i) for r, i in zip(rows, masked_ids, strict=True) if r >= 0}
         # A pack brings its imagery; other data gets the imagery remembered for it (the app looks it up).
         self.imagery = data.pack.imagery if data.pack is not None and data.pack.imagery else None
         self.dates, self.marks, self.learn_from = data.dates, {}, None

@@ -100,9 +100,9 @@ class ProjectVerbs:
 
         def rows(entries: list[dict[str, str]], key: str) -> dict[int, str]:
             out = {}
-            for e in entries:
-                row = cat.row_of(e["id"])
-                if row is None:
+            found = cat.rows_of([e["id"] for e in entries])  # one pass over the ids, however many chips
+            for e, row in zip(entries, found, strict=True):
+                if row < 0:
                     missing.append(e["id"])
                 else:
                     out[int(row)] = e[key]
@@ -110,7 +110,7 @@ class ProjectVerbs:
 
         self.examples = rows(proj.examples, "kind")
         self.labels = rows(proj.labels, "label")
-        self.set_masked(r for r in (cat.row_of(i) for i in proj.masked) if r is not None)
+        self.set_masked(int(r) for r in cat.rows_of(proj.masked) if r >= 0)
         self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
         self.learn = {**LEARN_DEFAULTS, **(proj.learn or {})}
         if proj.view:
@@ -125,11 +125,12 @@ class ProjectVerbs:
             return None
         probs = saved.get("probabilities")
         probs = probs if isinstance(probs, list) and len(probs) == len(saved["ids"]) else None
+        found = cat.rows_of(saved["ids"])
         triples = [
-            (cat.row_of(i), s, probs[n] if probs else None)
-            for n, (i, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
+            (int(found[n]), s, probs[n] if probs else None)
+            for n, (_, s) in enumerate(zip(saved["ids"], saved["scores"], strict=False))
         ]
-        triples = [t for t in triples if t[0] is not None]
+        triples = [t for t in triples if t[0] >= 0]
         if not triples:
             return None
         rows = np.array([t[0] for t in triples], np.int64)

@@ -64,7 +64,7 @@ class TransferCheck:
 
 
 def _vectors(catalog: Any, ids: Iterable[str]) -> np.ndarray:
-    rows = [r for r in (catalog.row_of(i) for i in ids) if r is not None]
+    rows = [int(r) for r in catalog.rows_of(list(ids)) if r >= 0]
     return (
         np.asarray(catalog.vectors[np.asarray(rows, np.int64)], np.float32)
         if rows

@@ -75,10 +75,10 @@ def _plane(lonlat: np.ndarray, lat0: float) -> np.ndarray:
 def _by_id(a: Catalog, b: Catalog) -> tuple[np.ndarray, np.ndarray] | None:
     if len(a) == 0 or len(b) == 0:
         return None
-    a_to_b = np.array([-1 if r is None else r for r in map(b.row_of, a.ids)], np.int64)
+    a_to_b = b.rows_of(a.ids)  # one pass over the ids (a lookup per id would scan a region store's each time)
     if np.count_nonzero(a_to_b >= 0) < ID_SHARE * len(a):
         return None
-    b_to_a = np.array([-1 if r is None else r for r in map(a.row_of, b.ids)], np.int64)
+    b_to_a = a.rows_of(b.ids)
     return a_to_b, b_to_a
 
 

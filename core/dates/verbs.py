@@ -92,8 +92,8 @@ class DateVerbs:
         self.examples, self.labels, _ = marks_by_row(new.catalog, self.marks.pop(label, DateMarks()))
         self.outcome = outcome_on(self.outcome, self.dates, label)
         self.catalog, self.index, self.date = new.catalog, new.index, label
-        rows = (new.catalog.row_of(i) for i in masked_ids)
-        self.masked = {int(r): str(new.catalog.ids[int(r)]) for r in rows if r is not None}
+        rows = new.catalog.rows_of(masked_ids)  # one pass over the ids, however many chips
+        self.masked = {int(r): str(i) for r, i in zip(rows, masked_ids, strict=True) if r >= 0}
         self.imagery = new.imagery
         self.refined_with = None
         return True

@@ -70,7 +70,7 @@ def write_region_subset(
         DEFAULT_CHIP_SIZE_M,
         CrsPlan,
         chip_size_from_metadata,
-        footprints,
+        footprint_bounds,
         region_keep,
         row_groups_in_region,
     )
@@ -100,7 +100,7 @@ def write_region_subset(
                 check(cancel)
                 table = src.parquet.read_row_group(g)
                 for batch in table.to_batches(max_chunksize=65536):
-                    geoms, bounds = footprints(batch, lay, plan, size)
+                    bounds, geoms = footprint_bounds(batch, lay, plan, size)
                     keep = region_keep(geoms, bounds, region, prepared)
                     if keep.any():
                         part = pa.Table.from_batches([batch]).filter(pa.array(keep))

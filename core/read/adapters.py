@@ -62,6 +62,8 @@ class Layout:
     model: dict[str, Any] | None
     dim_hint: int | None  # fixed_size_list size, or the emb metadata "embedding.dim"
     value_type: pa.DataType = field(default_factory=pa.float32)
+    quantization: Any = None  # terrafind.core.read.quant.Quantization: integer codes -> values
+    problem: str | None = None  # e.g. integer embeddings that state no quantization
 
 
 def _json_meta(meta: dict[bytes, bytes] | None, key: bytes) -> dict[str, Any] | None:
@@ -82,6 +84,12 @@ def is_vector_type(t: pa.DataType, *, floats_only: bool = True) -> bool:
         return False
     vt = t.value_type
     return pa.types.is_floating(vt) or (not floats_only and pa.types.is_integer(vt))
+
+
+def _is_byte_list(t: pa.DataType | None) -> bool:
+    return (
+        t is not None and is_vector_type(t, floats_only=False) and t.value_type in (pa.int8(), pa.uint8())
+    )
 
 
 def model_id(model: dict[str, Any] | None) -> str | None:
@@ -164,6 +172,8 @@ def _pick_embedding(schema: pa.Schema, wanted: str | None, known: str | None, la
     if known:
         return known
     candidates = [f.name for f in schema if is_vector_type(f.type)]
+    if not candidates:  # quantized embeddings: the one list of 8-bit integers
+        candidates = [f.name for f in schema if _is_byte_list(_type_of(schema, f.name))]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -249,17 +259,20 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
     if cov_col is None and "bbox" in names and pa.types.is_struct(_type_of(schema, "bbox")):
         cov_col = "bbox"  # an undeclared covering: still not an attribute worth showing
 
-    used = {emb, geom, cov_col}
-    if adapter != "clay_v0":  # clay_v0 keeps "index" visible: the id is derived from it
-        used.add(id_col)
-    attributes = [n for n in schema.names if n not in used]
-
     t = _type_of(schema, emb)
     assert t is not None  # _pick_embedding checked it
     dim_hint = t.list_size if pa.types.is_fixed_size_list(t) else None
     if dim_hint is None and model and isinstance(model.get("embedding"), dict):
         d = model["embedding"].get("dim")
         dim_hint = int(d) if isinstance(d, int) and d > 0 else None
+    from terrafind.core.read.quant import parse_quantization
+
+    quant, problem = parse_quantization(model, schema, t.value_type, dim_hint, label)
+
+    used = {emb, geom, cov_col, *(quant.columns if quant is not None else ())}
+    if adapter != "clay_v0":  # clay_v0 keeps "index" visible: the id is derived from it
+        used.add(id_col)
+    attributes = [n for n in schema.names if n not in used]
     file_bbox: tuple[float, float, float, float] | None = None
     if isinstance(bbox, list) and len(bbox) >= 4:
         # A 3-D bbox is [xmin, ymin, zmin, xmax, ymax, zmax].
@@ -284,4 +297,6 @@ def detect(schema: pa.Schema, path: str, *, embedding_column: str | None = None)
         model=model,
         dim_hint=dim_hint,
         value_type=t.value_type,
+        quantization=quant,
+        problem=problem,
     )

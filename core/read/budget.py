@@ -21,10 +21,22 @@ from typing import Any
 from terrafind.core.errors import InputError
 from terrafind.core.units import human_bytes
 
-__all__ = ["available_bytes", "check_memory", "open_cost", "Budget", "HEADROOM", "PER_CHIP_BYTES"]
+__all__ = [
+    "available_bytes",
+    "check_memory",
+    "open_cost",
+    "store_open_cost",
+    "Budget",
+    "HEADROOM",
+    "PER_CHIP_BYTES",
+    "STORE_PER_CHIP_BYTES",
+]
 
 HEADROOM = 0.85  # of the available memory an open may use: the window, the index and the OS need the rest
 PER_CHIP_BYTES = 400  # a footprint polygon (shapely object + coordinates), an id string, a centroid
+# What an open into a region store (terrafind.core.store) holds per chip at its end: the ids' hash set
+# (checking they are unique) and the spatial grid's keys and sort; the rows themselves go to disk.
+STORE_PER_CHIP_BYTES = 96
 _VALUE_BYTES = {"FLOAT": 4, "DOUBLE": 8, "INT32": 4, "INT64": 8, "BOOLEAN": 1, "INT96": 12}
 
 
@@ -120,12 +132,38 @@ def open_cost(sources: Sequence[Any], groups: Sequence[Sequence[int]]) -> tuple[
     return total, chips
 
 
+def store_open_cost(
+    sources: Sequence[Any], groups: Sequence[Sequence[int]], in_flight: int
+) -> tuple[int, int]:
+    """(bytes, chips) an open into a region store will hold at most, from the footers alone: the
+    ``in_flight`` largest row groups decoded at once (float32 vectors, attributes, geometry, ids) and
+    :data:`STORE_PER_CHIP_BYTES` per chip; everything else is written to disk as it is read."""
+    per_group: list[int] = []
+    chips = 0
+    for src, chosen in zip(sources, groups, strict=True):
+        meta, lay = src.metadata, src.layout
+        leaves = _leaves(meta, lay.embedding)
+        for g in chosen:
+            rows = int(meta.row_group(g).num_rows)
+            chips += rows
+            cost = sum(max(0, int(meta.row_group(g).column(i).num_values)) for i in leaves) * 4
+            for name in [*lay.attributes, lay.id_column, lay.geometry]:
+                if name:
+                    cost += _column_cost(meta, _leaves(meta, name), [g])
+            per_group.append(cost)
+    return sum(sorted(per_group)[-max(1, in_flight) :]) + chips * STORE_PER_CHIP_BYTES, chips
+
+
 class Budget:
     """Bytes an open may still use while reading (decoded text is counted as it comes)."""
 
     def __init__(self, limit: int, what: str, hint: str) -> None:
         self.limit, self.what, self.hint = int(limit), what, hint
         self.used = 0
+
+    def release(self, nbytes: int) -> None:
+        """Bytes no longer held (written out to the region's store)."""
+        self.used = max(0, self.used - int(nbytes))
 
     def use(self, nbytes: int) -> None:
         self.used += int(nbytes)

@@ -1,10 +1,14 @@
-"""Collecting an open's batches: vectors into the matrix, ids, footprints and attributes, with counts.
+"""Collecting an open's batches into a region store: vectors, ids, footprint boxes and attributes.
 
-:class:`BatchCollector` holds the state of one :func:`terrafind.core.read.reader.open_catalog` call; each record batch is
-checked (vectors, geometry), filtered (region) and appended. Helpers turn the pieces into catalog fields.
+:class:`BatchCollector` holds the state of one :func:`terrafind.core.read.reader.open_catalog` call; each
+record batch is checked (vectors, geometry), filtered (region) and handed to the store writer
+(:class:`terrafind.core.store.writer.StoreWriter`): nothing of the region stays in memory but counts and a
+small sample of footprint sizes. Helpers turn the counts into catalog fields.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,13 +23,13 @@ from terrafind.core.read.geo import (
     CrsPlan,
     bbox_intersects,
     chip_size_from_metadata,
-    footprints,
+    footprint_bounds,
     region_keep,
     row_groups_in_region,
 )
 from terrafind.core.read.shapes import bounded_text, is_text
 from terrafind.core.read.sources import ParquetSource
-from terrafind.core.read.vectors import VectorSink, batch_matrix, row_norms
+from terrafind.core.read.vectors import batch_matrix, row_norms, unit_rows
 from terrafind.core.types import Region
 
 __all__ = ["BatchCollector", "chip_size", "unique_ids", "counts_sentence"]
@@ -47,7 +51,9 @@ def _ids(batch: pa.RecordBatch, src: ParquetSource, first_row: int) -> pa.Array:
 
 
 class BatchCollector:
-    """State of one open: the matrix being filled, the kept pieces, and counts for problem sentences."""
+    """State of one open: the store being written, counts for problem sentences, a sample of boxes."""
+
+    _SIZE_SAMPLE = 4096  # footprint boxes kept to estimate the chip size of polygon data
 
     def __init__(self, region: Region | None, chip_size_m: float | None) -> None:
         self.region = region
@@ -55,16 +61,17 @@ class BatchCollector:
         if self.prepared is not None:
             shapely.prepare(self.prepared)
         self.chip_size_arg = chip_size_m
-        self.sink: VectorSink | None = None
+        self.writer: Any = None  # terrafind.core.store.writer.StoreWriter, made at the first batch
+        self.make_writer: Any = None  # (dim) -> StoreWriter, set by the reader
         self.dim: int | None = None
-        self.ids: list[pa.Array] = []
-        self.geoms: list[np.ndarray] = []
-        self.attrs: list[pa.Table] = []
+        self.kept = 0
+        self.size_sample: list[np.ndarray] = []
+        self._sampled = 0
         self.bad_vectors: dict[str, int] = {}
         self.bad_geoms: dict[str, int] = {}
         self.problems: list[str] = []
-        self.capacity = 0  # rows in the row groups chosen for reading: the matrix is allocated for them
-        self.budget: Budget | None = None  # what decoded text may still take (read.budget)
+        self.capacity = 0  # rows in the row groups chosen for reading
+        self.budget: Budget | None = None  # what a batch's decoded text may take (read.budget)
 
     def plan_file(self, src: ParquetSource) -> tuple[CrsPlan, list[int], float]:
         lay = src.layout
@@ -92,15 +99,17 @@ class BatchCollector:
         lay = src.layout
         emb = batch.column(batch.schema.get_field_index(lay.embedding))
         mat, present, d = batch_matrix(emb, self.dim, src.label)
-        if self.sink is None:
+        if lay.quantization is not None:  # stored as integers: back to the values they stand for
+            mat = lay.quantization.apply(mat, batch)
+        if self.writer is None:
             self.dim = d
-            self.sink = VectorSink(self.capacity, d)
+            self.writer = self.make_writer(d)
         norms = row_norms(mat)
         with np.errstate(invalid="ignore"):
             vec_ok = np.isfinite(norms) & (norms > 0)
         if present is not None:
             vec_ok &= present
-        geoms, bounds = footprints(batch, lay, plan, size)
+        bounds, geoms = footprint_bounds(batch, lay, plan, size)
         geom_ok = np.isfinite(bounds[:, 0])
         self.bad_vectors[src.label] = self.bad_vectors.get(src.label, 0) + int((~vec_ok).sum())
         self.bad_geoms[src.label] = self.bad_geoms.get(src.label, 0) + int((vec_ok & ~geom_ok).sum())
@@ -109,21 +118,31 @@ class BatchCollector:
             keep &= region_keep(geoms, bounds, self.region, self.prepared)
         k = int(keep.sum())
         all_kept = k == batch.num_rows
-        mask = None if all_kept else keep
-        self.sink.add(mat, norms, mask)
         ids = _ids(batch, src, row0)
         attrs = _bounded(pa.Table.from_batches([batch.select(lay.attributes)]))
-        if self.budget is not None:
-            self.budget.use(attrs.nbytes + ids.nbytes)
+        text_bytes = attrs.nbytes + ids.nbytes
+        if self.budget is not None:  # a batch's text is in memory until it is written to the store
+            self.budget.use(text_bytes)
         if not all_kept:
             arrow_mask = pa.array(keep)
             ids = ids.filter(arrow_mask)
-            geoms = geoms[keep]
             attrs = attrs.filter(arrow_mask)
-        self.ids.append(ids)
-        self.geoms.append(geoms)
-        self.attrs.append(attrs)
+            mat, norms, bounds = mat[keep], norms[keep], bounds[keep]
+        if k:
+            self.writer.add(unit_rows(mat, norms), norms, bounds, ids, attrs)
+            self._sample(bounds)
+        if self.budget is not None:
+            self.budget.release(text_bytes)
+        self.kept += k
         return k
+
+    def _sample(self, bounds: np.ndarray) -> None:
+        if self._sampled >= self._SIZE_SAMPLE:
+            return
+        step = max(1, len(bounds) // 256)
+        part = bounds[::step][: self._SIZE_SAMPLE - self._sampled]
+        self.size_sample.append(part)
+        self._sampled += len(part)
 
 
 def _bounded(table: pa.Table) -> pa.Table:
@@ -134,7 +153,7 @@ def _bounded(table: pa.Table) -> pa.Table:
     return table
 
 
-def chip_size(collector: BatchCollector, sources: list[ParquetSource], fps: np.ndarray) -> float | None:
+def chip_size(collector: BatchCollector, sources: list[ParquetSource]) -> float | None:
     """The chip size to record: the stated one, else an estimate from the footprints (median side, metres)."""
     for src in sources:
         stated = chip_size_from_metadata(src.layout.model)
@@ -142,9 +161,9 @@ def chip_size(collector: BatchCollector, sources: list[ParquetSource], fps: np.n
             return stated
     if collector.chip_size_arg:
         return float(collector.chip_size_arg)
-    if len(fps) == 0:
+    if not collector.size_sample:
         return None
-    b = shapely.bounds(fps[:: max(1, len(fps) // 1000)])
+    b = np.concatenate(collector.size_sample)
     lat = np.radians((b[:, 1] + b[:, 3]) / 2)
     side = np.sqrt((b[:, 2] - b[:, 0]) * np.cos(lat) * (b[:, 3] - b[:, 1])) * METRES_PER_DEGREE
     return float(np.round(np.median(side), 1))

@@ -23,6 +23,7 @@ __all__ = [
     "CrsPlan",
     "chip_size_from_metadata",
     "footprints",
+    "footprint_bounds",
     "region_keep",
     "row_groups_in_region",
     "statistics_bounds",
@@ -271,20 +272,52 @@ def _footprints(
     return geoms, bounds
 
 
+def footprint_bounds(
+    batch: pa.RecordBatch, layout: Layout, plan: CrsPlan, chip_size_m: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(bounds (n, 4) with NaN rows where unusable, footprints or None) of a batch.
+
+    Chips stored as simple lon/lat WKB polygons (the usual grid) are read straight from their bytes
+    (:mod:`terrafind.core.read.wkb`), with no shapely object made: footprints are then None (boxes).
+    Anything else goes through :func:`footprints`."""
+    from terrafind.core.read.wkb import simple_polygon_bounds
+
+    fast = None
+    if layout.geometry and layout.geometry_encoding == "WKB" and plan.transformer is None and plan.lonlat:
+        fast = simple_polygon_bounds(_column(batch, layout.geometry))
+    if fast is None:
+        geoms, bounds = footprints(batch, layout, plan, chip_size_m)
+        return bounds, geoms
+    if not plan.decided:
+        with np.errstate(invalid="ignore"):
+            plan.decide(np.nanmedian(fast, axis=0))
+    bad = ~np.isfinite(fast).all(axis=1)
+    bad |= (fast[:, 0] < -180.5) | (fast[:, 2] > 180.5) | (fast[:, 1] < -90.5) | (fast[:, 3] > 90.5)
+    if bad.any():
+        fast[bad] = np.nan
+    return fast, None
+
+
 def bbox_intersects(a: Iterable[float], b: Iterable[float]) -> bool:
     aw, as_, ae, an = a
     bw, bs, be, bn = b
     return aw <= be and bw <= ae and as_ <= bn and bs <= an
 
 
-def region_keep(geoms: np.ndarray, bounds: np.ndarray, region: Region, prepared: Any) -> np.ndarray:
-    """Rows whose footprint intersects the region exactly (bbox test first, GEOS only for polygons)."""
+def region_keep(geoms: np.ndarray | None, bounds: np.ndarray, region: Region, prepared: Any) -> np.ndarray:
+    """Rows whose footprint intersects the region exactly (bbox test first, GEOS only for polygons;
+    footprints None: the boxes are the footprints)."""
     w, s, e, n = region.bbox
     with np.errstate(invalid="ignore"):
         keep = (bounds[:, 0] <= e) & (bounds[:, 2] >= w) & (bounds[:, 1] <= n) & (bounds[:, 3] >= s)
     if region.polygon_wkt and keep.any():
         idx = np.flatnonzero(keep)
-        keep[idx] = shapely.intersects(prepared, geoms[idx])
+        if geoms is None:
+            b = bounds[idx]
+            shapes = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+        else:
+            shapes = geoms[idx]
+        keep[idx] = shapely.intersects(prepared, shapes)
     return keep
 
 

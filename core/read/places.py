@@ -384,11 +384,12 @@ def _rows_for(catalog: Catalog, place: Place, status: str) -> list[int]:
     if geom.geom_type == "Point":
         row = catalog.chip_at(place.lon, place.lat)
         return [] if row is None else [row]
-    # The catalog's STRtree is built once per catalog and shared; a mask hits every chip it touches.
-    hits = catalog._tree.query(geom, predicate="intersects")
+    # The catalog's spatial grid answers without an object per chip; a mask hits every chip it touches.
+    hits = catalog.rows_in(geom)
     if status == "exclude" or len(hits) == 0:
         return [int(h) for h in hits]
-    inside = [int(h) for h in hits if geom.covers(shapely.Point(catalog.centroids[h]))]
+    centres = np.asarray(catalog.centroids[hits])
+    inside = [int(h) for h in hits[shapely.covers(geom, shapely.points(centres))]]
     if inside:
         return inside
     row = catalog.chip_at(place.lon, place.lat)

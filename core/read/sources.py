@@ -219,7 +219,8 @@ READ_WORKERS = 2  # a 2-core laptop: decode one row group per core while the mai
 
 def _columns(src: ParquetSource) -> list[str]:
     lay = src.layout
-    wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *lay.attributes]
+    quant = lay.quantization.columns if lay.quantization is not None else []
+    wanted = [lay.embedding, lay.id_column, lay.geometry, *(lay.lonlat or ()), *quant, *lay.attributes]
     return list(dict.fromkeys(c for c in wanted if c))
 
 

@@ -1,9 +1,9 @@
-"""Embedding columns (Arrow list arrays) to rows of one float32 matrix, without a Python loop per row.
+"""Embedding columns (Arrow list arrays) to rows of a float32 matrix, without a Python loop per row.
 
 Each record batch's list column is turned into an (n, d) numpy view of its child values buffer (zero-copy for
 float32 without nulls), checked with one pass (row norms: NaN, infinite and zero rows all show up there) and
-written normalised into a preallocated matrix with one more pass. Peak memory stays about one matrix plus
-one batch, which is why :class:`VectorSink` preallocates instead of concatenating.
+made unit with one more pass (:func:`unit_rows`); the region store then keeps them
+(:mod:`terrafind.core.store.writer`). Only one batch is in memory at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from terrafind.core.errors import InputError
 
-__all__ = ["batch_matrix", "row_norms", "VectorSink"]
+__all__ = ["batch_matrix", "row_norms", "unit_rows"]
 
 
 def _as_numpy(values: pa.Array) -> np.ndarray:
@@ -99,34 +99,8 @@ def row_norms(mat: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", m, m))
 
 
-class VectorSink:
-    """A preallocated (capacity, d) float32 matrix filled batch by batch with unit rows."""
-
-    def __init__(self, capacity: int, dim: int) -> None:
-        self.matrix = np.empty((capacity, dim), dtype=np.float32)
-        self.lengths = np.empty(capacity, dtype=np.float32)  # each row's length before it was made unit
-        self.count = 0
-
-    def add(self, mat: np.ndarray, norms: np.ndarray, keep: np.ndarray | None) -> None:
-        """Write the rows of ``mat`` selected by ``keep`` (None = all), divided by their norms."""
-        if keep is not None:
-            mat, norms = mat[keep], norms[keep]
-        k = len(mat)
-        out = self.matrix[self.count : self.count + k]
-        # One pass: read, divide, cast (float64/float16 sources) and write into place.
-        np.divide(mat, norms[:, None], out=out, casting="unsafe")
-        self.lengths[self.count : self.count + k] = norms
-        self.count += k
-
-    def result(self) -> np.ndarray:
-        """The filled rows; shrinks the buffer in place (no copy) when fewer rows than planned were kept."""
-        if self.count < len(self.matrix):
-            try:
-                self.matrix.resize((self.count, self.matrix.shape[1]), refcheck=False)
-            except ValueError:
-                self.matrix = np.ascontiguousarray(self.matrix[: self.count])
-        return self.matrix
-
-    def norms(self) -> np.ndarray:
-        """The filled rows' lengths before normalisation (``Catalog.norms``)."""
-        return self.lengths[: self.count].copy()
+def unit_rows(mat: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """``mat`` divided by ``norms`` row by row as float32 (one pass: read, divide, cast)."""
+    out = np.empty(mat.shape, dtype=np.float32)
+    np.divide(mat, norms[:, None], out=out, casting="unsafe")
+    return out

@@ -29,7 +29,14 @@ import numpy as np
 
 from terrafind.core.progress import CancelToken, check
 
-__all__ = ["EXACT_MAX_ROWS", "DEFAULT_BLOCK_ROWS", "exact_topk", "exact_scored_topk", "top_sorted"]
+__all__ = [
+    "EXACT_MAX_ROWS",
+    "DEFAULT_BLOCK_ROWS",
+    "STREAM_MIN_ROWS",
+    "exact_topk",
+    "exact_scored_topk",
+    "top_sorted",
+]
 
 # The switch point between exact search and the hnswlib index, measured with `bench/core.py --switch`
 # (docs/performance.md, "Core engine"): exact top-100 over N x 384 costs ~5.7 ms per 100k rows on 2 cores
@@ -43,6 +50,14 @@ EXACT_MAX_ROWS = 300_000
 DEFAULT_BLOCK_ROWS = 65_536
 
 ScoreBlockFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+PartialFn = Callable[[np.ndarray, np.ndarray, int, int], None]
+
+# A scan of at least this many rows, given a ``partial`` callback, goes in STREAM_ROUNDS rounds, each a
+# sample spread over the region, and reports the best so far after each: at 10 M chips the first hits are
+# on screen after a tenth of the scan (docs/performance.md).
+STREAM_MIN_ROWS = 2_000_000
+STREAM_ROUNDS = 10
+_STORED_SCORED_ROWS = 8192  # decoded rows per block for a score function (12 MB of float32 at 384-d)
 
 # Below this many rows per core a scan takes a few ms and threads would only add overhead.
 _MIN_ROWS_PER_THREAD = 32_768
@@ -53,15 +68,6 @@ _controller: Any = None
 
 def _workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
-
-
-def _ranges(n: int) -> list[tuple[int, int]]:
-    """One contiguous range of rows per worker (or one range for small matrices)."""
-    workers = min(_workers(), n // _MIN_ROWS_PER_THREAD)
-    if workers <= 1:
-        return [(0, n)]
-    edges = np.linspace(0, n, workers + 1).astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def _blas_one_thread() -> contextlib.AbstractContextManager[Any]:
@@ -75,20 +81,6 @@ def _blas_one_thread() -> contextlib.AbstractContextManager[Any]:
         return _controller.limit(limits=1, user_api="blas")
     except Exception:  # no threadpoolctl or an unknown BLAS: run with BLAS's own threads
         return contextlib.nullcontext()
-
-
-def _map_ranges(fn: Callable[[int, int], Any], n: int) -> list[Any]:
-    """``fn(start, stop)`` over the row ranges, in parallel when there is more than one."""
-    global _pool
-    ranges = _ranges(n)
-    if len(ranges) == 1:
-        return [fn(*ranges[0])]
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="terrafind-exact")
-    with _blas_one_thread():
-        futures = [_pool.submit(fn, a, b) for a, b in ranges]
-        return [f.result() for f in futures]
 
 
 def _exclude_array(exclude: Iterable[int] | None, n: int) -> np.ndarray:
@@ -113,23 +105,70 @@ def top_sorted(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray
     return rows[order], scores[order]
 
 
+def _is_stored(matrix: Any) -> bool:
+    """True for vectors kept as codes on disk (terrafind.core.store.vectors.StoredVectors)."""
+    return not isinstance(matrix, np.ndarray) and hasattr(matrix, "scores")
+
+
+def _rounds(n: int, block_rows: int, rounds: int) -> list[list[tuple[int, int]]]:
+    """Blocks of rows grouped in ``rounds`` rounds, round r taking every r-th block: each round is a sample
+    spread over the whole region, so the first round's hits are already found everywhere."""
+    blocks = [(a, min(n, a + block_rows)) for a in range(0, n, block_rows)]
+    return [blocks[r::rounds] for r in range(rounds) if blocks[r::rounds]]
+
+
+def _split(blocks: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """A round's blocks shared among the workers, each a contiguous run."""
+    workers = min(_workers(), max(1, sum(b - a for a, b in blocks) // _MIN_ROWS_PER_THREAD))
+    if workers <= 1:
+        return [blocks]
+    edges = np.linspace(0, len(blocks), workers + 1).astype(int)
+    return [blocks[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _run(fn: Callable[[list[tuple[int, int]]], Any], blocks: list[tuple[int, int]]) -> list[Any]:
+    """``fn(blocks)`` for each worker's share of ``blocks``, in parallel when there is more than one."""
+    global _pool
+    shares = _split(blocks)
+    if len(shares) == 1:
+        return [fn(shares[0])]
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="terrafind-exact")
+    with _blas_one_thread():
+        futures = [_pool.submit(fn, share) for share in shares]
+        return [f.result() for f in futures]
+
+
+def _keep_best(col: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best of ``col`` and every one tying the k-th (the final cut orders ties)."""
+    if len(col) <= k:
+        return np.arange(len(col))
+    idx = np.argpartition(-col, k - 1)[:k]
+    return np.flatnonzero(col >= col[idx].min())
+
+
 def exact_topk(
-    matrix: np.ndarray,
+    matrix: Any,
     queries: np.ndarray,
     k: int,
     *,
     exclude: Iterable[int] | None = None,
     block_rows: int = DEFAULT_BLOCK_ROWS,
     cancel: CancelToken | None = None,
+    partial: PartialFn | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` rows of ``matrix`` by inner product with each query.
 
     Parameters
     ----------
-    matrix : (N, d) float32, rows of unit length (inner product = cosine).
+    matrix : (N, d) float32 rows of unit length (inner product = cosine), or stored vectors
+        (:class:`terrafind.core.store.vectors.StoredVectors`: int8 codes scanned in cached blocks).
     queries : (q, d) or (d,) float32.
     k : how many rows per query; fewer come back when fewer than ``k`` rows are not excluded.
     exclude : rows never returned (the user's labelled chips).
+    partial : called with the best so far (rows, sims of the first query), the rows scanned and N after
+        each round of a big scan (see :data:`STREAM_MIN_ROWS`): the app shows the first hits at once.
 
     Returns
     -------
@@ -140,50 +179,68 @@ def exact_topk(
     n = int(matrix.shape[0])
     excl = _exclude_array(exclude, n)
     k_eff = max(0, min(int(k), n - len(excl)))
-    if k_eff == 0 or q.shape[0] == 0:
-        return np.zeros((q.shape[0], 0), np.int64), np.zeros((q.shape[0], 0), np.float32)
+    nq = q.shape[0]
+    if k_eff == 0 or nq == 0:
+        return np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
+    stored = _is_stored(matrix)
+    folded = matrix.fold(q) if stored else None
     qt = np.ascontiguousarray(q.T)
-    single = q.shape[0] == 1
 
-    def scan(first: int, last: int) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]]]:
-        rows_c: list[list[np.ndarray]] = [[] for _ in range(q.shape[0])]
-        sims_c: list[list[np.ndarray]] = [[] for _ in range(q.shape[0])]
-        for start in range(first, last, block_rows):
+    def scan(blocks: list[tuple[int, int]]) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+        rows_c: list[list[np.ndarray]] = [[] for _ in range(nq)]
+        sims_c: list[list[np.ndarray]] = [[] for _ in range(nq)]
+        if stored:
+            buf = np.empty((matrix.block_rows, matrix.shape[1]), np.float32)
+            out = np.empty((block_rows, nq), np.float32)
+        for start, stop in blocks:
             check(cancel)
-            stop = min(last, start + block_rows)
-            # (b, q), GIL released; one query goes as a matrix-vector product (no packing of the block).
-            sims = (matrix[start:stop] @ q[0])[:, None] if single else matrix[start:stop] @ qt
+            if stored:
+                sims = out[: stop - start]
+                matrix.scores(start, stop, folded, buf, sims)
+                if matrix.release_pages:
+                    matrix.release(start, stop)
+            else:
+                # (b, q), GIL released; one query goes as a matrix-vector product (no packing of the block).
+                sims = (matrix[start:stop] @ q[0])[:, None] if nq == 1 else matrix[start:stop] @ qt
             # Cosines of unit vectors; rounding can put a near-duplicate a whisker over 1. Clipping before
             # the cut lets such ties be ordered by row like any other.
             np.clip(sims, -1.0, 1.0, out=sims)
             lo, hi = np.searchsorted(excl, [start, stop])
             if hi > lo:
                 sims[excl[lo:hi] - start, :] = -np.inf
-            for j in range(q.shape[0]):
+            for j in range(nq):
                 col = sims[:, j]
-                if len(col) > k_eff:
-                    idx = np.argpartition(-col, k_eff - 1)[:k_eff]
-                    # Keep rows that tie the k-th score too, so the final cut can order ties by row.
-                    idx = np.flatnonzero(col >= col[idx].min())
-                else:
-                    idx = np.arange(len(col))
+                idx = _keep_best(col, k_eff)
                 rows_c[j].append(idx.astype(np.int64) + start)
-                sims_c[j].append(col[idx])
-        return rows_c, sims_c
+                sims_c[j].append(col[idx].copy())
+        return [(rows_c[j], sims_c[j]) for j in range(nq)]
 
-    parts = _map_ranges(scan, n)
-    cand_rows = [[r for part in parts for r in part[0][j]] for j in range(q.shape[0])]
-    cand_sims = [[v for part in parts for v in part[1][j]] for j in range(q.shape[0])]
-    out_rows = np.empty((q.shape[0], k_eff), np.int64)
-    out_sims = np.empty((q.shape[0], k_eff), np.float32)
-    for j in range(q.shape[0]):
-        r, s = top_sorted(np.concatenate(cand_rows[j]), np.concatenate(cand_sims[j]), k_eff)
-        out_rows[j], out_sims[j] = r, s
+    rounds = _rounds(n, block_rows, STREAM_ROUNDS if partial is not None and n >= STREAM_MIN_ROWS else 1)
+    cand_rows: list[list[np.ndarray]] = [[] for _ in range(nq)]
+    cand_sims: list[list[np.ndarray]] = [[] for _ in range(nq)]
+    scanned = 0
+    for blocks in rounds:
+        for part in _run(scan, blocks):
+            for j in range(nq):
+                cand_rows[j].extend(part[j][0])
+                cand_sims[j].extend(part[j][1])
+        scanned += sum(b - a for a, b in blocks)
+        if len(rounds) > 1:
+            for j in range(nq):  # keep the candidate lists short between rounds
+                r, s_ = top_sorted(np.concatenate(cand_rows[j]), np.concatenate(cand_sims[j]), k_eff)
+                cand_rows[j], cand_sims[j] = [r], [s_]
+            if partial is not None and scanned < n:
+                partial(cand_rows[0][0], cand_sims[0][0], scanned, n)
+    out_rows = np.empty((nq, k_eff), np.int64)
+    out_sims = np.empty((nq, k_eff), np.float32)
+    for j in range(nq):
+        r, s_ = top_sorted(np.concatenate(cand_rows[j]), np.concatenate(cand_sims[j]), k_eff)
+        out_rows[j], out_sims[j] = r, s_
     return out_rows, out_sims
 
 
 def exact_scored_topk(
-    matrix: np.ndarray,
+    matrix: Any,
     score_block: ScoreBlockFn,
     k: int,
     *,
@@ -193,9 +250,10 @@ def exact_scored_topk(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-``k`` rows under any per-row score computed block by block.
 
-    ``score_block(block)`` gets a (b, d) slice of ``matrix`` and returns (scores (b,), aux (b,) int64 or
-    None); ``aux`` travels with each row (mode "max" uses it for the index of the matched positive).
-    Returns (rows (k',) int64, scores (k',) float32, aux (k',) int64 (-1 without aux)), best first.
+    ``score_block(block)`` gets a (b, d) float32 block of unit rows (a slice of ``matrix``, or rows of
+    stored vectors decoded into a buffer) and returns (scores (b,), aux (b,) int64 or None); ``aux``
+    travels with each row (mode "max" uses it for the index of the matched positive). Returns (rows (k',)
+    int64, scores (k',) float32, aux (k',) int64 (-1 without aux)), best first.
     """
     n = int(matrix.shape[0])
     excl = _exclude_array(exclude, n)
@@ -203,34 +261,37 @@ def exact_scored_topk(
     empty = np.zeros(0, np.int64)
     if k_eff == 0:
         return empty, np.zeros(0, np.float32), empty
+    stored = _is_stored(matrix)
+    if stored:  # decoded rows go through a buffer: keep it cache-sized
+        block_rows = min(block_rows, _STORED_SCORED_ROWS)
 
-    def scan(first: int, last: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def scan(blocks: list[tuple[int, int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         out = []
-        for start in range(first, last, block_rows):
+        buf = np.empty((block_rows if stored else 0, matrix.shape[1]), np.float32)
+        for start, stop in blocks:
             check(cancel)
-            stop = min(last, start + block_rows)
-            scores, aux = score_block(matrix[start:stop])
+            if stored:
+                block = matrix.block(start, stop, out=buf[: stop - start])
+                if matrix.release_pages:
+                    matrix.release(start, stop)
+            else:
+                block = matrix[start:stop]
+            scores, aux = score_block(block)
             # A copy: score_block may hand back a view of the matrix, and excluded rows are overwritten.
             scores = np.array(scores, dtype=np.float32, copy=True)
             lo, hi = np.searchsorted(excl, [start, stop])
             if hi > lo:
                 scores[excl[lo:hi] - start] = -np.inf
-            if len(scores) > k_eff:
-                idx = np.argpartition(-scores, k_eff - 1)[:k_eff]
-                idx = np.flatnonzero(scores >= scores[idx].min())
-            else:
-                idx = np.arange(len(scores))
+            idx = _keep_best(scores, k_eff)
             aux_kept = np.full(len(idx), -1, np.int64) if aux is None else np.asarray(aux, np.int64)[idx]
             out.append((idx.astype(np.int64) + start, scores[idx], aux_kept))
         return out
 
-    pieces = [piece for part in _map_ranges(scan, n) for piece in part]
-    rows_parts = [p[0] for p in pieces]
-    score_parts = [p[1] for p in pieces]
-    aux_parts = [p[2] for p in pieces]
-    rows = np.concatenate(rows_parts)
-    scores = np.concatenate(score_parts)
-    aux_all = np.concatenate(aux_parts)
+    (blocks,) = _rounds(n, block_rows, 1)
+    pieces = [piece for part in _run(scan, blocks) for piece in part]
+    rows = np.concatenate([p[0] for p in pieces])
+    scores = np.concatenate([p[1] for p in pieces])
+    aux_all = np.concatenate([p[2] for p in pieces])
     best_rows, best_scores = top_sorted(rows, scores, k_eff)
     # Map the chosen rows back to their aux values (rows are unique across blocks).
     order = np.argsort(rows)

@@ -21,7 +21,7 @@ results; ties are ordered by row, so the same search always gives the same list.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -115,13 +115,16 @@ def search(
     index: VectorIndex | None = None,
     exclude: Iterable[int] = (),
     cancel: CancelToken | None = None,
+    partial: Callable[[SearchResult, float], None] | None = None,
 ) -> SearchResult:
     """Rank the catalog's chips by likeness to ``examples`` (see the module docstring for the formulas).
 
     Exact (blocked matrix product) when there is no index, when the index does not cover this catalog, or
     when the catalog is small enough (``len(catalog) <= EXACT_MAX_ROWS``) that exact is as fast; otherwise
     the hnswlib index over-fetches candidates (k + excluded + a margin) and they are re-scored exactly.
-    Returns at most ``k`` hits with score >= ``threshold`` (when given), best first.
+    Returns at most ``k`` hits with score >= ``threshold`` (when given), best first. ``partial(result,
+    share)`` gets the best so far of a long exact scan (mode "mean"; see
+    :func:`terrafind.core.search.exact.exact_topk`).
     """
     t0 = time.perf_counter()
     _validate(catalog, examples, k, mode, threshold)
@@ -136,6 +139,25 @@ def search(
         and len(catalog) > EXACT_MAX_ROWS
     )
     check(cancel)
+
+    def _result(rows: np.ndarray, scores: np.ndarray, matched: np.ndarray, method: str) -> SearchResult:
+        scores = np.clip(scores, -1.0, 1.0).astype(np.float32)  # clipped per block already; keep the promise
+        if threshold is not None:
+            keep = scores >= float(threshold)
+            rows, scores, matched = rows[keep], scores[keep], matched[keep]
+        return SearchResult(
+            rows=rows.astype(np.int64),
+            scores=scores,
+            matched=matched.astype(np.int64),
+            mode=mode,
+            k=int(k),
+            threshold=None if threshold is None else float(threshold),
+            positives=tuple(int(r) for r in examples.positives),
+            negatives=tuple(int(r) for r in examples.negatives),
+            method=method,
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        )
+
     if mode == "mean":
         q = mean_query(pos, neg)
         if use_index:
@@ -143,7 +165,12 @@ def search(
             scores = np.clip(catalog.vectors[rows] @ q, -1.0, 1.0)  # exact scores of the candidates
             rows, scores = top_sorted(rows, scores.astype(np.float32), k)
         else:
-            r, s = exact_topk(catalog.vectors, q, k, exclude=excluded, cancel=cancel)
+
+            def streamed(rows: np.ndarray, sims: np.ndarray, done: int, total: int) -> None:
+                if partial is not None:
+                    partial(_result(rows, sims, np.full(len(rows), -1, np.int64), "exact"), done / total)
+
+            r, s = exact_topk(catalog.vectors, q, k, exclude=excluded, cancel=cancel, partial=streamed)
             rows, scores = r[0], s[0]
         matched = np.full(len(rows), -1, np.int64)
     else:
@@ -157,22 +184,7 @@ def search(
             rows, scores, matched = exact_scored_topk(
                 catalog.vectors, lambda b: _max_scores(b, pos, neg), k, exclude=excluded, cancel=cancel
             )
-    scores = np.clip(scores, -1.0, 1.0).astype(np.float32)  # already clipped per block; keep the promise
-    if threshold is not None:
-        keep = scores >= float(threshold)
-        rows, scores, matched = rows[keep], scores[keep], matched[keep]
-    return SearchResult(
-        rows=rows.astype(np.int64),
-        scores=scores,
-        matched=matched.astype(np.int64),
-        mode=mode,
-        k=int(k),
-        threshold=None if threshold is None else float(threshold),
-        positives=tuple(int(r) for r in examples.positives),
-        negatives=tuple(int(r) for r in examples.negatives),
-        method="index" if use_index else "exact",
-        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
-    )
+    return _result(rows, scores, matched, "index" if use_index else "exact")
 
 
 def _index_candidates(

@@ -14,7 +14,7 @@ Labelled chips and masked chips (under imported "exclude" places) never come bac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,8 +155,17 @@ def _review_result(catalog: Catalog, refined: Any) -> SearchResult:
     )
 
 
-def run_query(query: SearchQuery, *, cancel: CancelToken | None = None) -> SearchOutcome:
-    """Run ``query`` (see the module docstring); InputError when it cannot run (no positive example...)."""
+def run_query(
+    query: SearchQuery,
+    *,
+    cancel: CancelToken | None = None,
+    partial: Callable[[SearchOutcome, float], None] | None = None,
+) -> SearchOutcome:
+    """Run ``query`` (see the module docstring); InputError when it cannot run (no positive example...).
+
+    ``partial(outcome, share)`` gets the best hits found so far of a long exact scan (millions of chips,
+    no index yet) after each round of it, with the share of the region scanned; the returned outcome is
+    the complete one."""
     from terrafind.core.search.groups import spread_warning
 
     q = query
@@ -181,8 +190,24 @@ def run_query(query: SearchQuery, *, cancel: CancelToken | None = None) -> Searc
         from terrafind.core.search.query import search
 
         exclude = (*q.labels, *q.masked)
+        on_partial = None
+        if partial is not None:
+            shared: dict[str, Any] = {}
+
+            def on_partial(result: SearchResult, share: float) -> None:
+                if "percentiles" not in shared:  # the same sample scores as the finished search's
+                    shared["percentiles"] = region_percentiles(q, cancel=cancel)
+                partial(SearchOutcome(q.how, result, percentiles=shared["percentiles"]), share)
+
         result = search(
-            q.catalog, q.examples, k=q.k, mode=q.mode, index=q.index, exclude=exclude, cancel=cancel
+            q.catalog,
+            q.examples,
+            k=q.k,
+            mode=q.mode,
+            index=q.index,
+            exclude=exclude,
+            cancel=cancel,
+            partial=on_partial,
         )
     check(cancel)
     if refined is not None:

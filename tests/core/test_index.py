@@ -228,7 +228,7 @@ def test_exact_split_across_threads_matches_one_scan():
     m = rng.standard_normal((70_000, 8)).astype(np.float32)
     m /= np.linalg.norm(m, axis=1, keepdims=True)
     m[34_990:35_010] = m[0]  # duplicates straddling the boundary between the two threads' ranges
-    assert len(exact._ranges(len(m))) == min(2, exact._workers())
+    assert len(exact._split(exact._rounds(len(m), 5000, 1)[0])) == min(2, exact._workers())
     q = np.stack([m[0], m[123]])
     rows, sims = exact_topk(m, q, 40, exclude=[0, 35_000], block_rows=5000)
     for j in range(2):

@@ -16,6 +16,7 @@ from synth import write_earth_index
 from terrafind.core.errors import Cancelled, InputError
 from terrafind.core.progress import CancelToken
 from terrafind.core.read.reader import inspect, open_catalog
+from terrafind.core.store.layout import clear_stores, list_stores
 
 
 def test_earth_index_polygons(ei_file):
@@ -229,7 +230,12 @@ def test_progress_per_batch_and_cancel(tmp_path, read_mode):
     calls = []
     cat = open_catalog(truth["path"], progress=lambda d, t, label: calls.append((d, t)))
     assert len(cat) == 3000
-    assert calls[0] == (0, 3000) and calls[-1] == (3000, 3000) and len(calls) == 7
+    # one report per row group, then "Finishing the app cache"
+    assert calls[0] == (0, 3000) and calls[-1] == (3000, 3000) and len(calls) == 8
+    again = []
+    assert len(open_catalog(truth["path"], progress=lambda d, t, label: again.append(label))) == 3000
+    assert again == ["Opened from the app cache"]  # the second open reads nothing
+    clear_stores()
     token = CancelToken()
 
     def cancel_after_two(done, total, label):
@@ -238,6 +244,7 @@ def test_progress_per_batch_and_cancel(tmp_path, read_mode):
 
     with pytest.raises(Cancelled):
         open_catalog(truth["path"], progress=cancel_after_two, cancel=token)
+    assert list_stores() == []  # a cancelled open leaves no half store behind
     with pytest.raises(Cancelled):  # already cancelled: stops before reading anything
         open_catalog(truth["path"], progress=lambda d, t, _: d and pytest.fail("read"), cancel=token)
 
