@@ -19,19 +19,20 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from terrafind.core.search.index import IndexParams, index_paths, load_or_build_index
+    from terrafind.core.search.index import IndexParams, index_paths, index_root, load_or_build_index
 
     session = session_from_args(args, progress_for(always=True))
     catalog = session.catalog
-    params = IndexParams()
-    index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()))
+    params = IndexParams.for_rows(len(catalog))
+    index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()), index_root(catalog))
     if args.rebuild:
         for p in (index_file, sidecar):
             p.unlink(missing_ok=True)
     t0 = time.perf_counter()
     vi = load_or_build_index(catalog, params=params, progress=progress_for(always=True))
     how = "reused from the cache" if vi.from_cache else "built"
-    print(f"Index of {len(vi):,} chips ({catalog.dim}-d) {how} in {time.perf_counter() - t0:.1f} s.")
+    graph = f", graph on {vi.projection.dims} dimensions" if vi.projection is not None else ""
+    print(f"Index of {len(vi):,} chips ({catalog.dim}-d{graph}) {how} in {time.perf_counter() - t0:.1f} s.")
     if index_file.exists():
         print(f"Saved at {index_file}")
     return 0

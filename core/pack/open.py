@@ -88,8 +88,8 @@ class PackInfo:
 
                 # A pack's index was written on another machine: its structure is checked before hnswlib,
                 # which trusts the bytes it reads, ever sees it.
-                check_hnsw_file(stored, rows=len(catalog), dim=catalog.dim)
                 meta = json.loads(sidecar.read_text())
+                check_hnsw_file(stored, rows=len(catalog), dim=int(meta["graph_dim"]))
                 params = ix.IndexParams(**meta["params"])
                 return ix._load_cached(  # noqa: SLF001 - the checks we want, with the stored fingerprint
                     catalog, params, meta["fingerprint"], stored, sidecar, progress, cancel

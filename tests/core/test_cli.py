@@ -119,9 +119,10 @@ def test_usage_errors_and_cancel(ei_file, capsys, monkeypatch):
 def test_index_builds_then_reuses_the_cache(ei_file, capsys, terrafind_home):
     assert main(["index", str(ei_file["path"]), "--bbox", "-76,37,-75,38"]) == 0
     captured = capsys.readouterr()
-    assert "Index of 500 chips (384-d) built" in captured.out
+    assert "Index of 500 chips (384-d, graph on 65 dimensions) built" in captured.out
     assert "Building the search index" in captured.err and "100.0%" in captured.err  # the progress bar
-    assert list((terrafind_home / "cache" / "index").glob("*.hnsw"))
+    # kept with the region's app cache (cleared with it)
+    assert list((terrafind_home / "cache" / "regions").glob("*/index/*.hnsw"))
     assert main(["index", str(ei_file["path"]), "--bbox", "-76,37,-75,38"]) == 0
     assert "reused from the cache" in capsys.readouterr().out
     assert main(["index", str(ei_file["path"]), "--bbox", "-76,37,-75,38", "--rebuild"]) == 0

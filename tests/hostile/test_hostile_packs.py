@@ -178,9 +178,9 @@ def test_kind12_crafted_index_never_reaches_hnswlib(copy):
     path.write_bytes(bytes(data))
     m["files"][rel] = {"bytes": len(data), "sha256": sha256_file(path)}  # the sender signs anything
     sidecar = json.loads(path.with_suffix(".json").read_text())
-    from terrafind.core.search.index import _file_sums
+    from terrafind.core.search.index_files import file_sums
 
-    sidecar["sums"] = _file_sums(path, None, None)
+    sidecar["sums"] = file_sums(path, None, None)
     path.with_suffix(".json").write_text(json.dumps(sidecar))
     m["files"][str(Path(rel).with_suffix(".json"))] = {
         "bytes": path.with_suffix(".json").stat().st_size,
