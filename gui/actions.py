@@ -55,6 +55,10 @@ class Actions:
             "What is &new since the date before",
             lambda: c.dates.new_since(w.dates_ui.panel.since.currentData() or ""),
         )
+        self.clear_cache_action = act("Clear app &cache...", lambda: dialogs.clear_cache(w))
+        self.clear_cache_action.setToolTip(
+            "Delete what regions you opened before keep on disk (they are read anew when opened again)"
+        )
         # Own actions rather than createUndoAction: its text ("Undo Add positive example chip-...") would
         # make the toolbar jump; the full text goes in the tooltip instead.
         stack = c.undo_stack
@@ -122,6 +126,8 @@ class Actions:
         )
         file_menu.addSeparator()
         file_menu.addActions([self.imagery_action, self.embed_action, self.pack_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.clear_cache_action)
         file_menu.addSeparator()
         file_menu.addAction(self._act("&Quit", w.close, QKeySequence.Quit))
 

@@ -55,6 +55,7 @@ class AppController(QObject):
     project_path_changed = Signal(str)
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
+    cache_changed = Signal(dict)  # {"region": bytes of the open region's app cache or None, "total": bytes, "regions": n}
     # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
     # has not allowed; the window asks ("Allow ...") like a browser asking about a site
     permission_needed = Signal(object)
@@ -141,6 +142,7 @@ class AppController(QObject):
             f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
         )
         self.data.build_index()
+        self.refresh_cache_info()
         self.save_recovery()
         freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
 
@@ -186,6 +188,41 @@ class AppController(QObject):
     def use_index(self, catalog: Any, index: Any) -> None:
         if self.session.use_index(catalog, index):
             self.index_ready.emit(index)
+            self.refresh_cache_info()  # the index joined the region's app cache
+
+    # --- the app cache (terrafind.core.store: what every opened region keeps on disk) ---------------------
+    def cache_info(self) -> dict[str, Any]:
+        """The app cache as the Data panel shows it: the open region's bytes, all regions' bytes and count."""
+        from terrafind.core.store.layout import list_stores
+
+        stores = list_stores()
+        info = self.session.catalog.cache_info() if self.session.catalog is not None else None
+        return {
+            "region": info["bytes"] if info else None,
+            "total": sum(s.size for s in stores),
+            "regions": len(stores),
+        }
+
+    def refresh_cache_info(self) -> None:
+        self.cache_changed.emit(self.cache_info())
+
+    def clear_cache(self) -> None:
+        """Delete the app cache of every region but the open one (its files are in use), in a job."""
+        from terrafind.core.store.layout import clear_stores
+
+        info = self.session.catalog.cache_info() if self.session.catalog is not None else None
+        keep = {info["key"]} if info else set()
+
+        def job(progress, cancel) -> int:
+            return clear_stores(keep=keep)
+
+        def done(freed: int) -> None:
+            from terrafind.core.units import human_bytes
+
+            self.say(f"Cleared {human_bytes(freed)} of app cache; opening those regions again reads them anew.")
+            self.refresh_cache_info()
+
+        self.runner.start("cache", job, label="Clearing the app cache", on_done=done, on_error=self.report_error)
 
     # --- examples and labels (through the undo stack) ------------------------------------------------
     def chip_name(self, row: int) -> str:
@@ -332,8 +369,9 @@ class AppController(QObject):
     def search_now(self) -> bool:
         return self.search.search_now()
 
-    def show_results(self, shown: ShownResults) -> None:
-        """A finished search (or restored results) for the screen."""
+    def show_results(self, shown: ShownResults, *, partial: float | None = None) -> None:
+        """A finished search (or restored results) for the screen; ``partial``: the best so far of a search
+        still scanning, with the share of the region scanned (the finished search replaces it)."""
         if self.session.catalog is None:
             return  # the data closed meanwhile (opening other data cancels running searches)
         if self.session.set_outcome(shown.outcome):
@@ -342,10 +380,14 @@ class AppController(QObject):
         self.shown = shown
         r = shown.result
         how = "index" if r.method == "index" else "exact search"
-        self.message.emit(f"{len(r)} matches in {r.elapsed_ms:.0f} ms ({how}).")
+        if partial is not None:
+            self.message.emit(f"Best {len(r)} so far, {100 * partial:.0f} % of the region searched…")
+        else:
+            self.message.emit(f"{len(r)} matches in {r.elapsed_ms:.0f} ms ({how}).")
         self.results_ready.emit(shown)
         self.thumbs.prefetch([int(x) for x in r.rows])
-        self.save_recovery()
+        if partial is None:
+            self.save_recovery()
 
     def visible_hits(self) -> tuple[Any, Any]:
         """Rows and scores of the visible hits (:meth:`Session.visible`), best first."""

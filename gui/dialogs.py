@@ -253,3 +253,26 @@ def open_dates(window) -> None:
         paths, dates = dialog.result_paths()
         if paths:
             window.c.data.open_paths(paths, dates=dates)
+
+
+def clear_cache(window) -> None:
+    """File > Clear app cache... (and the Data panel's "Clear..."): says what it frees, then clears every
+    region's app cache but the open one's."""
+    from terrafind.core.units import human_bytes
+    from terrafind.gui import errors
+
+    c = window.c
+    info = c.cache_info()
+    others = info["total"] - (info["region"] or 0)
+    count = info["regions"] - (1 if info["region"] is not None else 0)
+    if count <= 0:
+        c.say("The app cache holds only the region that is open: nothing to clear.")
+        return
+    text = (
+        f"Delete the app cache of {count} region{'s' if count != 1 else ''} ({human_bytes(others)})? "
+        "They open again as they did the first time (read in full, then the search index built)."
+    )
+    if info["region"] is not None:
+        text += " The open region keeps its cache."
+    if errors.ask(window, "Clear app cache", text):
+        c.clear_cache()

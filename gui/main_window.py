@@ -14,7 +14,7 @@ from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from terrafind.core.present.features import examples_fc
-from terrafind.gui import errors
+from terrafind.gui import dialogs, errors
 from terrafind.gui.actions import Actions
 from terrafind.gui.controller import AppController
 from terrafind.gui.dates_ui import DatesUi
@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.feedback = Feedback(self)  # after-the-fact words: exports, packs, first-use hints
         self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
+        self.c.refresh_cache_info()
         self._show_learn_state()
         self.dataset_panel.set_recent(self.settings.recent())
         self.resize(1400, 900)
@@ -124,7 +125,11 @@ class MainWindow(QMainWindow):
         c.message.connect(lambda text: self.status.showMessage(text, 15000))
         c.permission_needed.connect(self._on_permission_needed)
         c.data_opened.connect(self._on_data_opened)
-        c.index_ready.connect(lambda ix: self.status.showMessage("The search index is ready.", 5000))
+        c.index_ready.connect(self._on_index_ready)
+        c.cache_changed.connect(self.dataset_panel.set_cache)
+        c.runner.job_progress.connect(self._on_job_progress)
+        c.runner.job_ended.connect(self._on_job_ended)
+        self.dataset_panel.clear_cache_requested.connect(lambda: dialogs.clear_cache(self))
         c.examples_changed.connect(self._on_examples_changed)
         c.labels_changed.connect(p.show_labels)
         c.masked_changed.connect(lambda n: self._show_learn_state())
@@ -211,9 +216,16 @@ class MainWindow(QMainWindow):
         loss = (info.get("v1") or {}).get("loss")  # the Clay v1 loss: its row in the search controls
         metric = (info.get("v1") or {}).get("metric") or "loss"
         self.controls.set_loss_scale(loss["min"] if loss else None, loss["max"] if loss else None, metric)
+        self._show_search_state()
         self.examples_panel.set_examples([])
         if self.c.footprints_fc is not None:
+            self.map_view.set_coverage(None)
             self.map_view.set_footprints(self.c.footprints_fc)
+        else:  # a big region: where its chips are, as tiles (terrafind.core.present.coverage)
+            from terrafind.core.present.coverage import CoverageTiles
+
+            self.map_view.set_footprints({"type": "FeatureCollection", "features": []})
+            self.map_view.set_coverage(CoverageTiles(catalog).tile, catalog.bounds)
         if len(catalog):
             self.map_view.fit_bounds(*catalog.bounds)
         pack = session.pack
@@ -224,6 +236,37 @@ class MainWindow(QMainWindow):
             self.map_view.set_imagery_basemap(None)
         if pack is not None and pack.problems:
             self.message_bar.show_message(" ".join(pack.problems), "warning")
+
+    def _on_index_ready(self, index) -> None:
+        self.status.showMessage("The search index is ready.", 5000)
+        self._show_search_state()
+
+    def _on_job_progress(self, job) -> None:
+        if job.kind == "index" and job.text:
+            # e.g. "Building the search index: 34 %, about 12 min left"
+            text = job.text.replace("Building the search index", "building the index").lstrip(": ")
+            self.dataset_panel.set_search_state(f"exact while {text}")
+
+    def _on_job_ended(self, job, how: str) -> None:
+        if job.kind == "index" and how in ("failed", "cancelled"):
+            self._show_search_state()
+
+    def _show_search_state(self) -> None:
+        """The Data panel's line on how searches run (index ready, being built, or not needed)."""
+        from terrafind.core.search.exact import EXACT_MAX_ROWS
+
+        s = self.c.session
+        if s.catalog is None:
+            text = ""
+        elif len(s.catalog) <= EXACT_MAX_ROWS:
+            text = "exact, every chip compared (fast at this size)"
+        elif s.index is not None:
+            text = "search index ready (answers in milliseconds, ranked exactly)"
+        elif self.c.runner.running("index"):
+            text = "exact while the search index builds"
+        else:
+            text = "exact (no search index)"
+        self.dataset_panel.set_search_state(text)
 
     def _on_demo_ready(self, demo) -> None:
         self.demo = demo

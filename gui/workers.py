@@ -8,8 +8,10 @@ Latest wins (Orange's ``concurrent.py`` idea): jobs have a *kind* ("open", "inde
 Starting a job of a kind that is still running cancels the old one's :class:`CancelToken` and disconnects it
 first, so its late result can never reach the screen even though its thread finishes its current chunk.
 
-Thumbnails get their own small pool (max 4) so a slow COG read never delays a search. ``QPixmap`` must only
-be made on the GUI thread; workers hand back bytes.
+Thumbnails get their own small pool (max 4) so a slow COG read never delays a search, and background jobs
+(the search index build, which takes the better part of an hour at 10 M chips) a thread of their own, so
+the two job threads stay free for opening, searching and exporting. ``QPixmap`` must only be made on the
+GUI thread; workers hand back bytes.
 
 Why not QThreadPool + QRunnable (the first version): PySide gives a Python ``QRunnable.run`` a fresh Python
 thread state each time and drops it afterwards, together with the thread's ``threading.local`` data. pyproj
@@ -140,6 +142,7 @@ class TaskRunner(QObject):
         _prepare_libraries()
         self.pool = ThreadPoolExecutor(max_threads, thread_name_prefix="terrafind-job")
         self.thumb_pool = ThreadPoolExecutor(thumb_threads, thread_name_prefix="terrafind-thumb")
+        self.background_pool = ThreadPoolExecutor(1, thread_name_prefix="terrafind-background")
         self._futures: set[Future] = set()
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
@@ -164,10 +167,12 @@ class TaskRunner(QObject):
         on_cancel: Callable[[], None] | None = None,
         shown: bool = True,
         thumbnails: bool = False,
+        background: bool = False,
         latest_wins: bool = True,
     ) -> Job:
-        """Run ``fn(progress=, cancel=)`` in a worker. With ``latest_wins`` an older job of ``kind`` is
-        cancelled and forgotten first. After :meth:`shutdown` nothing starts: the job comes back cancelled."""
+        """Run ``fn(progress=, cancel=)`` in a worker (``background``: on the thread for long background
+        work). With ``latest_wins`` an older job of ``kind`` is cancelled and forgotten first. After
+        :meth:`shutdown` nothing starts: the job comes back cancelled."""
         if self._closed:
             job = Job(next(self._ids), kind, label or kind, CancelToken(), None, None, None, False)
             job.token.cancel()
@@ -183,7 +188,8 @@ class TaskRunner(QObject):
         if shown:
             self.job_started.emit(job)
         worker = Worker(job.id, fn, job.token, self._signals)
-        future = (self.thumb_pool if thumbnails else self.pool).submit(worker.run)
+        pool = self.thumb_pool if thumbnails else self.background_pool if background else self.pool
+        future = pool.submit(worker.run)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
         return job
@@ -222,6 +228,7 @@ class TaskRunner(QObject):
         self.wait_idle(timeout_ms)
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.thumb_pool.shutdown(wait=False, cancel_futures=True)
+        self.background_pool.shutdown(wait=False, cancel_futures=True)
 
     def _drop(self, job: Job, how: str) -> None:
         job.token.cancel()

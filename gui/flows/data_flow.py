@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from terrafind.core.export.formats import file_filters
+from terrafind.core.present.coverage import OUTLINES_MAX_CHIPS
 from terrafind.core.present.features import footprints_json
 from terrafind.gui.workers import TaskRunner
 
@@ -78,6 +79,8 @@ class DataFlow(QObject):
                 "terrafind.core.export.hits",
                 "terrafind.core.search.query",
             )
+            if len(catalog) > OUTLINES_MAX_CHIPS:  # the map shows coverage tiles, not millions of outlines
+                return opened, None
             return opened, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
 
         def failed(exc, tb="") -> None:
@@ -124,6 +127,7 @@ class DataFlow(QObject):
             lambda progress, cancel: session.load_index(progress=progress, cancel=cancel),
             label="Building the search index",
             on_done=lambda index: self.c.use_index(session.catalog, index),
+            background=True,  # may take most of an hour at 10 M chips: the job threads stay free
         )
 
     # --- demo region ----------------------------------------------------------------------------------

@@ -1,14 +1,19 @@
-"""From "the examples changed" to results on screen: debounce, one search job at a time, newest wins.
+"""From "the examples changed" to results on screen: at once, one search job at a time, newest wins.
 
-A click starts a 400 ms timer; more clicks restart it, so three quick clicks give one search. The search
-(plain, refined or grouped: the session decides, :meth:`terrafind.core.session.Session.how`) and turning
-its hits into map features and gallery items run in a worker on a snapshot of the session
+The first click searches at once; a click while a search runs, or within 400 ms of the last one started,
+starts a 400 ms timer that more clicks restart, so quick clicks after the first give one more search.
+The search (plain, refined or grouped: the session decides, :meth:`terrafind.core.session.Session.how`)
+and turning its hits into map features and gallery items run in a worker on a snapshot of the session
 (:meth:`~terrafind.core.session.Session.query`). Starting a search cancels the one still running
 (TaskRunner's latest-wins), so a slow old search never overwrites a new one. The outcome goes back to
-the controller (``show_results``).
+the controller (``show_results``). An exact search of millions of chips (the index still building) also
+hands back the best hits found so far after each tenth of the region, spread over all of it
+(``partial``), so the first results are on screen in a fraction of the scan.
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -27,6 +32,7 @@ class SearchFlow(QObject):
     """Runs the searches of a controller's session."""
 
     started = Signal(str)  # how: "plain" | "refine" | "grouped"
+    _partial = Signal(object, object, float)  # (job, ShownResults, share of the region scanned), queued
 
     def __init__(self, controller, runner: TaskRunner):
         super().__init__(controller)
@@ -36,10 +42,17 @@ class SearchFlow(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
         self.timer.timeout.connect(self.search_now)
+        self._last_start = -1e9
+        self._partial.connect(self._on_partial)
 
     def request(self) -> None:
-        """Search after a short pause (restarts the pause)."""
-        self.timer.start()
+        """Search now, unless a search is running or started moments ago: then after a short pause
+        (which further requests restart), so quick clicks coalesce into one search."""
+        recent = time.monotonic() - self._last_start < DEBOUNCE_MS / 1000.0
+        if recent or self.runner.running("search") or self.timer.isActive():
+            self.timer.start()
+        else:
+            self.search_now()
 
     def cancel(self) -> None:
         self.timer.stop()
@@ -57,13 +70,18 @@ class SearchFlow(QObject):
         if session.learn.get("refine") and query.how != "refine":
             self.c.say("Refine needs a hit marked wrong (N) too; searching by likeness meanwhile.")
         labels = dict(query.labels)
+        holder: dict = {}
+
+        def partial(outcome, share: float) -> None:  # in the worker: best so far of a long exact scan
+            self._partial.emit(holder.get("job"), show_outcome(query.catalog, outcome, labels), share)
 
         def job(progress, cancel) -> ShownResults:
-            outcome = run_query(query, cancel=cancel)
+            outcome = run_query(query, cancel=cancel, partial=partial)
             return show_outcome(query.catalog, outcome, labels)
 
+        self._last_start = time.monotonic()
         self.started.emit(query.how)
-        self.runner.start(
+        holder["job"] = self.runner.start(
             "search",
             job,
             label=LABELS.get(query.how, "Searching"),
@@ -71,6 +89,10 @@ class SearchFlow(QObject):
             on_error=self.c.report_error,
         )
         return True
+
+    def _on_partial(self, job, shown: ShownResults, share: float) -> None:
+        if job is not None and job in self.runner.running("search"):  # a newer search drops older partials
+            self.c.show_results(shown, partial=share)
 
     def show_saved(self, outcome) -> None:
         """Results a project saved: made ready for the screen in a job of the same kind (a search started

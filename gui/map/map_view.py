@@ -59,6 +59,7 @@ _STATE_CALLS = {
     "setOnline": "online",
     "setImagery": "imagery",
     "setFootprints": "footprints",
+    "setCoverage": "coverage",
     "setExamples": "examples",
     "setResults": "results",
     "setSites": "sites",
@@ -75,6 +76,7 @@ _LOADED = {"setFootprints": "footprints", "setExamples": "examples", "setResults
 _PAYLOAD_VERSIONS = itertools.count(1)
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,7})/(\d{1,7})\.webp$")
 _THUMB = re.compile(r"^(\d{1,9})\.png$")
+_COVERAGE = re.compile(r"^(\d{1,2})/(\d{1,7})/(\d{1,7})\.png$")
 
 
 def _online_tile(rest: str) -> tuple[bytes, str] | None:
@@ -279,6 +281,26 @@ class MapView(QWidget):
     def set_footprints(self, fc: dict | str) -> None:
         """All chips' outlines (a FeatureCollection, or RawJSON of one encoded in a worker)."""
         self._load("setFootprints", fc)
+
+    def set_coverage(
+        self, tile_fn: Callable[[int, int, int], bytes | None] | None, bounds: tuple[float, ...] | None = None
+    ) -> None:
+        """Where a big region's chips are, as PNG tiles from ``tile_fn(z, x, y)`` (rendered off the GUI
+        thread; terrafind.core.present.coverage) in the "Chip footprints" layer; None removes them."""
+        if tile_fn is None:
+            self.scheme_handler.remove("/tiles/coverage/")
+            self._call("setCoverage", None)
+            return
+
+        def provide(rest: str):
+            m = _COVERAGE.match(rest)
+            data = tile_fn(int(m[1]), int(m[2]), int(m[3])) if m else None
+            return (data, "image/png") if data else None
+
+        self.scheme_handler.add_provider("/tiles/coverage/", provide, threaded=True)
+        self._imagery_version += 1  # a new URL per region: Chromium's cache never shows the last one's
+        url = url_for(f"/tiles/coverage/{{z}}/{{x}}/{{y}}.png?v={self._imagery_version}")
+        self._call("setCoverage", {"url": url, "bounds": list(bounds) if bounds else None})
 
     def set_examples(self, fc: dict | str) -> None:
         self._load("setExamples", fc)

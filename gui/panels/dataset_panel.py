@@ -1,4 +1,5 @@
-"""Left top: open data, recent files, what is loaded, and the region to search in."""
+"""Left top: open data, recent files, what is loaded, the region to search in, how searches run (the
+search index: ready, or building with the time left) and the app cache (its size, and Clear)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terrafind.core.units import human_bytes
 from terrafind.gui.panels.loss_plot import LossPlot
 from terrafind.gui.panels.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
 from terrafind.gui.plain import plain_tip
@@ -58,6 +60,7 @@ class DatasetPanel(QWidget):
     region_mode_chosen = Signal(str)
     bbox_entered = Signal(tuple)
     imagery_requested = Signal()  # the "Imagery…" button: File > Imagery for thumbnails and basemap...
+    clear_cache_requested = Signal()  # the app cache's "Clear…" button (File > Clear app cache...)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,11 +98,22 @@ class DatasetPanel(QWidget):
         self.bbox_button = QPushButton("Apply", self)
         self.bbox_message = hint_label("", color=ERROR_COLOR)
         self.bbox_message.hide()
+        self.search_label = hint_label("")
+        self.search_label.setToolTip(
+            "Searches are exact until the search index is built, then answered by the index in milliseconds"
+        )
+        self.cache_label = hint_label("")
+        self.cache_label.setToolTip(
+            "What opened regions keep on disk (vectors, chips, search index) so they open again at once"
+        )
+        self.clear_cache_button = QPushButton("Clear…", self)
+        self.clear_cache_button.setToolTip("Delete the app cache of the regions that are not open")
         self._build_layout()
 
         self.open_file_button.clicked.connect(self.open_file_requested)
         self.open_folder_button.clicked.connect(self.open_folder_requested)
         self.imagery_button.clicked.connect(self.imagery_requested)
+        self.clear_cache_button.clicked.connect(self.clear_cache_requested)
         self.recent_list.itemActivated.connect(self._on_recent_activated)
         self.region_group.idClicked.connect(self._on_region_clicked)
         self.bbox_edit.returnPressed.connect(self._on_bbox_applied)
@@ -107,6 +121,8 @@ class DatasetPanel(QWidget):
         self.bbox_edit.textEdited.connect(lambda _t: self.bbox_message.hide())
         self.set_info(None)
         self.set_recent([])
+        self.set_search_state("")
+        self.set_cache({"region": None, "total": 0, "regions": 0})
 
     def _build_layout(self) -> None:
         layout = QVBoxLayout(self)
@@ -143,6 +159,11 @@ class DatasetPanel(QWidget):
         layout.addSpacing(4)
         layout.addLayout(self.info_form)
         layout.addWidget(self.loss_plot)
+        layout.addWidget(self.search_label)
+        cache = QHBoxLayout()
+        cache.addWidget(self.cache_label, 1)
+        cache.addWidget(self.clear_cache_button)
+        layout.addLayout(cache)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
@@ -188,6 +209,29 @@ class DatasetPanel(QWidget):
             label.setWordWrap(True)
             label.setToolTip("\n".join(files) if name == "File" else value)
             self.info_form.addRow(hint_label(name), label)
+
+    def set_search_state(self, text: str) -> None:
+        """How searches run now: "Search index ready", "building … about 12 min left; exact meanwhile"."""
+        self.search_label.setText(f"Search: {text}" if text else "")
+        self.search_label.setVisible(bool(text))
+
+    def set_cache(self, info: dict) -> None:
+        """The app cache line: this region's size and all regions' (``AppController.cache_info``)."""
+        region, total, count = info.get("region"), int(info.get("total") or 0), int(info.get("regions") or 0)
+        if region is not None:
+            text = f"App cache: {human_bytes(region)} for this region"
+            if count > 1:
+                text += f", {human_bytes(total)} for {count} regions"
+        else:
+            text = f"App cache: {human_bytes(total)} for {count} region{'s' if count != 1 else ''}"
+        self.cache_label.setText(text)
+        others = count - (1 if region is not None else 0)
+        self.clear_cache_button.setEnabled(others > 0)
+        self.clear_cache_button.setToolTip(
+            f"Delete the app cache of the {others} region{'s' if others != 1 else ''} that {'are' if others != 1 else 'is'} not open"
+            if others
+            else "Only the open region is cached: nothing to clear"
+        )
 
     def set_imagery(self, text: str, tooltip: str = "") -> None:
         """The line saying where thumbnails come from."""

@@ -355,6 +355,21 @@
   };
   TF.pendingLoads = function () { return pending; }; // MapView.eval_json waits for 0
   TF.setFootprints = function (fc) { footprints.set(fc); };
+  // A big region's chips as PNG tiles (core/present/coverage.py) in the "Chip footprints" layer instead of
+  // one outline each: opts {url, bounds: [w, s, e, n]} or null to remove.
+  let coverage = null, coverageTiles = 0;
+  TF.setCoverage = function (opts) {
+    if (coverage) footprints.container.removeLayer(coverage);
+    coverage = null;
+    coverageTiles = 0;
+    if (!opts) return;
+    coverage = L.tileLayer(opts.url, {
+      pane: "tf-footprints", minZoom: 0, maxZoom: 19, maxNativeZoom: 19, keepBuffer: 1,
+      bounds: opts.bounds ? toBounds(opts.bounds) : undefined,
+    });
+    coverage.on("tileload", function () { coverageTiles += 1; });
+    footprints.container.addLayer(coverage);
+  };
   TF.setExamples = function (fc) { examples.set(fc); };
   TF.setResults = function (fc) {
     map.closePopup(popup);
@@ -527,6 +542,8 @@
       examples: examples.items.length,
       footprints: footprints.items.length,
       footprints_drawn: footprints.mode === "shapes" ? footprints.shapes.getLayers().length : 0,
+      coverage: coverage ? 1 : 0,
+      coverage_tiles: coverageTiles,
       selected: selectedRow,
       results_mode: results.mode,
       results_scale: results.scale || null,

@@ -44,6 +44,8 @@ def test_selftest_on_a_synthetic_file(tmp_path):
     assert set(report["steps"]) == {
         "page",
         "open",
+        "index",
+        "pan",
         "click",
         "results",
         "popup",
@@ -58,6 +60,10 @@ def test_selftest_on_a_synthetic_file(tmp_path):
     assert counts["histogram_bins"] > 0
     assert counts["exported_features"] == 200
     assert counts["outside_requests"] == 0
+    # measured from the mouse event: the example is registered first, the results drawn after the search
+    steps = report["steps"]
+    assert 0 < steps["click"] < steps["results"] and report["index"] == "not needed"
+    assert report["memory"]["peak_rss_gb"] > 0.1 and report["memory"]["web_peak_rss_gb"] > 0
     assert shot.stat().st_size > 10_000
     # the self test leaves no session behind for the next start
     assert not list((tmp_path / "home").glob("data/*.terrafind"))
