@@ -28,7 +28,7 @@ from terrafind.core.search import index_files as files
 from terrafind.core.search.reduce import Projection, fit_projection
 from terrafind.core.versions import build_of
 
-__all__ = ["build_graph", "time_left", "LABEL"]
+__all__ = ["build_graph", "time_left", "graph_bytes", "check_graph_memory", "LABEL"]
 
 LABEL = "Building the search index"
 _MIN_CHECKPOINT_ROWS = 50_000  # a graph smaller than this is rebuilt faster than it is saved and loaded
@@ -43,6 +43,24 @@ def time_left(seconds: float) -> str:
     if minutes < 60:
         return f"about {minutes} min left"
     return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def graph_bytes(rows: int, dims: int, m: int) -> int:
+    """Memory an hnswlib graph of ``rows`` reduced vectors of ``dims`` values takes: per element the level-0
+    record (vector, label, 2M links) and ~100 B of lock, label map and upper levels (measured: 492 B a chip
+    for 65 values and M 16, 557 B for M 24; research notes of issue 12)."""
+    return int(rows) * (4 * int(dims) + 8 + 8 * int(m) + 4 + 100)
+
+
+def check_graph_memory(rows: int, dims: int, m: int) -> None:
+    """InputError (one sentence) when the graph would not fit in the memory available now."""
+    from terrafind.core.read.budget import check_memory
+
+    check_memory(
+        graph_bytes(rows, dims, m),
+        f"The search index of {rows:,} chips",
+        hint="searches stay exact (slower); a smaller region gets an index.",
+    )
 
 
 def _block(vectors: Any, start: int, stop: int) -> np.ndarray:
@@ -91,6 +109,7 @@ def _resume(checkpoint: Path, fp: str, n: int, d: int, params: Any) -> tuple[Any
         count = int(meta["count"])
         if not 0 < count < n or projection.W.shape[0] != d:
             raise CacheError("The saved part of the search index does not fit.")
+        check_graph_memory(n, projection.dims, params.M)
         index = hnswlib.Index(space=params.space, dim=projection.dims)
         index.load_index(str(graph), max_elements=n)
         if index.get_current_count() != count:
@@ -131,6 +150,7 @@ def build_graph(
         projection = fit_projection(vectors, params.dims)
         if getattr(vectors, "release_pages", False):
             vectors.release()  # the sample's pages
+        check_graph_memory(n, projection.dims, params.M)  # before hnswlib allocates it
         index = hnswlib.Index(space=params.space, dim=projection.dims)
         index.init_index(
             max_elements=n, ef_construction=params.ef_construction, M=params.M, random_seed=params.seed

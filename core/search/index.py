@@ -294,6 +294,9 @@ def _load_cached(
     if projection.W.shape[0] != catalog.dim or meta.get("graph_dim") != projection.dims:
         raise CacheError("The saved search index was made for vectors of another width.")
     report(progress, 0, 1, "Loading the search index")
+    from terrafind.core.search.build import check_graph_memory
+
+    check_graph_memory(len(catalog), projection.dims, params.M)  # before hnswlib allocates it
     index = hnswlib.Index(space=params.space, dim=projection.dims)
     try:
         index.load_index(str(index_file), max_elements=len(catalog))
