@@ -33,6 +33,7 @@ __all__ = [
     "write_recovery",
     "recovery_pending",
     "clear_recovery",
+    "keep_recovery",
     "finish_session",
     "SUFFIX",
 ]
@@ -70,6 +71,9 @@ class Project:
     # Several dates (terrafind.core.dates): {"current": date on the map, "marks": other dates' examples and
     # labels (terrafind.core.dates.marks.marks_to_dict), "assigned": {path: date}, "learn_from": [...]}
     dates: dict[str, Any] | None = None
+    # Sensitive places (core.session_sensitive): precise coordinates leave only after the person unlocks
+    # them in a session; the unlock itself is never saved.
+    sensitive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -98,6 +102,7 @@ class Project:
                 masked=[str(i) for i in data.get("masked") or []],  # absent in older files too
                 learn=_learn(data.get("learn")),
                 dates=data["dates"] if isinstance(data.get("dates"), dict) else None,  # absent before dates
+                sensitive=data.get("sensitive") is True,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc
@@ -176,6 +181,24 @@ def recovery_pending() -> Path | None:
     """The recovery file of a session that did not end cleanly, or None."""
     path = recovery_path()
     return path if path.exists() else None
+
+
+def keep_recovery(reason: str) -> Path | None:
+    """Move the recovery file aside, never deleting it (its data could not be opened: a USB stick not
+    mounted, a file moved): ``data_dir()/sessions/recovery-<reason>-<time>.terrafind``. The next autosave
+    then starts a new recovery file instead of writing over the saved work. Returns where it went."""
+    path = recovery_path()
+    if not path.exists():
+        return None
+    folder = data_dir() / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"recovery-{reason}-{time.strftime('%Y%m%d-%H%M%S')}{SUFFIX}"
+    n = 2
+    while target.exists():
+        target = folder / f"recovery-{reason}-{time.strftime('%Y%m%d-%H%M%S')}-{n}{SUFFIX}"
+        n += 1
+    path.replace(target)
+    return target
 
 
 def clear_recovery() -> None:

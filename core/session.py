@@ -32,6 +32,7 @@ from terrafind.core.search import visible as vis
 from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
 from terrafind.core.session_lines import LineVerbs
 from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
+from terrafind.core.session_sensitive import SensitiveVerbs
 from terrafind.core.types import Examples, Region, SearchResult
 
 __all__ = ["Session", "OpenedData", "open_data", "DEFAULT_PARAMS"]
@@ -94,7 +95,7 @@ def open_data(
     return OpenedData(catalog, names, region, pack, None, assigned)
 
 
-class Session(DateVerbs, ProjectVerbs, LineVerbs):
+class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -122,6 +123,9 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
         self.marks: dict[str, DateMarks] = {}
         self.learn_from: list[str] | None = None
         self.assigned: dict[str, str] = {}
+        # Sensitive places (core.session_sensitive): precise coordinates locked until unlocked (not saved).
+        self.sensitive = False
+        self.unlocked = False
 
     @classmethod
     def open(cls, paths: Sequence[str | Path], region: Region | None = None, **kwargs: Any) -> Session:
@@ -377,10 +381,14 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
             raise InputError("Search first: there are no hits to export.")
         return self.catalog, visible
 
-    def export_hits(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
-        """Write the visible hits with their provenance; return (path written, number of hits)."""
+    def export_hits(
+        self, path: str | Path, fmt: str | None = None, *, blur_km: float | None = None
+    ) -> tuple[Path, int]:
+        """Write the visible hits with their provenance (``blur_km``: snapped to a grid, nothing that
+        identifies a chip); return (path written, number of hits)."""
         from terrafind.core.export.hits import export_hits
 
+        self.check_precise(blur_km)
         catalog, visible = self._hits()
         tops = self.outcome.tops(visible) if self.outcome is not None else None
         written = export_hits(
@@ -392,6 +400,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
             extra_provenance=self._provenance(),
             tops=tops,
             protected=self.protected_paths(),
+            blur_km=blur_km,
         )
         return written, len(visible)
 
@@ -402,10 +411,13 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
         catalog, visible = self._hits()
         return merge_sites(catalog, visible)
 
-    def export_sites(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
+    def export_sites(
+        self, path: str | Path, fmt: str | None = None, *, blur_km: float | None = None
+    ) -> tuple[Path, int]:
         """Write the sites of the visible hits; return (path written, number of sites)."""
         from terrafind.core.export.hits import export_sites
 
+        self.check_precise(blur_km)
         catalog, visible = self._hits()
         sites = self.sites()
         written = export_sites(
@@ -416,18 +428,28 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs):
             result=visible,
             extra_provenance=self._provenance(),
             protected=self.protected_paths(),
+            blur_km=blur_km,
         )
         return written, len(sites)
 
-    def export_labels(self, path: str | Path, fmt: str | None = None) -> tuple[Path, int]:
+    def export_labels(
+        self, path: str | Path, fmt: str | None = None, *, blur_km: float | None = None
+    ) -> tuple[Path, int]:
         """Write every example and label ("positive" / "negative"); return (path written, count)."""
         from terrafind.core.export.hits import export_labels
 
+        self.check_precise(blur_km)
         ex = self.search_examples()
         if self.catalog is None or not (ex.positives or ex.negatives):
             raise InputError("There are no examples or labels to export yet.")
         written = export_labels(
-            self.catalog, ex.positives, ex.negatives, path, fmt=fmt, protected=self.protected_paths()
+            self.catalog,
+            ex.positives,
+            ex.negatives,
+            path,
+            fmt=fmt,
+            protected=self.protected_paths(),
+            blur_km=blur_km,
         )
         return written, len(ex.positives) + len(ex.negatives)
 

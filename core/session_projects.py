@@ -48,6 +48,8 @@ class ProjectVerbs:
     learn: dict[str, Any]
     view: dict[str, float] | None
     project_path: str | None
+    sensitive: bool
+    unlocked: bool
     imagery: str | None
     # methods of Session and DateVerbs used here
     chip_name: Any
@@ -87,6 +89,7 @@ class ProjectVerbs:
             masked=sorted(self.masked.values()),
             learn=dict(self.learn),
             dates=self._dates_to_project(),
+            sensitive=bool(getattr(self, "sensitive", False)),
         )
 
     def apply_project(self, proj: Project) -> list[str]:
@@ -113,6 +116,7 @@ class ProjectVerbs:
         self.set_masked(int(r) for r in cat.rows_of(proj.masked) if r >= 0)
         self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
         self.learn = {**LEARN_DEFAULTS, **(proj.learn or {})}
+        self.sensitive, self.unlocked = bool(proj.sensitive), False  # a sensitive project opens locked
         if proj.view:
             self.view = dict(proj.view)
         return missing

@@ -96,6 +96,21 @@ class Actions:
         self.refine.toggled.connect(lambda on: c.set_learn(refine=on))
         self.group.toggled.connect(lambda on: c.set_learn(group=on))
         self.sites.toggled.connect(lambda on: c.set_learn(sites=on))
+        from terrafind.gui import sensitive
+
+        self.mark_sensitive = act("&Mark this project sensitive", None, checkable=True)
+        self.mark_sensitive.setToolTip("Precise coordinates leave only after you unlock them")
+        self.mark_sensitive.toggled.connect(
+            lambda on: sensitive.mark(w, on) if on != c.session.sensitive else None
+        )
+        self.unlock_action = act("&Unlock precise coordinates...", lambda: sensitive.unlock(w))
+        self.unlock_action.setEnabled(False)
+        self.blurred_hits = act("Export hits, &blurred...", lambda: sensitive.export(w, "hits", blurred=True))
+        self.blurred_sites = act(
+            "Export sites, b&lurred...", lambda: sensitive.export(w, "sites", blurred=True)
+        )
+        self.share_labels = act("Share labels &without coordinates...", lambda: sensitive.share_labels(w))
+        c.sensitivity_changed.connect(self.show_sensitivity)
         self._build_menus()
         self._build_toolbar()
 
@@ -123,6 +138,16 @@ class Actions:
         file_menu.addSeparator()
         file_menu.addActions(
             [self.import_action, self.export_hits_action, self.export_sites_action, self.export_labels_action]
+        )
+        self.sensitive_menu = file_menu.addMenu("Sensitive p&laces")
+        self.sensitive_menu.addActions(
+            [
+                self.mark_sensitive,
+                self.unlock_action,
+                self.blurred_hits,
+                self.blurred_sites,
+                self.share_labels,
+            ]
         )
         file_menu.addSeparator()
         file_menu.addActions([self.imagery_action, self.embed_action, self.pack_action])
@@ -177,6 +202,15 @@ class Actions:
         change (the session has them already) and starts nothing; the panel's check boxes follow."""
         for action, key in ((self.refine, "refine"), (self.group, "group"), (self.sites, "sites")):
             action.setChecked(bool(learn.get(key)))
+
+    def show_sensitivity(self, sensitive: bool, unlocked: bool) -> None:
+        """Reflect the session's sensitivity (its toggled signal then finds no change and does nothing)."""
+        self.mark_sensitive.setChecked(sensitive)
+        self.unlock_action.setEnabled(sensitive and not unlocked)
+        title = self.w.windowTitle().removesuffix(" [sensitive]").removesuffix(" [sensitive, unlocked]")
+        if sensitive:
+            title += " [sensitive, unlocked]" if unlocked else " [sensitive]"
+        self.w.setWindowTitle(title)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -59,6 +59,7 @@ class AppController(QObject):
     # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
     # has not allowed; the window asks ("Allow ...") like a browser asking about a site
     permission_needed = Signal(object)
+    sensitivity_changed = Signal(bool, bool)  # sensitive, unlocked (core.session_sensitive)
     error = Signal(object, str)  # exception, traceback: the window's ErrorReporter shows it
 
     def __init__(
@@ -105,6 +106,22 @@ class AppController(QObject):
         self.message.emit(f"Allowed {site} for this data.")
         if retry is not None:
             retry()
+
+    def mark_sensitive(self, on: bool) -> None:
+        """Mark the project sensitive (precise coordinates locked until unlocked) or not."""
+        self.session.mark_sensitive(on)
+        self.sensitivity_changed.emit(self.session.sensitive, self.session.unlocked)
+        self.save_recovery()
+        self.message.emit(
+            "This project is sensitive: exports are blurred and field packs refused until you unlock "
+            "precise coordinates." if on else "This project is no longer marked sensitive."
+        )
+
+    def unlock_precise(self) -> None:
+        """Let precise coordinates of a sensitive project leave for the rest of this session."""
+        self.session.unlock_precise()
+        self.sensitivity_changed.emit(self.session.sensitive, self.session.unlocked)
+        self.message.emit("Precise coordinates are unlocked until you close this project.")
 
     def set_online(self, online: bool) -> None:
         """The window's Online/Offline switch: offline, the network gate lets nothing out."""
@@ -432,18 +449,23 @@ class AppController(QObject):
         self.session.project_path = None if last else str(path)
         self.restore(proj)
 
-    def restore(self, proj: projects.Project) -> None:
+    def restore(self, proj: projects.Project, *, failed=None) -> None:
+        """Open a project's data (in a job) and bring back its session; ``failed(exc)`` runs when the data
+        cannot be opened."""
         from terrafind.core.types import Region
 
         self.imagery.expect(proj.sources, proj.imagery)
         region = Region.from_dict(proj.region) if proj.region else None
         dates = (proj.dates or {}).get("assigned") or None  # dates the user gave files: the same dates again
-        self.data.open_paths(proj.sources, region, dates=dates, then=lambda: self._apply_project(proj))
+        self.data.open_paths(
+            proj.sources, region, dates=dates, then=lambda: self._apply_project(proj), failed=failed
+        )
 
     def _apply_project(self, proj: projects.Project) -> None:
         s = self.session
         self.undo_stack.clear()
         missing = s.apply_project(proj)
+        self.sensitivity_changed.emit(s.sensitive, s.unlocked)
         self.params_changed.emit(dict(s.params))
         self.labels_changed.emit(dict(s.labels))
         self.masked_changed.emit(len(s.masked))

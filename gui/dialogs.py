@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from terrafind.core.export.formats import file_filters
 from terrafind.core.paths import is_app_folder
 
 __all__ = [
@@ -119,11 +118,11 @@ def _save(window, path: str) -> None:
 
 
 def export(window, what: str) -> None:
-    """File > Export hits / sites / labels: ask where, in which format, then write in a job."""
-    title = {"hits": "Export hits", "sites": "Export sites", "labels": "Export labels"}[what]
-    chosen = ask_save_path(window, title, DEFAULT_NAMES[what], file_filters())
-    if chosen:
-        window.c.data.export(what, *chosen)
+    """File > Export hits / sites / labels: ask where, in which format, then write in a job (a project
+    marked sensitive asks how precisely first: terrafind.gui.sensitive)."""
+    from terrafind.gui import sensitive
+
+    sensitive.export(window, what)
 
 
 def import_places(window) -> None:

@@ -29,10 +29,25 @@ def offer_recovery(window) -> bool:
         try:
             proj = projects.load_project(pending)
         except Exception as exc:  # noqa: BLE001 - a damaged recovery file is shown, the app still starts
+            kept = projects.keep_recovery("damaged")
             window.c.report_error(exc)
+            window.message_bar.show_message(
+                f"The saved session could not be read; it is kept as {kept} for a closer look.", "warning"
+            )
             return False
         window.c.session.project_path = proj.saved_from
-        window.c.restore(proj)
+
+        def unopened(exc) -> None:
+            # Its data cannot be opened now (a USB stick not mounted): never replace the saved work.
+            kept = projects.keep_recovery("unopened")
+            if kept is not None:
+                window.message_bar.show_message(
+                    f"The data of your last session could not be opened ({getattr(exc, 'message', exc)}); "
+                    f"the session is kept in {kept}: open it with File > Open project when the data is back.",
+                    "warning",
+                )
+
+        window.c.restore(proj, failed=unopened)
         return True
     pending.rename(pending.with_name(f"recovery-declined-{time.strftime('%Y%m%d-%H%M%S')}.terrafind"))
     return False

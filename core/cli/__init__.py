@@ -56,7 +56,7 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="GeoParquet file(s), folder(s) of them, or a field pack folder",
+        help="GeoParquet file(s), folder(s) of them, a field pack folder, or a .terrafind project",
     )
     parser.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="only load chips in this lon/lat box")
     parser.add_argument("--embedding-column", metavar="NAME", help="the vector column, when not detected")
@@ -118,6 +118,8 @@ def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
     from terrafind.core.types import Region
 
     region = Region.from_bbox(*args.bbox) if args.bbox else None
+    if len(args.paths) == 1 and str(args.paths[0]).endswith(".terrafind"):
+        return _project_session(args, region, progress)
     return Session.open(
         args.paths,
         region,
@@ -125,6 +127,32 @@ def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
         chip_size_m=args.chip_size,
         progress=progress,
     )
+
+
+def _project_session(args: argparse.Namespace, region: Any, progress: Any) -> Any:
+    """A session on a project's data with its examples, labels, masks and sensitivity (a project marked
+    sensitive opens locked: see --unlock). Its data's addresses are a file's, not typed: they need --allow."""
+    from terrafind.core.errors import InputError
+    from terrafind.core.project import load_project
+    from terrafind.core.session import Session
+    from terrafind.core.types import Region
+
+    proj = load_project(args.paths[0])
+    if not proj.sources:
+        raise InputError(f"The project {args.paths[0]} names no data file to open.")
+    if region is None and proj.region:
+        region = Region.from_dict(proj.region)
+    session = Session.open(
+        proj.sources,
+        region,
+        embedding_column=args.embedding_column,
+        chip_size_m=args.chip_size,
+        progress=progress,
+    )
+    missing = session.apply_project(proj)
+    if missing:
+        print(f"note: {len(missing)} saved chips are not in the data (e.g. {missing[0]}).")
+    return session
 
 
 def _side_date(paths: list[str], given: str | None, what: str) -> str:

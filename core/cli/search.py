@@ -74,6 +74,23 @@ def register(subparsers: Any) -> None:
         "(e.g. --loss 0.2, keeps loss >= 0.2)",
     )
     p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
+    p.add_argument(
+        "--blur",
+        type=float,
+        metavar="KM",
+        help="sensitive places: snap the written hits to a grid of KM (1, 5, 10) and leave out ids, dates, "
+        "files and examples",
+    )
+    p.add_argument(
+        "--label-set",
+        metavar="FILE",
+        help="also write the examples as a label set without coordinates (labels and embeddings, .parquet)",
+    )
+    p.add_argument(
+        "--unlock",
+        action="store_true",
+        help="a project marked sensitive: let precise coordinates be written and printed in this run",
+    )
     p.add_argument("--no-index", action="store_true", help="always search exactly, ignore a cached index")
     p.add_argument(
         "--labels",
@@ -180,6 +197,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         session = session_from_args(args, progress_for())
     catalog = session.catalog
+    if args.unlock:
+        session.unlock_precise()
+    if args.out:
+        session.check_precise(args.blur)  # said before the search, not after
     for row in rows_under(catalog, args.at, "--at"):
         session.set_example(row, "positive")
     for row in rows_under(catalog, args.negatives, "--not"):
@@ -232,15 +253,20 @@ def run(args: argparse.Namespace) -> int:
     ):
         lon, lat = catalog.centroids[row]
         where = f"  {pct.text(float(score))}" if pct is not None else ""
-        print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}{where}  {lon:.5f}, {lat:.5f}")
+        place = f"{lon:.5f}, {lat:.5f}" if session.precise_allowed() else "(sensitive: place not shown)"
+        print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}{where}  {place}")
     if args.out:
         if args.sites:
-            out, count = session.export_sites(args.out)
+            out, count = session.export_sites(args.out, blur_km=args.blur)
             total = sum(s.area_ha for s in session.sites())
             print(f"{len(visible)} hits form {count} site(s), {total:.1f} ha in all.")
         else:
-            out, _count = session.export_hits(args.out)
-        print(f"Wrote {out}")
+            out, _count = session.export_hits(args.out, blur_km=args.blur)
+        blurred = f" (places blurred to a {args.blur:g} km grid)" if args.blur else ""
+        print(f"Wrote {out}{blurred}")
+    if args.label_set:
+        out, count = session.export_label_set(args.label_set)
+        print(f"Wrote {count} labels without coordinates to {out}")
     return 0
 
 

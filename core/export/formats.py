@@ -37,6 +37,7 @@ __all__ = [
     "name_for",
     "export_fc",
     "file_filters",
+    "spreadsheet_safe",
     "DIGITS",
 ]
 
@@ -183,7 +184,23 @@ def write_csv(fc: dict, path: Path) -> None:
     # The sidecar goes beside the file being written; write_atomic moves it into place with it.
     sidecar = path.with_name(f"{path.stem}.terrafind.json")
     sidecar.write_text(json.dumps(fc.get("terrafind", {}), indent=1), encoding="utf-8")
+    for col in df.columns:  # text cells only: numbers (a western longitude is -75.7) stay numbers
+        if df[col].dtype == object:
+            df[col] = df[col].map(spreadsheet_safe)
+    df.columns = [spreadsheet_safe(str(c)) for c in df.columns]
     df.to_csv(path, index=False)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet will not run (OWASP's rule for CSV injection): a value that starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``, which spreadsheets show as
+    text. Ids, names and notes come from data files, which anyone can write."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 register(Format("geojson", "GeoJSON", (".geojson", ".json"), write_geojson))

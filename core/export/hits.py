@@ -204,13 +204,15 @@ def export_hits(
     extra_provenance: dict[str, Any] | None = None,
     tops: np.ndarray | None = None,
     protected: Iterable[str | Path] = (),
+    blur_km: float | None = None,
 ) -> Path:
     """Write the hits to ``path`` (format from ``fmt`` or the suffix; none = GeoJSON); return the path.
-    Never over the data's own files or ``protected`` ones (:mod:`terrafind.core.outputs`)."""
+    Never over the data's own files or ``protected`` ones (:mod:`terrafind.core.outputs`). ``blur_km``
+    snaps them to a grid of that size and drops what identifies a chip (:mod:`terrafind.core.export.blur`)."""
     fc = hits_feature_collection(
         catalog, result, threshold=threshold, labels=labels, extra_provenance=extra_provenance, tops=tops
     )
-    return export_fc(fc, path, fmt, _guarded(catalog, protected))
+    return export_fc(_blurred(fc, blur_km), path, fmt, _guarded(catalog, protected))
 
 
 def export_labels(
@@ -221,10 +223,11 @@ def export_labels(
     *,
     fmt: str | None = None,
     protected: Iterable[str | Path] = (),
+    blur_km: float | None = None,
 ) -> Path:
     """Write the user's examples (label "positive"/"negative") to ``path``; return the path."""
     fc = labels_feature_collection(catalog, positives, negatives)
-    return export_fc(fc, path, fmt, _guarded(catalog, protected))
+    return export_fc(_blurred(fc, blur_km), path, fmt, _guarded(catalog, protected))
 
 
 def export_sites(
@@ -236,6 +239,7 @@ def export_sites(
     result: SearchResult | None = None,
     extra_provenance: dict[str, Any] | None = None,
     protected: Iterable[str | Path] = (),
+    blur_km: float | None = None,
 ) -> Path:
     """Write sites (:func:`terrafind.core.search.sites.merge_sites`) in any export format, with the same
     provenance as a hits export (``kind`` = "sites"). Returns the path written."""
@@ -244,7 +248,13 @@ def export_sites(
         info["search"] = search_info(catalog, result, result.threshold)
     info.update(extra_provenance or {})
     fc = sites_feature_collection(catalog, sites, provenance=provenance(catalog, info), result=result)
-    return export_fc(fc, path, fmt, _guarded(catalog, protected))
+    return export_fc(_blurred(fc, blur_km), path, fmt, _guarded(catalog, protected))
+
+
+def _blurred(fc: dict[str, Any], blur_km: float | None) -> dict[str, Any]:
+    from terrafind.core.export.blur import blur_fc
+
+    return fc if blur_km is None else blur_fc(fc, blur_km)
 
 
 def _guarded(catalog: Catalog, protected: Iterable[str | Path]) -> list[str | Path]:

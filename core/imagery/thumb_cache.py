@@ -62,6 +62,7 @@ class ThumbCache:
         self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []  # every thread's connection (seal closes the others)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             for p in (
@@ -89,11 +90,15 @@ class ThumbCache:
             if self.read_only:
                 con = read_only_connection(self.path, isolation_level=None, check_same_thread=True)
             else:
+                # check_same_thread=False only so that seal() can close connections of finished threads;
+                # each thread still uses its own connection alone.
                 con = sqlite3.connect(
-                    str(self.path), timeout=10, isolation_level=None, check_same_thread=True
+                    str(self.path), timeout=10, isolation_level=None, check_same_thread=False
                 )
                 con.execute("pragma journal_mode=wal")
                 con.execute("pragma synchronous=normal")
+                with self._lock:
+                    self._all.append(con)
             self._local.con = con
         return con
 
@@ -196,6 +201,10 @@ class ThumbCache:
         """Make the file self-contained for copying elsewhere (a field pack): WAL folded in and switched
         off, so a reader can open it read-only and immutable."""
         con = self._con()
+        with self._lock:  # the threads that cut thumbnails are done: their connections go first
+            others, self._all = [c for c in self._all if c is not con], [con]
+        for other in others:
+            other.close()
         con.execute("pragma wal_checkpoint(truncate)")
         con.execute("pragma journal_mode=delete")
 

@@ -57,9 +57,11 @@ class DataFlow(QObject):
         *,
         dates: dict | None = None,
         then: Callable[[], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Open GeoParquet file(s) or a folder, limited to ``region`` (a terrafind.core.types.Region or None);
-        files of several dates open as one region with dates (``dates``: dates given to files/folders)."""
+        files of several dates open as one region with dates (``dates``: dates given to files/folders).
+        ``failed(exc)`` runs when the data cannot be opened (after the error is shown)."""
         paths = [str(p) for p in paths]
 
         def job(progress, cancel):
@@ -83,13 +85,16 @@ class DataFlow(QObject):
                 return opened, None
             return opened, footprints_json(catalog)  # encoded here: 14k chips take ~60 ms
 
-        def failed(exc, tb="") -> None:
+        def on_error(exc, tb="") -> None:
             from terrafind.core.net.gate import NotAllowed
 
             if isinstance(exc, NotAllowed):  # remote data the person has not allowed: ask, then open again
-                self.c.ask_permission(exc, retry=lambda: self.open_paths(paths, region, then=then))
-            else:
-                self.c.report_error(exc, tb)
+                retry = lambda: self.open_paths(paths, region, dates=dates, then=then, failed=failed)  # noqa: E731
+                self.c.ask_permission(exc, retry=retry)
+                return
+            self.c.report_error(exc, tb)
+            if failed is not None:
+                failed(exc)
 
         name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
         self.runner.start(
@@ -97,7 +102,7 @@ class DataFlow(QObject):
             job,
             label=f"Opening {name}",
             on_done=lambda out: self._opened(out[0], out[1], paths, then),
-            on_error=failed,
+            on_error=on_error,
         )
 
     def _opened(self, opened, fc, paths: list[str], then) -> None:
@@ -204,10 +209,17 @@ class DataFlow(QObject):
 
     # --- export -------------------------------------------------------------------------------------
     def export(
-        self, what: str, path: str, fmt: str | None = None, *, then: Callable[[str, int], None] | None = None
+        self,
+        what: str,
+        path: str,
+        fmt: str | None = None,
+        *,
+        then: Callable[[str, int], None] | None = None,
+        blur_km: float | None = None,
     ) -> bool:
         """Write ``what`` ("hits": the visible hits, "sites": them merged into sites, "labels": examples and
-        labels) with the session's provenance, in a job. False (and a message) when there is nothing."""
+        labels) with the session's provenance, in a job (``blur_km``: places snapped to a grid, nothing
+        that identifies a chip; core.export.blur). False (and a message) when there is nothing."""
         c = self.c
         session = c.session.snapshot()
         if what in ("hits", "sites") and session.visible() is None:
@@ -219,7 +231,7 @@ class DataFlow(QObject):
         write = {"hits": session.export_hits, "sites": session.export_sites, "labels": session.export_labels}
 
         def job(progress, cancel):
-            written, count = write[what](path, fmt)
+            written, count = write[what](path, fmt, blur_km=blur_km)
             return str(written), count
 
         self.runner.start(

@@ -74,6 +74,12 @@ class PackFlow(QObject):
         from terrafind.core.errors import InputError
         from terrafind.core.outputs import check_pack_folder
 
+        try:  # a field pack carries every chip's exact place
+            c.session.check_precise(None, "unlock them to prepare a field pack")
+        except InputError as exc:
+            c.report_error(exc)
+            return False
+
         try:  # said now, not after the estimate: the folder holds the data or the pack in use
             check_pack_folder(out_dir, [*files, *c.session.protected_paths()])
         except InputError as exc:

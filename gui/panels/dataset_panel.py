@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from terrafind.core.units import human_bytes
 from terrafind.gui.panels.loss_plot import LossPlot
 from terrafind.gui.panels.panel_style import ERROR_COLOR, WARNING_COLOR, hint_label, section_title
-from terrafind.gui.plain import plain_tip
+from terrafind.gui.plain import plain_labels, plain_tip
 
 REGION_MODES = [("all", "All data"), ("rectangle", "Rectangle"), ("polygon", "Polygon")]
 REGION_TIPS = {
@@ -97,6 +97,7 @@ class DatasetPanel(QWidget):
         self.bbox_edit.setToolTip("A box in degrees: west, south, east, north")
         self.bbox_button = QPushButton("Apply", self)
         self.bbox_message = hint_label("", color=ERROR_COLOR)
+        plain_labels(self.problems_label, self.bbox_message)  # problems quote file names and values
         self.bbox_message.hide()
         self.search_label = hint_label("")
         self.search_label.setToolTip(

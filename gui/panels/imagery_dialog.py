@@ -44,6 +44,7 @@ class ImageryDialog(QDialog):
         self.clear_button = QPushButton("Clear", self)
         self.clear_button.setToolTip("Use no imagery for this data")
         self.problem_label = hint_label("", color=ERROR_COLOR)
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)  # a refusal quotes the path or address
         self.problem_label.hide()
         hint = hint_label(
             "Thumbnails are cut from this imagery for chips without their own source. Local files also "

@@ -6,7 +6,6 @@ Kept in one place so the gallery, the examples list and the controls speak the s
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -40,7 +39,6 @@ def section_title(text: str, parent: QWidget | None = None) -> QLabel:
 def hint_label(text: str = "", parent: QWidget | None = None, color: str = HINT_COLOR) -> QLabel:
     """Small grey text for hints, counts and inline messages."""
     label = QLabel(text, parent)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # hints often quote data (file names, problems)
     label.setWordWrap(True)
     label.setStyleSheet(f"color: {color};")
     font = QFont(label.font())

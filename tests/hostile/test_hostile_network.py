@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from recorder import recorder
@@ -208,3 +209,42 @@ def test_kind06_tile_templates_are_filled_by_fixed_substitution_only(template):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 5_000_000 and len(url) < 200
+
+
+# --- kind 32: remote GeoParquet over https(http) the person typed: read by Range requests, anonymously -----
+def test_kind32_remote_parquet_is_read_anonymously_through_the_gate(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from imagery_synth import serve_dir
+    from synth import write_earth_index
+
+    write_earth_index(tmp_path / "remote.parquet", n=120, d=8)
+    base, server = serve_dir(tmp_path)
+    try:
+        gate().set_allow_http(True)  # the person's setting (network.json); the typed address is their choice
+        run = cli("info", f"{base}/remote.parquet", env=FAKE_KEYS)
+        assert run.returncode == 0, run.stderr
+        assert "rows      120" in run.stdout
+        run = cli("info", f"{base}/remote.parquet", "--offline")
+        assert run.returncode == 2 and "offline" in one_sentence(run.stderr)
+    finally:
+        server.shutdown()
+
+
+# --- kind 33: a field pack's imagery on a host, while the CLI runs --offline ---------------------------
+def test_kind33_cli_offline_sends_nothing(tmp_path):
+    from synth import write_earth_index
+
+    data = write_earth_index(tmp_path / "d.parquet", n=60, d=8)["path"]
+    with recorder() as (port, seen):
+        run = cli(
+            "pack",
+            str(data),
+            "--bbox=-75.95,37.25,-75.55,37.65",
+            "--imagery",
+            f"https://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png",
+            "--out",
+            str(tmp_path / "pack"),
+            "--offline",
+        )
+        assert run.returncode == 0, run.stderr
+        assert "thumbnails could not be made" in run.stdout and seen == []
