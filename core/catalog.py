@@ -209,6 +209,34 @@ class Catalog:
             return (float(stored[0]), float(stored[1]))
         return self._grid.stride()
 
+    def chip_near(self, lon: float, lat: float, max_m: float) -> tuple[int, float] | None:
+        """(row, metres away) of the chip under (lon, lat), else of the nearest chip whose footprint lies
+        within ``max_m`` metres (a click beside the data, a field point in a gap); None when none does."""
+        row = self.chip_at(lon, lat)
+        if row is not None:
+            return row, 0.0
+        if max_m <= 0 or len(self) == 0:
+            return None
+        near = self.nearest(lon, lat)
+        if near is None:
+            return None
+        x0, y0, x1, y1 = (float(v) for v in self.boxes[near])  # the nearest point of its box
+        px, py = min(max(lon, x0), x1), min(max(lat, y0), y1)
+        dx = (px - lon) * math.cos(math.radians(lat)) * 111_320.0  # metres per degree (equirectangular)
+        dy = (py - lat) * 111_320.0
+        metres = math.hypot(dx, dy)
+        return (near, metres) if metres <= max_m else None
+
+    def chip_width_m(self) -> float:
+        """About how wide one chip is, in metres (the stated size, else measured from the grid)."""
+        if self.chip_size_m:
+            return float(self.chip_size_m)
+        if len(self) == 0:
+            return 0.0
+        sx, _sy = self.stride
+        lat = float(np.asarray(self.centroids[[len(self) // 2]])[0, 1])
+        return float(sx * 111_320.0 * math.cos(math.radians(lat)))
+
     def nearest(self, lon: float, lat: float) -> int | None:
         """The row whose footprint is nearest to (lon, lat) (distance in degrees)."""
         if len(self) == 0:

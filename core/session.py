@@ -30,6 +30,7 @@ from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.project import LEARN_DEFAULTS
 from terrafind.core.search import visible as vis
 from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
+from terrafind.core.session_check import CheckVerbs, SampleCheck
 from terrafind.core.session_lines import LineVerbs
 from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
 from terrafind.core.session_sensitive import SensitiveVerbs
@@ -95,7 +96,7 @@ def open_data(
     return OpenedData(catalog, names, region, pack, None, assigned)
 
 
-class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs):
+class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -111,6 +112,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs):
         self.params: dict[str, Any] = dict(DEFAULT_PARAMS)
         self.learn: dict[str, Any] = dict(LEARN_DEFAULTS)  # refine, group, sites, gallery
         self.outcome: SearchOutcome | None = None
+        self.sample_check: SampleCheck | None = None  # a random sample of the hits to check (session_check)
         self.view: dict[str, float] | None = None
         self.project_path: str | None = None
         # The examples (positives, negatives) the latest refined search used: when they differ from the
@@ -268,6 +270,12 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs):
             for r, k in self.labels.items()
             if r not in self.examples
         ]
+        if self.catalog is not None:  # a positive unlike the others is flagged (core.search.looks_wrong)
+            from terrafind.core.search.looks_wrong import odd_positives
+
+            odd = odd_positives(self.catalog, [it.row for it in items if it.kind == POSITIVE])
+            for it in items:
+                it.flag = odd.get(it.row) if it.kind == POSITIVE else None
         for label, m in sorted(self._learned_marks().items()):
             items += [ExampleItem(-1, k, i, label) for i, k in m.examples.items()]
             items += [ExampleItem(-1, k, i, label) for i, k in m.labels.items() if i not in m.examples]
@@ -369,11 +377,17 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs):
         loss_range = [self.params.get("loss_min"), self.params.get("loss_max")]
         if loss_range != [None, None]:  # hits outside were hidden (Clay v1 loss)
             visible["loss_range"] = loss_range
-        return dated | {
-            "app": "terrafind",
-            "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
-            "visible": visible,
-        }
+        checked = self.check_estimate()  # a random sample of the hits, marked: precision you can quote
+        quote = {"precision_check": checked.to_dict()} if checked is not None and checked.checked else {}
+        return (
+            dated
+            | quote
+            | {
+                "app": "terrafind",
+                "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
+                "visible": visible,
+            }
+        )
 
     def _hits(self) -> tuple[Catalog, SearchResult]:
         visible = self.visible()

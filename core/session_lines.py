@@ -50,6 +50,21 @@ class LineVerbs:
             raise InputError(f"Hits are coloured by one of {', '.join(COLOUR_BY)}, not {by!r}.")
         self.params["colour_by"] = by
 
+    def snap_m(self) -> float:
+        """How near a chip a click or an imported place must be to take it (metres): the person's setting,
+        else one chip width."""
+        v = self.params.get("snap_m")
+        if v is not None:
+            return max(0.0, float(v))
+        return 0.0 if self.catalog is None else self.catalog.chip_width_m()
+
+    def chip_for(self, lon: float, lat: float) -> tuple[int, float] | None:
+        """(row, metres away) of the chip a click at (lon, lat) means: under it, else the nearest within
+        :meth:`snap_m`; None when there is none."""
+        if self.catalog is None:
+            return None
+        return self.catalog.chip_near(lon, lat, self.snap_m())
+
     def chip_loss(self) -> np.ndarray | None:
         """The loss of every chip of the open data, or None when it has none."""
         if self.catalog is None:

@@ -30,6 +30,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "loss_min": None,  # the loss range of the visible hits (Clay v1 loss; core.session_lines)
     "loss_max": None,
     "colour_by": "auto",  # the map's colours: "auto" or "loss"
+    "snap_m": None,  # clicks and imported places snap to a chip this near (metres; None: one chip width)
     "change_k": CHANGE_K,  # how many changes a comparison of dates shows
 }
 

@@ -90,6 +90,12 @@ class Actions:
         )
         self.sites = act("Show &sites", None, checkable=True)
         self.sites.setToolTip("Merge touching hits into sites: outlines on the map and a list")
+        self.improve = act("&Improve automatically...", lambda: dialogs.improve(w))
+        self.improve.setToolTip(
+            "Rounds of hard negatives: the hits the detector is surest about far from your sites,\n"
+            "marked by you (or taken as negatives), until its estimate stops improving"
+        )
+        self.improve.setEnabled(False)
         self.clear_masks = act("Clear e&xcluded places", lambda: dialogs.clear_masks(w))
         self.clear_masks.setEnabled(False)
         # The switches live in the session: the controller changes them, the window reflects them back.
@@ -161,7 +167,7 @@ class Actions:
         search.addActions([self.search, self.negative])
         search.addMenu("&Region").addActions([self.region_all, self.region_rect, self.region_poly])
         search.addSeparator()
-        search.addActions([self.refine, self.group, self.clear_masks])
+        search.addActions([self.refine, self.group, self.improve, self.clear_masks])
         dates = mb.addMenu("&Dates")
         dates.addActions([self.prev_date, self.next_date])
         dates.addSeparator()

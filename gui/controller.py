@@ -28,6 +28,7 @@ from terrafind.gui.flows.dates_flow import DatesFlow
 from terrafind.gui.flows.imagery_flow import ImageryFlow
 from terrafind.gui.flows.import_flow import ImportFlow
 from terrafind.gui.flows.pack_flow import PackFlow
+from terrafind.gui.flows.rounds_flow import RoundsFlow
 from terrafind.gui.flows.search_flow import SearchFlow
 from terrafind.gui.flows.sites_flow import SitesFlow
 from terrafind.gui.flows.thumbs import ThumbnailFlow
@@ -48,6 +49,7 @@ class AppController(QObject):
     imagery_changed = Signal(object)  # str | None: the imagery the open data's thumbnails come from
     results_ready = Signal(object)  # terrafind.core.present.features.ShownResults
     results_cleared = Signal()
+    check_changed = Signal()  # a new random sample of the hits to check
     threshold_changed = Signal(object)  # float | None
     params_changed = Signal(dict)
     region_changed = Signal(object)  # terrafind.core.types.Region | None
@@ -55,7 +57,9 @@ class AppController(QObject):
     project_path_changed = Signal(str)
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
-    cache_changed = Signal(dict)  # {"region": bytes of the open region's app cache or None, "total": bytes, "regions": n}
+    cache_changed = Signal(
+        dict
+    )  # {"region": bytes of the open region's app cache or None, "total": bytes, "regions": n}
     # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
     # has not allowed; the window asks ("Allow ...") like a browser asking about a site
     permission_needed = Signal(object)
@@ -82,6 +86,7 @@ class AppController(QObject):
         self.sites = SitesFlow(self, self.runner)
         self.importer = ImportFlow(self, self.runner)
         self.dates = DatesFlow(self, self.runner)  # comparisons, new since, timeline, checks across dates
+        self.rounds = RoundsFlow(self, self.runner)  # "Improve automatically": hard-negative rounds
         self._view_timer = QTimer(
             self, singleShot=True, interval=1500
         )  # map pans: autosave at most every 1.5 s
@@ -236,10 +241,14 @@ class AppController(QObject):
         def done(freed: int) -> None:
             from terrafind.core.units import human_bytes
 
-            self.say(f"Cleared {human_bytes(freed)} of app cache; opening those regions again reads them anew.")
+            self.say(
+                f"Cleared {human_bytes(freed)} of app cache; opening those regions again reads them anew."
+            )
             self.refresh_cache_info()
 
-        self.runner.start("cache", job, label="Clearing the app cache", on_done=done, on_error=self.report_error)
+        self.runner.start(
+            "cache", job, label="Clearing the app cache", on_done=done, on_error=self.report_error
+        )
 
     # --- examples and labels (through the undo stack) ------------------------------------------------
     def chip_name(self, row: int) -> str:
@@ -251,11 +260,17 @@ class AppController(QObject):
         if catalog is None:
             self.message.emit("Open a file first: File > Open file...")
             return None
-        row = catalog.chip_at(lon, lat)
-        if row is None:
-            self.message.emit(f"No chip here ({lon:.5f}, {lat:.5f}): click inside the loaded area.")
+        found = self.session.chip_for(lon, lat)  # under the click, else the nearest within the snap distance
+        if found is None:
+            self.message.emit(
+                f"No chip within {self.session.snap_m():,.0f} m of here ({lon:.5f}, {lat:.5f}): click inside the "
+                "loaded area."
+            )
             return None
+        row, away = found
         self.add_example(row, NEGATIVE if negative else POSITIVE)
+        if away > 0:
+            self.message.emit(f"Snapped to {self.chip_name(row)}, the nearest chip, {away:,.0f} m away.")
         return row
 
     def add_example(self, row: int, kind: str) -> None:
@@ -310,6 +325,27 @@ class AppController(QObject):
                 f"{word}: {self.chip_name(row)}. It joins the examples and leaves the next search."
             )
 
+    def apply_labels(self, rows: list[int], label: str, text: str) -> None:
+        """Label many chips at once as one undoable step (the rounds' negatives)."""
+        self.undo_stack.beginMacro(text)
+        try:
+            for row in rows:
+                old = self.session.labels.get(int(row))
+                if old != label:
+                    self.undo_stack.push(LabelCommand(self, int(row), old, label))
+        finally:
+            self.undo_stack.endMacro()
+
+    def start_check(self, size: int | None = None) -> None:
+        """Draw a random sample of the visible hits to check (the gallery's "Check a random sample")."""
+        try:
+            check = self.session.start_check(size)
+        except InputError as exc:
+            self.message.emit(exc.message)
+            return
+        self.message.emit(f"A random sample of {check.size} of the visible hits: mark each Y or N.")
+        self.check_changed.emit()
+
     def set_places(self, kinds: dict[int, str | None], masked: set[int]) -> None:
         """Examples and masked chips of one imported file (terrafind.gui.flows.import_flow.PlacesCommand)."""
         for row, kind in kinds.items():
@@ -349,7 +385,7 @@ class AppController(QObject):
                 s.set_colour_by(str(params["colour_by"]))
         except InputError as exc:
             self.message.emit(exc.message)
-        p.update({k: v for k, v in params.items() if k in ("mode", "k", "auto")})
+        p.update({k: v for k, v in params.items() if k in ("mode", "k", "auto", "snap_m")})
         if p.get("threshold") != old.get("threshold"):
             self.threshold_changed.emit(p.get("threshold"))
         self.params_changed.emit(dict(p))
@@ -366,8 +402,9 @@ class AppController(QObject):
         self.threshold_changed.emit(t)
         self._view_timer.start()  # a dragged line fires often: autosave once it rests
 
-    def set_learn(self, **switches: Any) -> None:
-        """Refine / group / sites on or off, or the gallery's "best" / "review"; Refine and Group search again."""
+    def set_learn(self, search: bool = True, **switches: Any) -> None:
+        """Refine / group / sites on or off, or the gallery's "best" / "review" / "check" / "round"; Refine and
+        Group search again (unless ``search`` is False: a flow that searches itself)."""
         learn = self.session.learn
         changed = {k: v for k, v in switches.items() if k in learn and learn[k] != v}
         if not changed:
@@ -380,7 +417,11 @@ class AppController(QObject):
                 "Refine learns from your labels: mark at least one hit right (Y) and one wrong (N) first."
             )
             return
-        if ("refine" in changed or "group" in changed) and self.session.search_examples().positives:
+        if (
+            search
+            and ("refine" in changed or "group" in changed)
+            and self.session.search_examples().positives
+        ):
             self.search_now()
 
     def search_now(self) -> bool:
@@ -515,6 +556,7 @@ class AppController(QObject):
         if kept:
             self.message.emit(f"Your previous examples and labels are kept in {kept} (File > Open project).")
         self.search.cancel()
+        self.rounds.close()  # rounds belong to the data they ran on
         self.undo_stack.clear()
         self.shown = None
         self.results_cleared.emit()

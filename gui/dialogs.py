@@ -275,3 +275,28 @@ def clear_cache(window) -> None:
         text += " The open region keeps its cache."
     if errors.ask(window, "Clear app cache", text):
         c.clear_cache()
+
+
+def improve(window) -> None:
+    """Search > Improve automatically...: how many rounds, how many chips, how far; then the rounds run."""
+    from terrafind.gui.panels.improve_dialog import ImproveDialog
+
+    c = window.c
+    catalog = c.session.catalog
+    if catalog is None or c.shown is None:
+        c.say("Search first: the rounds improve the hits of a search.")
+        return
+    dialog = ImproveDialog(catalog.chip_width_m(), window)
+    window.improve_dialog = dialog  # tests reach the open dialog
+    if _exec(dialog):
+        c.rounds.start(dialog.options())
+    window.improve_dialog = None
+
+
+def _exec(dialog) -> bool:
+    """Run a dialog; tests replace this (offscreen Qt cannot click a modal's buttons from outside)."""
+    hook = DIALOG_HOOK.get("exec")
+    return bool(hook(dialog)) if hook is not None else bool(dialog.exec())
+
+
+DIALOG_HOOK: dict = {}

@@ -85,7 +85,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.actions = Actions(self)
         a = self.actions
-        self.learn_panel = LearnPanel(a.refine, a.group, a.sites, self)
+        self.learn_panel = LearnPanel(a.refine, a.group, a.sites, self, improve=a.improve)
+        self.improve_dialog = None  # the open "Improve automatically" dialog (tests reach it)
         # The search controls, the learn box, then the examples list (which grows with every click).
         side = QVBoxLayout(self.search_side)
         side.setContentsMargins(0, 0, 0, 0)
@@ -170,6 +171,16 @@ class MainWindow(QMainWindow):
         r.more.more_requested.connect(lambda k: c.set_params({"k": k}))
         r.mode_bar.mode_chosen.connect(lambda mode: c.set_learn(gallery=mode))
         r.sites_list.site_chosen.connect(self._on_site_chosen)
+        r.check_bar.new_sample_requested.connect(c.start_check)
+        c.check_changed.connect(p.show_check)
+        r.rounds.next_requested.connect(c.rounds.next_round)
+        r.rounds.stop_requested.connect(c.rounds.stop)
+        r.rounds.close_requested.connect(c.rounds.close)
+        c.rounds.changed.connect(self._on_rounds_changed)
+        self.dataset_panel.snap_changed.connect(lambda m: c.set_params({"snap_m": m}))
+        # a moved line changes the sample to check and may make the run look wrong: said once it rests
+        self._line_timer = QTimer(self, singleShot=True, interval=400)
+        self._line_timer.timeout.connect(self._on_line_rested)
         self.score_plot.threshold_changed.connect(c.set_threshold)
         self.controls.params_changed.connect(c.set_params)
         self.controls.search_requested.connect(c.search_now)
@@ -343,9 +354,24 @@ class MainWindow(QMainWindow):
         """Refine's availability, the learn hint, the Search button's emphasis, Clear excluded places."""
         s = self.c.session
         self.actions.refine.setEnabled(s.can_refine())
+        self.actions.improve.setEnabled(self.c.shown is not None and bool(s.search_examples().positives))
         self.actions.clear_masks.setEnabled(bool(s.masked))
         stale = self.learn_panel.show_state(s)
         set_prominent(self.controls.search_button, stale)
+
+    def _on_rounds_changed(self) -> None:
+        rounds = self.c.rounds
+        self.results_panel.mode_bar.set_round_available(rounds.reviewing)
+        if rounds.figures or rounds.running or rounds.status:
+            self.results_panel.rounds.show_rounds(
+                rounds.figures, rounds.status, reviewing=rounds.reviewing, running=rounds.running
+            )
+        else:
+            self.results_panel.rounds.hide()
+
+    def _on_line_rested(self) -> None:
+        self.presenter.show_check()
+        self.presenter.show_warnings()
 
     def _on_params_changed(self, params: dict) -> None:
         """The session's parameters: the controls show them; the loss range and colouring reach the map
@@ -354,6 +380,8 @@ class MainWindow(QMainWindow):
         lo, hi = params.get("loss_min"), params.get("loss_max")
         self.map_view.set_loss_range(lo, hi)
         self.results_panel.set_loss_range(lo, hi)
+        self.dataset_panel.set_snap(self.c.session.snap_m())
+        self._line_timer.start()  # the loss range also changes what is visible
         self.map_view.set_colour_by(str(params.get("colour_by") or "auto"))
 
     def show_threshold(self, t) -> None:
@@ -363,6 +391,7 @@ class MainWindow(QMainWindow):
         p = self.c.session.params
         self.controls.set_threshold(t, p.get("threshold_share") if p.get("threshold_unit") == "top" else None)
         self.presenter.show_more()
+        self._line_timer.start()
 
     def _on_thumbnail(self, row: int, png: bytes, status: str) -> None:
         self.map_view.thumbnail_ready(row)

@@ -313,3 +313,77 @@ def write_clay_v1(
         "loss": loss.astype(np.float32),
         "planted": planted,
     }
+
+
+def confuser_catalog(
+    n: int = 3000,
+    d: int = 32,
+    *,
+    n_target: int = 60,
+    n_confuser: int = 400,
+    closeness: float = 0.75,
+    seed: int = 0,
+    spread: float = 0.35,
+    bbox=DEFAULT_BBOX,
+    target_spots=((0.2, 0.3), (0.25, 0.7)),
+):
+    """(Catalog, truth) where the target is rare and a commoner look-alike lies elsewhere: the case that
+    floods a detector with false positives until hard negatives are fed back. ``truth`` is 1 for target
+    chips (around ``target_spots``, fractions of the box), 2 for the confusers (their centre at cosine ``closeness`` to the target's,
+    in other places), 0 for the rest (several other land covers)."""
+    from terrafind.core.catalog import Catalog
+
+    centres, half, labels = grid_layout(n, bbox, 10, seed)
+    rng = np.random.default_rng(seed + 5)
+    lon, lat = centres[:, 0], centres[:, 1]
+    w, s, e, nth = bbox
+    truth = np.zeros(n, np.int64)
+    # the target: the chips nearest two spots in the west; the confusers: nearest four spots in the east
+    confuser_spots = ((0.7, 0.2), (0.8, 0.5), (0.65, 0.8), (0.9, 0.85))
+    for spots, count, kind in ((target_spots, n_target, 1), (confuser_spots, n_confuser, 2)):
+        per = count // len(spots)
+        for fx, fy in spots:
+            d2 = (lon - (w + fx * (e - w))) ** 2 + (lat - (s + fy * (nth - s))) ** 2
+            d2[truth != 0] = np.inf
+            truth[np.argsort(d2)[:per]] = kind
+    base = rng.standard_normal((12, d)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    t = base[10]
+    u = base[11] - (base[11] @ t) * t
+    u /= np.linalg.norm(u)
+    c = closeness * t + np.sqrt(1 - closeness**2) * u
+    centre = base[labels % 10]
+    centre[truth == 1] = t
+    centre[truth == 2] = c
+    vecs = centre + rng.standard_normal((n, d)).astype(np.float32) * (spread / np.sqrt(d))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = np.array([f"chip-{seed}-{i:07d}" for i in range(n)], dtype=object)
+    cat = Catalog(
+        np.ascontiguousarray(vecs, np.float32),
+        ids,
+        chip_polygons(centres, half),
+        pa.table({"n": np.arange(n)}),
+    )
+    return cat, truth
+
+
+def write_catalog(catalog, path: str | Path) -> Path:
+    """A Catalog made in memory (synthetic_catalog, confuser_catalog) as an Earth Index-layout file, rows
+    in the same order (the app opens files)."""
+    d = catalog.dim
+    table = pa.table(
+        {
+            "id": pa.array([str(i) for i in catalog.ids], pa.string()),
+            "embedding": pa.FixedSizeListArray.from_arrays(
+                pa.array(catalog.vectors.reshape(-1), pa.float32()), d
+            ),
+            "geometry": pa.array(shapely.to_wkb(catalog.footprints)),
+        }
+    )
+    geo = {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"]}},
+    }
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo).encode()}), str(path))
+    return Path(path)

@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("-k", type=int, default=100, help="how many hits (1-10000, default 100)")
     p.add_argument(
+        "--snap",
+        type=float,
+        metavar="METRES",
+        help="a point on no chip takes the nearest chip within METRES (default: one chip width; 0: never)",
+    )
+    p.add_argument(
         "--mode",
         choices=["mean", "max"],
         default="mean",
@@ -141,19 +147,25 @@ def _loss_range(text: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def rows_under(catalog: Any, points: list[tuple[float, float]], what: str) -> list[int]:
-    """The chip row under each (lon, lat); a point on no chip is bad input."""
+def rows_under(catalog: Any, points: list[tuple[float, float]], what: str, snap_m: float = 0.0) -> list[int]:
+    """The chip row under each (lon, lat), else the nearest within ``snap_m`` metres; a point on no chip
+    is bad input."""
     from terrafind.core.errors import InputError
 
     rows = []
     for lon, lat in points:
-        row = catalog.chip_at(lon, lat)
+        found = catalog.chip_near(lon, lat, snap_m)
+        row = None if found is None else found[0]
+        if found is not None and found[1] > 0:
+            print(
+                f"{what} {lon}, {lat}: snapped to {catalog.ids[row]}, the nearest chip, {found[1]:,.0f} m away."
+            )
         if row is None:
             if len(catalog) == 0:
                 raise InputError("The opened data holds no chips, so there is nothing to search.")
             w, s, e, n = catalog.bounds
             raise InputError(
-                f"No chip lies under the {what} point {lon}, {lat}; the data covers "
+                f"No chip lies within {snap_m:,.0f} m of the {what} point {lon}, {lat}; the data covers "
                 f"{w:.5f}, {s:.5f} to {e:.5f}, {n:.5f} (W, S to E, N)."
             )
         rows.append(row)
@@ -167,7 +179,9 @@ def _add_places(args: argparse.Namespace, session: Any) -> None:
 
     masked = set(session.masked)
     for name in args.labels:
-        labels = places_to_labels(session.catalog, read_places(name), default=args.labels_as)
+        labels = places_to_labels(
+            session.catalog, read_places(name), default=args.labels_as, snap_m=session.snap_m()
+        )
         for row in labels.positives:
             if session.examples.get(row) != "negative":
                 session.set_example(row, "positive")
@@ -201,9 +215,11 @@ def run(args: argparse.Namespace) -> int:
         session.unlock_precise()
     if args.out:
         session.check_precise(args.blur)  # said before the search, not after
-    for row in rows_under(catalog, args.at, "--at"):
+    if args.snap is not None:
+        session.params["snap_m"] = max(0.0, float(args.snap))
+    for row in rows_under(catalog, args.at, "--at", session.snap_m()):
         session.set_example(row, "positive")
-    for row in rows_under(catalog, args.negatives, "--not"):
+    for row in rows_under(catalog, args.negatives, "--not", session.snap_m()):
         session.set_example(row, "negative")
     _add_places(args, session)
     examples = session.search_examples()

@@ -69,14 +69,19 @@ class ResultsPayload:
 
 
 def results_payload(
-    catalog, result, labels: dict[int, str] | None = None, tops: np.ndarray | None = None
+    catalog,
+    result,
+    labels: dict[int, str] | None = None,
+    tops: np.ndarray | None = None,
+    ranks: np.ndarray | None = None,
 ) -> ResultsPayload:
     """Map FeatureCollection (properties row, rank, score, top, id, date, probability, matched) and gallery
     items; the collection also carries ``stride`` (see :func:`terrafind.core.catalog.Catalog.stride`).
 
     ``matched`` is the id of the example a hit matched best, when the search knows (mode "max", grouped
     and refined searches). ``tops`` is each hit's share of the region scoring as high
-    (:mod:`terrafind.core.search.percentiles`), when known."""
+    (:mod:`terrafind.core.search.percentiles`), when known. ``ranks`` are the hits' ranks when ``result``
+    is a part of a search (a random sample to check: each tile keeps its rank in the whole search)."""
     labels = labels or {}
     rows = np.asarray(result.rows, dtype=np.int64)
     scores = np.asarray(result.scores, dtype=np.float32)
@@ -107,13 +112,14 @@ def results_payload(
         top = None if tops is None else float(tops[i])
         loss = None if losses is None or not np.isfinite(losses[i]) else float(losses[i])
         props_loss = {} if losses is None else {"loss": loss, "loss_class": int(loss_cls[i])}  # type: ignore[index]
+        rank = i + 1 if ranks is None else int(ranks[i])
         features.append(
             {
                 "type": "Feature",
                 "geometry": geoms[i],
                 "properties": {
                     "row": row,
-                    "rank": i + 1,
+                    "rank": rank,
                     "score": score,  # exact: a line set as a share sits exactly on a hit's score
                     "top": None if top is None else round(top, 6),
                     "id": chip_id,
@@ -127,7 +133,7 @@ def results_payload(
         )
         lon, lat = (float(v) for v in centres[i])
         item = ResultItem(
-            row, i + 1, score, chip_id, date, lon, lat, prob, labels.get(row), example, top, loss
+            row, rank, score, chip_id, date, lon, lat, prob, labels.get(row), example, top, loss
         )
         if pairs:
             item.before, item.after, item.score_before = pairs[i][0], pairs[i][1], pairs[i][2]

@@ -25,9 +25,8 @@ class ResultItem:
     label: str | None = None  # POSITIVE, NEGATIVE or None
     matched: str | None = None  # chip id of the example this hit matched (grouped / refined searches)
     top: float | None = None  # share of the region scoring as high (0.001 = "top 0.1 %"), when known
-    loss: float | None = (
-        None  # the chip's loss (Clay v1 layout, terrafind.core.read.v1), when the data has one
-    )
+    # the chip's loss (Clay v1 layout, terrafind.core.read.v1), when the data has one
+    loss: float | None = None
     # A comparison across dates (terrafind.core.change): the same place at the date before and after,
     # each (date, row of that date's catalog; -1 when it has no chip there), and the score then.
     before: tuple[str, int] | None = None
@@ -44,3 +43,4 @@ class ExampleItem:
     kind: str
     chip_id: str
     date: str | None = None  # the date it was shown on, when the region has several
+    flag: str | None = None  # why it may be a mistake (terrafind.core.search.looks_wrong.odd_positives)

@@ -87,9 +87,7 @@ def is_vector_type(t: pa.DataType, *, floats_only: bool = True) -> bool:
 
 
 def _is_byte_list(t: pa.DataType | None) -> bool:
-    return (
-        t is not None and is_vector_type(t, floats_only=False) and t.value_type in (pa.int8(), pa.uint8())
-    )
+    return t is not None and is_vector_type(t, floats_only=False) and t.value_type in (pa.int8(), pa.uint8())
 
 
 def model_id(model: dict[str, Any] | None) -> str | None:

@@ -379,11 +379,12 @@ def read_places(path: str | Path) -> list[Place]:
 # --- places to chips ---------------------------------------------------------------------------------
 
 
-def _rows_for(catalog: Catalog, place: Place, status: str) -> list[int]:
+def _rows_for(catalog: Catalog, place: Place, status: str, snap_m: float = 0.0) -> list[int]:
     geom = place.geometry
     if geom.geom_type == "Point":
-        row = catalog.chip_at(place.lon, place.lat)
-        return [] if row is None else [row]
+        # a GPS point beside the data (a gap, the edge) takes the nearest chip within snap_m metres
+        found = catalog.chip_near(place.lon, place.lat, snap_m)
+        return [] if found is None else [found[0]]
     # The catalog's spatial grid answers without an object per chip; a mask hits every chip it touches.
     hits = catalog.rows_in(geom)
     if status == "exclude" or len(hits) == 0:
@@ -392,19 +393,19 @@ def _rows_for(catalog: Catalog, place: Place, status: str) -> list[int]:
     inside = [int(h) for h in hits[shapely.covers(geom, shapely.points(centres))]]
     if inside:
         return inside
-    row = catalog.chip_at(place.lon, place.lat)
-    return [] if row is None else [row]
+    found = catalog.chip_near(place.lon, place.lat, snap_m)
+    return [] if found is None else [found[0]]
 
 
 def places_to_labels(
-    catalog: Catalog, places: Sequence[Place], *, default: str = "positive"
+    catalog: Catalog, places: Sequence[Place], *, default: str = "positive", snap_m: float = 0.0
 ) -> ImportedLabels:
     """The chips under each place, sorted into positives, negatives and exclude rows.
 
     A point labels the chip under it; an area labels the chips whose centres it covers (an "exclude" area:
     every chip it touches). When one chip gets conflicting labels, exclude beats negative beats positive
     (a field rejection outweighs a confirmation next door). ``default`` applies when the file carries no
-    status at all.
+    status at all. A point (or a small area) on no chip takes the nearest chip within ``snap_m`` metres.
     """
     if default not in ("positive", "negative", "exclude"):
         raise InputError(f"Import places as positive, negative or exclude, not {default!r}.")
@@ -425,7 +426,7 @@ def places_to_labels(
                     unknown.append(raw)
                 continue
             status = default
-        rows = _rows_for(catalog, place, status)
+        rows = _rows_for(catalog, place, status, snap_m)
         if not rows:
             unmatched += 1
         sets[status].update(rows)

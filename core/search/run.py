@@ -155,6 +155,41 @@ def _review_result(catalog: Catalog, refined: Any) -> SearchResult:
     )
 
 
+def _ranked(
+    q: SearchQuery, pos: list[int], neg: list[int], k: int, cancel: CancelToken | None, on_partial=None
+):
+    """The ``k`` best hits of ``q`` (and the classifier's figures after Refine)."""
+    refined = None
+    if q.how == "refine":
+        from terrafind.core.search.refine import refine
+
+        ex = q.examples
+        refined = refine(
+            q.catalog, pos, neg, index=q.index, k=k, exclude=q.masked, cancel=cancel,
+            positive_vectors=ex.positive_vectors, negative_vectors=ex.negative_vectors,
+        )  # fmt: skip
+        return refined.result, refined
+    if q.how == "grouped" and pos:  # (examples of other dates only: no chips to group, search plainly)
+        from terrafind.core.search.groups import grouped_search
+
+        exclude = (*q.labels, *q.masked, *neg)
+        return grouped_search(q.catalog, pos, neg, k=k, index=q.index, exclude=exclude, cancel=cancel), None
+    from terrafind.core.search.query import search
+
+    exclude = (*q.labels, *q.masked)
+    result = search(
+        q.catalog,
+        q.examples,
+        k=k,
+        mode=q.mode,
+        index=q.index,
+        exclude=exclude,
+        cancel=cancel,
+        partial=on_partial,
+    )
+    return result, None
+
+
 def run_query(
     query: SearchQuery,
     *,
@@ -166,51 +201,38 @@ def run_query(
     ``partial(outcome, share)`` gets the best hits found so far of a long exact scan (millions of chips,
     no index yet) after each round of it, with the share of the region scanned; the returned outcome is
     the complete one."""
+    from terrafind.core.search.dedupe import drop_twins, extra_hits
     from terrafind.core.search.groups import spread_warning
+    from terrafind.core.search.query import MAX_K
 
     q = query
     pos, neg = list(q.examples.positives), list(q.examples.negatives)
-    refined = review = None
+    on_partial: Callable[[SearchResult, float], None] | None = None
+    if partial is not None:
+        shared: dict[str, Any] = {}
+
+        def _on_partial(result: SearchResult, share: float) -> None:
+            if "percentiles" not in shared:  # the same sample scores as the finished search's
+                shared["percentiles"] = region_percentiles(q, cancel=cancel)
+            part = drop_twins(q.catalog, result, q.k)
+            partial(SearchOutcome(q.how, part, percentiles=shared["percentiles"]), share)
+
+        on_partial = _on_partial
+
+    # Twins where tiles overlap go (core.search.dedupe): ask for more, and more again while too few remain.
+    k = q.k + extra_hits(q.catalog, q.k)
+    while True:
+        result, refined = _ranked(q, pos, neg, k, cancel, on_partial)
+        check(cancel)
+        fetched = len(result)
+        result = drop_twins(q.catalog, result, q.k)
+        if len(result) >= q.k or fetched < k or k >= MAX_K:
+            break
+        k, on_partial = min(MAX_K, 2 * k), None  # (a second pass shows no partial results)
+    review = None
     quality = ""
-    if q.how == "refine":
-        from terrafind.core.search.refine import refine
-
-        ex = q.examples
-        refined = refine(
-            q.catalog, pos, neg, index=q.index, k=q.k, exclude=q.masked, cancel=cancel,
-            positive_vectors=ex.positive_vectors, negative_vectors=ex.negative_vectors,
-        )  # fmt: skip
-        result = refined.result
-    elif q.how == "grouped" and pos:  # (examples of other dates only: no chips to group, search plainly)
-        from terrafind.core.search.groups import grouped_search
-
-        exclude = (*q.labels, *q.masked, *neg)
-        result = grouped_search(q.catalog, pos, neg, k=q.k, index=q.index, exclude=exclude, cancel=cancel)
-    else:
-        from terrafind.core.search.query import search
-
-        exclude = (*q.labels, *q.masked)
-        on_partial = None
-        if partial is not None:
-            shared: dict[str, Any] = {}
-
-            def on_partial(result: SearchResult, share: float) -> None:
-                if "percentiles" not in shared:  # the same sample scores as the finished search's
-                    shared["percentiles"] = region_percentiles(q, cancel=cancel)
-                partial(SearchOutcome(q.how, result, percentiles=shared["percentiles"]), share)
-
-        result = search(
-            q.catalog,
-            q.examples,
-            k=q.k,
-            mode=q.mode,
-            index=q.index,
-            exclude=exclude,
-            cancel=cancel,
-            partial=on_partial,
-        )
-    check(cancel)
     if refined is not None:
+        refined.result = result  # without twins, like the outcome's
         review = _review_result(q.catalog, refined)
         quality = quality_text(q.catalog, refined)
     warning = spread_warning(q.catalog, pos) if len(set(pos)) >= 2 else None

@@ -154,6 +154,7 @@ class ImportFlow(QObject):
             )
             return
         catalog = c.session.catalog
+        snap_m = c.session.snap_m()  # a place on no chip takes the nearest chip this near
 
         def label(progress, cancel):
             from dataclasses import replace
@@ -163,7 +164,9 @@ class ImportFlow(QObject):
             chosen = places
             if how != "status":  # the person's choice beats any status column the file has
                 chosen = [replace(p, status=None, raw_status=None) for p in places]
-            return places_to_labels(catalog, chosen, default="positive" if how == "status" else how)
+            return places_to_labels(
+                catalog, chosen, default="positive" if how == "status" else how, snap_m=snap_m
+            )
 
         self.runner.start(
             "import",

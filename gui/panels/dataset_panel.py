@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +60,7 @@ class DatasetPanel(QWidget):
     recent_chosen = Signal(str)
     region_mode_chosen = Signal(str)
     bbox_entered = Signal(tuple)
+    snap_changed = Signal(float)  # metres: clicks and imported places snap to a chip this near
     imagery_requested = Signal()  # the "Imagery…" button: File > Imagery for thumbnails and basemap...
     clear_cache_requested = Signal()  # the app cache's "Clear…" button (File > Clear app cache...)
 
@@ -109,6 +111,16 @@ class DatasetPanel(QWidget):
         )
         self.clear_cache_button = QPushButton("Clear…", self)
         self.clear_cache_button.setToolTip("Delete the app cache of the regions that are not open")
+        # Clicks beside the data (a gap, the edge) and imported places snap to the nearest chip this near.
+        self.snap_spin = QSpinBox(self)
+        self.snap_spin.setRange(0, 100_000)
+        self.snap_spin.setSingleStep(50)
+        self.snap_spin.setSuffix(" m")
+        self.snap_spin.setKeyboardTracking(False)
+        self.snap_spin.setToolTip(
+            "A click or an imported place on no chip takes the nearest chip within this distance (0: never)"
+        )
+        self.snap_spin.valueChanged.connect(lambda v: self.snap_changed.emit(float(v)))
         self._build_layout()
 
         self.open_file_button.clicked.connect(self.open_file_requested)
@@ -157,6 +169,10 @@ class DatasetPanel(QWidget):
         bbox.addWidget(self.bbox_button)
         layout.addLayout(bbox)
         layout.addWidget(self.bbox_message)
+        snap = QHBoxLayout()
+        snap.addWidget(hint_label("Clicks and places snap to a chip within"), 1)
+        snap.addWidget(self.snap_spin)
+        layout.addLayout(snap)
         layout.addSpacing(4)
         layout.addLayout(self.info_form)
         layout.addWidget(self.loss_plot)
@@ -233,6 +249,12 @@ class DatasetPanel(QWidget):
             if others
             else "Only the open region is cached: nothing to clear"
         )
+
+    def set_snap(self, metres: float) -> None:
+        """Show the snap distance without emitting."""
+        self.snap_spin.blockSignals(True)
+        self.snap_spin.setValue(int(round(metres)))
+        self.snap_spin.blockSignals(False)
 
     def set_imagery(self, text: str, tooltip: str = "") -> None:
         """The line saying where thumbnails come from."""

@@ -22,6 +22,7 @@ from terrafind.gui.panels.panel_style import (
     NEGATIVE_COLOR,
     PLACEHOLDER_COLOR,
     POSITIVE_COLOR,
+    WARNING_COLOR,
     hint_label,
     kind_color,
     section_title,
@@ -67,6 +68,11 @@ class ExampleRow(QWidget):
         self.id_label = ElidedLabel(item.chip_id, self)
         self.id_label.setTextFormat(Qt.TextFormat.PlainText)  # ids come from the data file
         self.id_label.setToolTip(plain_tip(f"Chip {item.chip_id} (row {item.row})"))
+        # A positive unlike the user's other positives (core.search.looks_wrong.odd_positives).
+        self.flag_label = QLabel("⚠", self)
+        self.flag_label.setStyleSheet(f"color: {WARNING_COLOR}; font-weight: bold;")
+        self.flag_label.setToolTip(item.flag or "")
+        self.flag_label.setVisible(bool(item.flag))
         self.remove_button = QToolButton(self)
         self.remove_button.setText("✕")
         self.remove_button.setAutoRaise(True)
@@ -77,6 +83,7 @@ class ExampleRow(QWidget):
         layout.addWidget(self.thumb)
         layout.addWidget(self.kind_button)
         layout.addWidget(self.id_label, 1)
+        layout.addWidget(self.flag_label)
         layout.addWidget(self.remove_button)
         if other_date:  # shown on another date: it takes part in searches as that date's chip
             self.date_label = QLabel(f"<b>{item.date}</b>", self)
@@ -114,6 +121,10 @@ class ExamplesPanel(QWidget):
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.list.setMinimumHeight(3 * 44)  # three rows at least: it shrank to 1.5 under the other panels
         self.empty_label = hint_label("Click chips on the map to add examples. Shift+click adds a negative.")
+        self.flag_hint = hint_label("", color=WARNING_COLOR)
+        self.flag_hint.setWordWrap(True)
+        self.flag_hint.hide()
+
         header = QHBoxLayout()
         header.addWidget(section_title("Examples"))
         header.addStretch(1)
@@ -124,6 +135,7 @@ class ExamplesPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.flag_hint)
         layout.addStretch(0)  # keeps the header at the top while the list is hidden
         self.set_examples([])
 
@@ -161,6 +173,14 @@ class ExamplesPanel(QWidget):
         self.count_label.setToolTip(f"{positives} positive, {negatives} negative" if items else "")
         self.empty_label.setVisible(not items)
         self.list.setVisible(bool(items))
+        flagged = [e for e in items if e.flag]
+        self.flag_hint.setText(
+            f"⚠ {len(flagged)} example{'s look' if len(flagged) > 1 else ' looks'} unlike your others: check "
+            "it or group your examples (Group my examples)."
+            if flagged
+            else ""
+        )
+        self.flag_hint.setVisible(bool(flagged))
 
     def set_thumbnail(self, row: int, image: QImage) -> None:
         widget = self._rows.get(row)

@@ -44,11 +44,24 @@ def _bound_check(text: str, action: QAction, parent: QWidget) -> QCheckBox:
 class LearnPanel(QWidget):
     """Refine (the QAction on a button), Group my examples, Show sites, and a line of hints."""
 
-    def __init__(self, refine: QAction, group: QAction, sites: QAction, parent: QWidget | None = None):
+    def __init__(
+        self,
+        refine: QAction,
+        group: QAction,
+        sites: QAction,
+        parent: QWidget | None = None,
+        improve: QAction | None = None,
+    ):
         super().__init__(parent)
         self.refine_button = QToolButton(self)
         self.refine_button.setDefaultAction(refine)
         self.refine_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # Search > Improve automatically..., on a button beside Refine (the same action)
+        self.improve_button = QToolButton(self)
+        if improve is not None:
+            self.improve_button.setDefaultAction(improve)
+        self.improve_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.improve_button.setVisible(improve is not None)
         self.group_check = _bound_check("Group my examples", group, self)
         self.sites_check = _bound_check("Show sites", sites, self)
         self.hint = hint_label("")
@@ -65,6 +78,7 @@ class LearnPanel(QWidget):
         lay.addWidget(section_title("Learn from labels"))
         row = QHBoxLayout()
         row.addWidget(self.refine_button)
+        row.addWidget(self.improve_button)
         row.addStretch(1)
         lay.addLayout(row)
         checks = QHBoxLayout()

@@ -30,7 +30,9 @@ class LossFilter(QWidget):
             spin.setEnabled(False)
             spin.setToolTip(f"The {tip} (low: clouds and plain water; high: unusual places)")
         self.colour_check = QCheckBox("Colour map by loss", self)
-        self.colour_check.setToolTip("Colour the hits on the map by their loss instead of their share of the region")
+        self.colour_check.setToolTip(
+            "Colour the hits on the map by their loss instead of their share of the region"
+        )
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.check)

@@ -232,6 +232,7 @@ class SearchControls(QWidget):
 
     # --- internals ----------------------------------------------------------------------------
     def _show_unit(self, unit: str) -> None:
+        changed = unit != self.unit()
         self.unit_combo.setCurrentIndex(max(0, self.unit_combo.findData(unit)))
         spin = self.threshold_spin
         if unit == "top":
@@ -246,6 +247,8 @@ class SearchControls(QWidget):
             spin.setDecimals(3)
             spin.setSingleStep(0.01)
             spin.setToolTip(f"Hide results below this {self._by} (also: drag the line in the plot)")
+        if changed and not self.threshold_check.isChecked():  # a value that means something in the new unit
+            spin.setValue(1.0 if unit == "top" else 0.5)
 
     def _show_threshold(self, t: float | None, share: float | None) -> None:
         on = (share if self.unit() == "top" else t) is not None

@@ -1,4 +1,5 @@
-"""The gallery's "Show: Best matches | Review: least sure first" switch above the results."""
+"""The gallery's "Show:" switch above the results: Best matches | Review: least sure first (after Refine) |
+Check a random sample (any results) | Improve: chips to review (during reviewed hard-negative rounds)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ GALLERY_MODES = [
         "review",
         "Review: least sure first",
         "Hits the classifier is least sure about: each label teaches most",
+    ),
+    (
+        "check",
+        "Check a random sample",
+        "A random sample of the visible hits: your Yes / No marks tell how many of all of them are right",
+    ),
+    (
+        "round",
+        "Improve: chips to review",
+        "The hits the detector is surest about far from your sites: mark each, then Next round",
     ),
 ]
 
@@ -36,7 +47,8 @@ class GalleryModeBar(QWidget):
         lay.addWidget(QLabel("Show:", self))
         lay.addWidget(self.combo, 1)
         self.combo.activated.connect(lambda _i: self.mode_chosen.emit(self.mode()))
-        self.set_review_available(False)
+        for key in ("review", "check", "round"):
+            self._set_available(key, False)
 
     def mode(self) -> str:
         return str(self.combo.currentData())
@@ -46,7 +58,21 @@ class GalleryModeBar(QWidget):
         self.combo.setCurrentIndex(self.combo.findData(key))
 
     def set_review_available(self, on: bool) -> None:
-        item = self.combo.model().item(1)
+        self._set_available("review", on)
+
+    def set_check_available(self, on: bool) -> None:
+        """The random-sample check needs results."""
+        self._set_available("check", on)
+
+    def set_round_available(self, on: bool) -> None:
+        """Chips to review exist while reviewed hard-negative rounds run."""
+        self._set_available("round", on)
+
+    def is_available(self, key: str) -> bool:
+        return bool(self.combo.model().item(self.combo.findData(key)).isEnabled())
+
+    def _set_available(self, key: str, on: bool) -> None:
+        item = self.combo.model().item(self.combo.findData(key))
         item.setEnabled(on)
-        if not on and self.mode() == "review":
+        if not on and self.mode() == key:
             self.set_mode("best")

@@ -1,7 +1,10 @@
 """The one place that shows a search outcome: map, gallery, score plot and the words around them.
 
-It reads what kind of result it got (``plain``, ``refine``, ``grouped``: ``ShownResults.how``) and which
-gallery mode the session wants ("best" ranked hits, or "review": least sure first, after Refine).
+It reads what kind of result it got (``plain``, ``refine``, ``grouped``, ``unusual``: ``ShownResults.how``)
+and which gallery mode the session wants: "best" ranked hits, "review" (least sure first, after Refine),
+"check" (a random sample of the visible hits, with the precision its marks give:
+terrafind.core.search.check) or "round" (the chips a reviewed hard-negative round offers:
+terrafind.gui.flows.rounds_flow). It also says when a run looks wrong (terrafind.core.search.looks_wrong).
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ class ResultsPresenter:
     def __init__(self, window):
         self.w = window
         self.c = window.c
-        self._warned_for: frozenset[int] | None = None
+        self._warned_text = ""  # the run's warnings last said (core.search.looks_wrong)
+        self._warned_shown = False
 
     def show(self, shown: ShownResults) -> None:
         w, session = self.w, self.c.session
         review = shown.review is not None
-        w.results_panel.mode_bar.set_review_available(review)
+        bar = w.results_panel.mode_bar
+        bar.set_review_available(review)
+        bar.set_check_available(len(shown.result) > 0)
         if not review and session.learn.get("gallery") == "review":
             self.c.set_learn(gallery="best")
         self._show_gallery(shown)
@@ -67,7 +73,7 @@ class ResultsPresenter:
             if shown.outcome.warning:  # grids that do not line up: say how many chips could be compared
                 w.message_bar.show_message(shown.outcome.warning, "warning")
             return
-        self._warn_spread(shown)
+        self.show_warnings()
 
     def show_more(self) -> None:
         """Say when the region holds more hits above the line than the search returned (k)."""
@@ -84,12 +90,78 @@ class ResultsPresenter:
             self._show_gallery(self.c.shown)
 
     def _show_gallery(self, shown: ShownResults) -> None:
-        w = self.w
-        mode = "review" if self.c.session.learn.get("gallery") == "review" and shown.review else "best"
-        w.results_panel.mode_bar.set_mode(mode)
-        payload = shown.review if mode == "review" and shown.review is not None else shown.best
+        w, session = self.w, self.c.session
+        bar = w.results_panel.mode_bar
+        wanted = str(session.learn.get("gallery") or "best")
+        mode = wanted if wanted in ("review", "check", "round") and bar.is_available(wanted) else "best"
+        if mode == "review" and shown.review is None:
+            mode = "best"
+        bar.set_mode(mode)
+        if mode == "check":
+            payload = self._check_payload(shown)
+        elif mode == "round":
+            payload = self._rows_payload(shown, self.c.rounds.offered)
+        else:
+            payload = shown.review if mode == "review" and shown.review is not None else shown.best
+        w.results_panel.check_bar.show_estimate(
+            session.check_estimate() if mode == "check" else None,
+            session.active_check().size if mode == "check" and session.active_check() else 0,
+        )
         w.map_view.set_results(payload.fc_json or payload.fc)  # the map keeps its threshold across results
         w.results_panel.set_results(payload.items)
+
+    def _check_payload(self, shown: ShownResults):
+        """The random sample of the visible hits (a check is drawn when there is none for these results)."""
+        session = self.c.session
+        if session.active_check() is None:
+            session.start_check()
+        return self._rows_payload(shown, session.check_rows())
+
+    def _rows_payload(self, shown: ShownResults, rows):
+        """Map features and tiles of some of the hits (at most a few hundred: made here, on this thread)."""
+        import numpy as np
+
+        from terrafind.core.present.features import results_payload
+        from terrafind.core.search.visible import take_hits
+
+        r = shown.result
+        where = {int(row): i for i, row in enumerate(np.asarray(r.rows).tolist())}
+        idx = np.array([where[int(x)] for x in rows if int(x) in where], np.int64)
+        part = take_hits(r, idx)
+        tops = shown.outcome.tops(part)
+        return results_payload(self.c.session.catalog, part, dict(self.c.session.labels), tops, ranks=idx + 1)
+
+    def show_check(self) -> None:
+        """Marks or the line changed: the sample and its estimate are shown again (check mode only)."""
+        shown = self.c.shown
+        if shown is not None and self.w.results_panel.mode_bar.mode() in ("check", "round"):
+            self._show_gallery(shown)
+
+    def show_warnings(self) -> None:
+        """Say when the run looks wrong (hits covering much of the region, one site swallowing the hits,
+        examples that contradict each other): the first in the message bar, all in its tooltip."""
+        from terrafind.core.search.looks_wrong import run_warnings
+
+        shown = self.c.shown
+        found = run_warnings(self.c.session) if shown is not None else []
+        spread = (
+            shown.outcome.warning if shown is not None and not self.c.session.learn.get("group") else None
+        )
+        if spread:  # examples far apart (core.search.groups): said first, it has its own remedy
+            found.insert(0, spread)
+        text = " ".join(found)
+        if text == self._warned_text:
+            return
+        self._warned_text = text
+        if found:
+            self.w.message_bar.show_message(
+                found[0] + (f" (+{len(found) - 1} more)" if len(found) > 1 else ""), "warning"
+            )
+            self.w.message_bar.setToolTip("\n\n".join(found))
+            self.c.say(found[0])
+        elif self._warned_shown:
+            self.w.message_bar.dismiss()
+        self._warned_shown = bool(found)
 
     def show_labels(self, labels: dict) -> None:
         """Labels changed: mark the tiles on show (ranked hits or review queue alike)."""
@@ -99,6 +171,11 @@ class ResultsPresenter:
         for payload in (shown.best, shown.review):
             for item in payload.items if payload is not None else ():
                 self.w.results_panel.set_label(item.row, labels.get(item.row))
+        session = self.c.session
+        if self.w.results_panel.mode_bar.mode() == "check":  # the marks on the sample: a new estimate
+            check = session.active_check()
+            self.w.results_panel.check_bar.show_estimate(session.check_estimate(), check.size if check else 0)
+        self.show_warnings()  # a mark may contradict an example
 
     def clear(self) -> None:
         import numpy as np
@@ -112,13 +189,4 @@ class ResultsPresenter:
         w.learn_panel.set_quality("")
         w.results_panel.set_ranked_by("similarity")
         w.results_panel.more.show_counts(None, 0, 0)
-
-    def _warn_spread(self, shown: ShownResults) -> None:
-        positives = frozenset(int(p) for p in shown.result.positives)
-        if positives == self._warned_for or len(positives) < 2:
-            return
-        text = shown.outcome.warning
-        if text and not self.c.session.learn.get("group"):
-            self._warned_for = positives
-            self.w.message_bar.show_message(text, "warning")
-            self.c.say(text)
+        w.results_panel.check_bar.show_estimate(None, 0)

@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
 
 from terrafind.core.present.items import NEGATIVE, POSITIVE, ResultItem
 from terrafind.gui.panels.panel_style import HINT_COLOR, hint_label, section_title
+from terrafind.gui.results.check_bar import SampleCheckBar
 from terrafind.gui.results.gallery_view import GalleryView
 from terrafind.gui.results.mode_bar import GalleryModeBar
 from terrafind.gui.results.more_hits import MoreHits
 from terrafind.gui.results.results_delegate import ResultTileDelegate
 from terrafind.gui.results.results_model import ROW_KEY, ResultsModel
+from terrafind.gui.results.rounds_panel import RoundsPanel
 from terrafind.gui.results.sites_list import SitesList
 
 SORT_KEYS = [("score", "Best first (similarity)"), ("distance", "Nearest to map centre")]
@@ -56,6 +58,8 @@ class ResultsPanel(QWidget):
         self.view.set_tile_size(self.delegate.tile_size())
         self.mode_bar = GalleryModeBar(self)  # Best matches / Review (after Refine)
         self.more = MoreHits(self)  # "about 330 chips are above the line; the best 200 are shown"
+        self.check_bar = SampleCheckBar(self)  # "Check a random sample": the precision the marks give
+        self.rounds = RoundsPanel(self)  # "Improve automatically": each round's figures
         self.sites_list = SitesList(self)  # shown while View > Show sites is on
         self.sites_list.hide()
 
@@ -105,6 +109,8 @@ class ResultsPanel(QWidget):
         layout.setSpacing(6)
         layout.addLayout(header)
         layout.addWidget(self.mode_bar)
+        layout.addWidget(self.check_bar)
+        layout.addWidget(self.rounds)
         layout.addWidget(self.more)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.sites_list)

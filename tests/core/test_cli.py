@@ -92,7 +92,7 @@ def test_search_with_negatives_max_mode_threshold_and_other_formats(ei_file, tmp
 @pytest.mark.parametrize(
     "extra, words",
     [
-        (["--at", "0,0"], "No chip lies under the --at point 0.0, 0.0"),
+        (["--at", "0,0"], "m of the --at point 0.0, 0.0; the data covers"),
         (["--at", "-75.75,37.45", "-k", "0"], "between 1 and 10000"),
         (["--at", "-75.75,37.45", "--out", "hits.shp"], "cannot write hits.shp"),
     ],

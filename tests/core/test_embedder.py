@@ -69,7 +69,9 @@ def test_file_layout_ids_geometry_and_footer(tmp_path):
     from terrafind.core.read.v1 import summarize_table
 
     v1 = summarize_table(table)
-    assert v1.first("source_model").startswith(MODEL_ID) and v1.first("source_creator").startswith("Terrafind ")
+    assert v1.first("source_model").startswith(MODEL_ID) and v1.first("source_creator").startswith(
+        "Terrafind "
+    )
     assert len(set(table.column("id").to_pylist())) == 72
     assert set(table.column("source_url").to_pylist()) == {str(img.resolve())}
     assert str(table.column("date")[0].as_py()) == "2021-06-30"
