@@ -44,7 +44,7 @@ def test_click_search_label_undo(qtbot, controller, data):
     messages = []
     c.message.connect(messages.append)
     assert c.click_at(-10.0, 10.0) is None
-    assert "No chip here" in messages[-1]
+    assert "No chip within" in messages[-1] and "of here" in messages[-1]
 
     lon, lat = cat.centroids[42]
     assert c.click_at(lon, lat) == 42
