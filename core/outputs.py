@@ -30,6 +30,7 @@ KINDS = {
     "project": {"project", "empty"},
     "embeddings": {"parquet", "empty"},
     "labelset": {"parquet", "empty"},
+    "raster": {"tiff", "empty"},  # the scores raster (core.export.raster)
 }
 _NAMES = {
     "parquet": "a GeoParquet/Parquet file",

@@ -30,7 +30,7 @@ from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.project import LEARN_DEFAULTS
 from terrafind.core.search import visible as vis
 from terrafind.core.search.run import SearchOutcome, SearchQuery, run_query
-from terrafind.core.session_check import CheckVerbs, SampleCheck
+from terrafind.core.session_check import CheckVerbs, RasterVerbs, SampleCheck
 from terrafind.core.session_lines import LineVerbs
 from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
 from terrafind.core.session_sensitive import SensitiveVerbs
@@ -96,7 +96,7 @@ def open_data(
     return OpenedData(catalog, names, region, pack, None, assigned)
 
 
-class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs):
+class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, RasterVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -303,7 +303,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs):
         if self.catalog is None:
             raise InputError("Open a file first: File > Open file...")
         examples = self.search_examples()
-        if examples.is_empty():
+        if examples.is_empty() and how != "unusual":  # unusual places need no example
             raise InputError("Click on the map to add a positive example, then search.")
         return SearchQuery(
             catalog=self.catalog,
@@ -314,6 +314,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs):
             index=self.index,
             labels=dict(self.labels),
             masked=tuple(self.masked),
+            unusual_by=str(self.params.get("unusual_by") or "auto"),
+            neighbours=int(self.params.get("neighbours") or 10),
         )
 
     def run_search(self, how: str | None = None, *, cancel: CancelToken | None = None) -> SearchOutcome:

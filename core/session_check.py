@@ -1,5 +1,6 @@
-"""The random-sample check of a :class:`terrafind.core.session.Session`'s visible hits (see
-:mod:`terrafind.core.search.check` for why it is done this way and what the figures mean).
+"""What a :class:`terrafind.core.session.Session` says about all of its hits: the random-sample check of
+the visible hits (see :mod:`terrafind.core.search.check` for why it is done this way and what the figures
+mean), and the scores of every chip as a raster (:mod:`terrafind.core.export.raster`).
 
 A check belongs to one search outcome: it holds that search's hits in a random order; the sample is the
 first ``size`` of them that are visible now. The person's ordinary Yes / No labels on sampled hits are
@@ -8,15 +9,18 @@ the marks. A new search drops the check (its hits, and so the sample, are new).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from terrafind.core.errors import InputError
+from terrafind.core.progress import CancelToken, ProgressFn
 from terrafind.core.search import check as ck
 
-__all__ = ["CheckVerbs", "SampleCheck"]
+__all__ = ["CheckVerbs", "RasterVerbs", "SampleCheck"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class CheckVerbs:
     labels: dict[int, str]
     sample_check: SampleCheck | None
 
-    def visible(self) -> Any: ...  # Session's
+    visible: Callable[[], Any]  # the Session's (an annotation only)
 
     def start_check(self, size: int | None = None, seed: int | None = None) -> SampleCheck:
         """Draw a random sample of the visible hits to check (``size`` default: 5 %, 20 to 200)."""
@@ -70,3 +74,31 @@ class CheckVerbs:
         if self.active_check() is None or visible is None:
             return None
         return ck.estimate(self.check_rows(), len(visible), self.labels)
+
+
+class RasterVerbs:
+    """Mixed into Session (which has ``catalog``, ``outcome``, ``check_precise``, ``protected_paths`` and
+    ``_provenance``)."""
+
+    catalog: Any
+
+    # the Session's own verbs (annotations only: nothing here shadows them)
+    check_precise: Callable[..., None]
+    protected_paths: Callable[[], Any]
+    _provenance: Callable[[], dict[str, Any]]
+
+    def export_raster(
+        self, path: str | Path, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> tuple[Path, str]:
+        """Write every chip's value in the last search (similarity, probability, loss or novelty) as a
+        Cloud-Optimized GeoTIFF, one pixel per chip (core.export.raster); return (path, what it holds)."""
+        from terrafind.core.export.raster import chip_grid, region_values, write_cog
+        from terrafind.core.outputs import check_output_file
+
+        self.check_precise(None, "write a raster of every chip")  # as precise as the hits themselves
+        check_output_file(path, "raster", self.protected_paths())
+        values, what = region_values(self, progress=progress, cancel=cancel)
+        grid = chip_grid(self.catalog)
+        info = {"kind": "scores raster", "values": what, "crs": grid.crs, "grid_misfit_pixels": grid.misfit}
+        written, shared = write_cog(values, grid, path, what=what, provenance=self._provenance() | info)
+        return written, what

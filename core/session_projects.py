@@ -30,7 +30,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "loss_min": None,  # the loss range of the visible hits (Clay v1 loss; core.session_lines)
     "loss_max": None,
     "colour_by": "auto",  # the map's colours: "auto" or "loss"
-    "snap_m": None,  # clicks and imported places snap to a chip this near (metres; None: one chip width)
+    "snap_m": None,
+    "unusual_by": "auto",  # unusual places ranked by "loss", "novelty" or "auto" (core.search.unusual)
+    "neighbours": 10,  # novelty: nearest chips a chip is compared with  # clicks and imported places snap to a chip this near (metres; None: one chip width)
     "change_k": CHANGE_K,  # how many changes a comparison of dates shows
 }
 

@@ -37,6 +37,10 @@ class Actions:
         self.export_hits_action = act("&Export hits...", lambda: dialogs.export(w, "hits"), "Ctrl+E")
         self.export_sites_action = act("Export s&ites...", lambda: dialogs.export(w, "sites"))
         self.export_labels_action = act("Export &labels...", lambda: dialogs.export(w, "labels"))
+        self.export_raster_action = act("Export scores as &raster...", lambda: dialogs.export_raster(w))
+        self.export_raster_action.setToolTip(
+            "Every chip's score of the last search as a GeoTIFF, one pixel per chip (opens in QGIS)"
+        )
         self.imagery_action = act("&Imagery for thumbnails and basemap...", lambda: dialogs.imagery(w))
         self.imagery_action.setToolTip("Imagery the thumbnails and the offline basemap are made from")
         self.embed_action = act("Create embeddings from imagery...", lambda: dialogs.create_embeddings(w))
@@ -90,6 +94,13 @@ class Actions:
         )
         self.sites = act("Show &sites", None, checkable=True)
         self.sites.setToolTip("Merge touching hits into sites: outlines on the map and a list")
+        # Unusual places, no examples needed (core.search.unusual): by the data's loss, or by novelty
+        self.unusual_loss = act("Unusual places by &loss", lambda: c.find_unusual("loss"))
+        self.unusual_loss.setToolTip("The chips the model reconstructs worst (the data's own loss column)")
+        self.unusual_loss.setEnabled(False)
+        self.unusual_novelty = act("Unusual places by &novelty", lambda: c.find_unusual("novelty"))
+        self.unusual_novelty.setToolTip("The chips with the fewest look-alikes in this region")
+        self.unusual_novelty.setEnabled(False)
         self.improve = act("&Improve automatically...", lambda: dialogs.improve(w))
         self.improve.setToolTip(
             "Rounds of hard negatives: the hits the detector is surest about far from your sites,\n"
@@ -143,7 +154,13 @@ class Actions:
         )
         file_menu.addSeparator()
         file_menu.addActions(
-            [self.import_action, self.export_hits_action, self.export_sites_action, self.export_labels_action]
+            [
+                self.import_action,
+                self.export_hits_action,
+                self.export_sites_action,
+                self.export_labels_action,
+                self.export_raster_action,
+            ]
         )
         self.sensitive_menu = file_menu.addMenu("Sensitive p&laces")
         self.sensitive_menu.addActions(
@@ -168,6 +185,9 @@ class Actions:
         search.addMenu("&Region").addActions([self.region_all, self.region_rect, self.region_poly])
         search.addSeparator()
         search.addActions([self.refine, self.group, self.improve, self.clear_masks])
+        search.addSeparator()
+        self.unusual_menu = search.addMenu("&Unusual places")
+        self.unusual_menu.addActions([self.unusual_loss, self.unusual_novelty])
         dates = mb.addMenu("&Dates")
         dates.addActions([self.prev_date, self.next_date])
         dates.addSeparator()

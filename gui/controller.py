@@ -119,7 +119,9 @@ class AppController(QObject):
         self.save_recovery()
         self.message.emit(
             "This project is sensitive: exports are blurred and field packs refused until you unlock "
-            "precise coordinates." if on else "This project is no longer marked sensitive."
+            "precise coordinates."
+            if on
+            else "This project is no longer marked sensitive."
         )
 
     def unlock_precise(self) -> None:
@@ -335,6 +337,12 @@ class AppController(QObject):
                     self.undo_stack.push(LabelCommand(self, int(row), old, label))
         finally:
             self.undo_stack.endMacro()
+
+    def find_unusual(self, by: str = "auto") -> bool:
+        """Unusual places, no examples needed: the chips with the highest loss or novelty, shown like any
+        search (label them, then search from the ones worth a visit)."""
+        self.session.params["unusual_by"] = by
+        return self.search.search_now(how="unusual")
 
     def start_check(self, size: int | None = None) -> None:
         """Draw a random sample of the visible hits to check (the gallery's "Check a random sample")."""

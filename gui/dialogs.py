@@ -125,6 +125,21 @@ def export(window, what: str) -> None:
     sensitive.export(window, what)
 
 
+def export_raster(window) -> None:
+    """File > Export scores as raster...: every chip's score of the last search as a GeoTIFF (COG)."""
+    c = window.c
+    if c.shown is None:
+        c.say("Search first: the raster holds the scores of a search.")
+        return
+    stem = Path(c.session.sources[0]).stem if c.session.sources else "scores"
+    asked = ask_save_path(
+        window, "Export scores as raster", f"{stem}-scores.tif", {"GeoTIFF (*.tif *.tiff)": ""}
+    )
+    if asked:
+        path = asked[0] if asked[0].lower().endswith((".tif", ".tiff")) else asked[0] + ".tif"
+        c.data.export_raster(path)
+
+
 def import_places(window) -> None:
     from terrafind.gui.flows.import_flow import PLACE_FILTER
 

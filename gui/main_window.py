@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         self.learn_panel = LearnPanel(a.refine, a.group, a.sites, self, improve=a.improve)
         self.improve_dialog = None  # the open "Improve automatically" dialog (tests reach it)
+        self.controls.set_unusual_actions(a.unusual_menu)
         # The search controls, the learn box, then the examples list (which grows with every click).
         side = QVBoxLayout(self.search_side)
         side.setContentsMargins(0, 0, 0, 0)
@@ -227,6 +228,8 @@ class MainWindow(QMainWindow):
         loss = (info.get("v1") or {}).get("loss")  # the Clay v1 loss: its row in the search controls
         metric = (info.get("v1") or {}).get("metric") or "loss"
         self.controls.set_loss_scale(loss["min"] if loss else None, loss["max"] if loss else None, metric)
+        self.actions.unusual_loss.setEnabled(bool(loss))  # unusual places by the data's own loss
+        self.actions.unusual_novelty.setEnabled(len(catalog) > 1)
         self._show_search_state()
         self.examples_panel.set_examples([])
         if self.c.footprints_fc is not None:

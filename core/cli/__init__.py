@@ -23,7 +23,7 @@ __all__ = [
     "progress_for",
 ]
 
-COMMANDS: list[str] = ["info", "search", "change", "index", "embed", "pack", "cache"]
+COMMANDS: list[str] = ["info", "search", "unusual", "change", "index", "embed", "pack", "cache"]
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:

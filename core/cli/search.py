@@ -79,7 +79,12 @@ def register(subparsers: Any) -> None:
         help="keep hits whose loss (Clay v1 layout) lies between MIN and MAX; leave one out for an open side "
         "(e.g. --loss 0.2, keeps loss >= 0.2)",
     )
-    p.add_argument("--out", metavar="FILE", help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml)")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write hits to FILE (.geojson, .gpkg, .csv, .gpx, .kml), or every chip's score to FILE.tif "
+        "(a Cloud-Optimized GeoTIFF, one pixel per chip: similarity, or probability with --refine)",
+    )
     p.add_argument(
         "--blur",
         type=float,
@@ -204,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
     from terrafind.core.export.formats import resolve
     from terrafind.core.search.exact import EXACT_MAX_ROWS
 
-    if args.out:
+    raster = bool(args.out) and args.out.lower().endswith((".tif", ".tiff"))  # every chip's score (COG)
+    if args.out and not raster:
         resolve(args.out)  # an unknown format fails now, not after the search
     if args.since:
         session, before, _after = two_dates_session(args, [args.since], list(args.paths), progress_for())
@@ -271,7 +277,10 @@ def run(args: argparse.Namespace) -> int:
         where = f"  {pct.text(float(score))}" if pct is not None else ""
         place = f"{lon:.5f}, {lat:.5f}" if session.precise_allowed() else "(sensitive: place not shown)"
         print(f"  {rank:>3}  {catalog.ids[row]}  {score:.4f}{where}  {place}")
-    if args.out:
+    if args.out and raster:
+        out, what = session.export_raster(args.out)
+        print(f"Wrote {out}: the {what} of every chip of the region, one pixel per chip.")
+    elif args.out:
         if args.sites:
             out, count = session.export_sites(args.out, blur_km=args.blur)
             total = sum(s.area_ha for s in session.sites())

@@ -74,7 +74,9 @@ def blur_fc(fc: dict[str, Any], km: float) -> dict[str, Any]:
                     "hits": len(props),
                     "best_rank": _best([p.get("rank") for p in props], min),
                     "score": _best([p.get("score", p.get("best_score")) for p in props], max),
-                    "probability": _best([p.get("probability", p.get("best_probability")) for p in props], max),
+                    "probability": _best(
+                        [p.get("probability", p.get("best_probability")) for p in props], max
+                    ),
                     "positive_labels": labels.count("positive"),
                     "negative_labels": labels.count("negative"),
                     "cell_km": float(km),
@@ -110,5 +112,7 @@ def label_set_table(vectors: np.ndarray, labels: Sequence[str], model: dict[str,
     }
     inner = (model or {}).get("model") if isinstance((model or {}).get("model"), dict) else None
     if inner:  # which model made the vectors (its id and name only: a footer may also name files)
-        meta[b"emb"] = json.dumps({"model": {k: str(inner[k]) for k in ("id", "name") if k in inner}}).encode()
+        meta[b"emb"] = json.dumps(
+            {"model": {k: str(inner[k]) for k in ("id", "name") if k in inner}}
+        ).encode()
     return table.replace_schema_metadata(meta)

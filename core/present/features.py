@@ -102,6 +102,8 @@ def results_payload(
     features, items = [], []
     pairs = _pairs(result)
     kind = "change" if result.mode in CHANGE_MODES else "score"
+    if str(result.mode).startswith("unusual-"):  # unusual places: the score is a loss or a novelty
+        kind = str(result.mode).split("-", 1)[1]
     for i, row in enumerate(rows.tolist()):
         chip_id = shown(str(catalog.ids[row]))
         date = shown(catalog.date(row))

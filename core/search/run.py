@@ -7,7 +7,8 @@ the CLI, a test). The kinds ("how"):
 ``plain``    rank by likeness to the examples (:func:`terrafind.core.search.query.search`);
 ``refine``   a classifier trained on the labels re-ranks the hits (:func:`terrafind.core.search.refine.refine`),
              with a review queue and a quality sentence;
-``grouped``  one query per group of alike examples, merged (:func:`terrafind.core.search.groups.grouped_search`).
+``grouped``  one query per group of alike examples, merged (:func:`terrafind.core.search.groups.grouped_search`);
+``unusual``  no examples: the chips with the highest loss or novelty (:mod:`terrafind.core.search.unusual`).
 
 Labelled chips and masked chips (under imported "exclude" places) never come back as hits.
 """
@@ -27,7 +28,7 @@ from terrafind.core.types import Examples, SearchResult
 
 __all__ = ["HOWS", "SearchQuery", "SearchOutcome", "run_query", "quality_text", "PROBABILITY_CUT"]
 
-HOWS = ("plain", "refine", "grouped")
+HOWS = ("plain", "refine", "grouped", "unusual")
 # The classifier's own decision point: with balanced class weights, p = 0.5 is "as likely yes as no"
 # (terrafind.core.search.refine), so "the share of the region at p >= 0.5" is what it would call a target.
 PROBABILITY_CUT = 0.5
@@ -45,6 +46,8 @@ class SearchQuery:
     index: Any = None  # terrafind.core.search.index.VectorIndex, or None: exact search
     labels: Mapping[int, str] = field(default_factory=dict)
     masked: tuple[int, ...] = ()
+    unusual_by: str = "auto"  # how = "unusual": "loss", "novelty" or "auto" (terrafind.core.search.unusual)
+    neighbours: int = 10  # novelty: how many nearest chips a chip is compared with
 
 
 @dataclass
@@ -60,6 +63,7 @@ class SearchOutcome:
     warning: str | None = None  # examples far apart (terrafind.core.search.groups.spread_warning)
     # where the hits' scores stand in the region (terrafind.core.search.percentiles): "top 0.1 %"
     percentiles: RegionPercentiles | None = None
+    values: Any = None  # every chip's value, when the search computed it (unusual places)
 
     def region_count_above(self, threshold: float | None) -> int | None:
         """About how many chips of the region are at or above ``threshold`` (the probability after Refine,
@@ -206,6 +210,10 @@ def run_query(
     from terrafind.core.search.query import MAX_K
 
     q = query
+    if q.how == "unusual":  # no examples: ranked by loss or novelty (core.search.unusual)
+        from terrafind.core.search.unusual import unusual_outcome
+
+        return unusual_outcome(q, cancel=cancel)
     pos, neg = list(q.examples.positives), list(q.examples.negatives)
     on_partial: Callable[[SearchResult, float], None] | None = None
     if partial is not None:

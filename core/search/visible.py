@@ -23,16 +23,25 @@ __all__ = [
     "CHANGE_MODES",
 ]
 
-AXIS_LABELS = {"score": "similarity", "probability": "probability", "change": "change"}
+AXIS_LABELS = {
+    "score": "similarity",
+    "probability": "probability",
+    "change": "change",
+    "loss": "loss",
+    "novelty": "novelty",
+}
 # Result modes whose scores are a change between dates (distance, 0..2), not a similarity.
 CHANGE_MODES = ("change", "history")
 
 
 def threshold_by(result) -> str:
     """ "probability" when ``result`` (a terrafind.core.types.SearchResult) carries probabilities, "change"
-    when its scores are changes between dates (terrafind.core.change), else "score"."""
+    when its scores are changes between dates (terrafind.core.change), "loss" or "novelty" for unusual
+    places, else "score"."""
     if result.mode in CHANGE_MODES:
         return "change"
+    if str(result.mode).startswith("unusual-"):  # unusual places: their loss or novelty (core.search.unusual)
+        return str(result.mode).split("-", 1)[1]
     probs = result.probabilities
     return "probability" if probs is not None and len(probs) == len(result.rows) else "score"
 

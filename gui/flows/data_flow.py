@@ -246,6 +246,30 @@ class DataFlow(QObject):
     def export_hits(self, path: str, fmt: str | None = None, *, then=None) -> bool:
         return self.export("hits", path, fmt, then=then)
 
+    def export_raster(self, path: str, *, then: Callable[[str, str], None] | None = None) -> bool:
+        """Every chip's score in the last search as a Cloud-Optimized GeoTIFF (core.export.raster), in a job
+        with progress. False (and a message) when there is no search."""
+        c = self.c
+        session = c.session.snapshot()
+        if session.outcome is None:
+            c.say("Search first: the raster holds the scores of a search.")
+            return False
+
+        def job(progress, cancel):
+            written, what = session.export_raster(path, progress=progress, cancel=cancel)
+            return str(written), what
+
+        def done(out: tuple[str, str]) -> None:
+            c.say(f"Wrote the {out[1]} of every chip to {out[0]} (one pixel per chip; QGIS opens it).")
+            self.exported.emit(out[0], len(session.catalog))
+            if then is not None:
+                then(out[0], out[1])
+
+        self.runner.start(
+            "export", job, label=f"Writing scores to {Path(path).name}", on_done=done, on_error=c.report_error
+        )
+        return True
+
     def _exported(self, what: str, path: str, count: int, then) -> None:
         noun = {"hits": "features", "sites": "sites", "labels": "labels"}[what]
         self.c.say(f"Exported {count} {noun} to {path}.")

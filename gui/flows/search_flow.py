@@ -25,7 +25,11 @@ from terrafind.gui.workers import TaskRunner
 __all__ = ["SearchFlow", "DEBOUNCE_MS"]
 
 DEBOUNCE_MS = 400
-LABELS = {"refine": "Refining with your labels", "grouped": "Searching per group of examples"}
+LABELS = {
+    "refine": "Refining with your labels",
+    "grouped": "Searching per group of examples",
+    "unusual": "Finding unusual places",
+}
 
 
 class SearchFlow(QObject):
@@ -58,16 +62,17 @@ class SearchFlow(QObject):
         self.timer.stop()
         self.runner.cancel("search")
 
-    def search_now(self) -> bool:
-        """Start a search now; False (with a status message) when there is nothing to search with."""
+    def search_now(self, how: str | None = None) -> bool:
+        """Start a search now (``how``: the session's choice, or "unusual"); False (with a status message)
+        when there is nothing to search with."""
         self.timer.stop()
         session = self.c.session
         try:
-            query = session.query()
+            query = session.query(how)
         except InputError as exc:
             self.c.say(exc.message)
             return False
-        if session.learn.get("refine") and query.how != "refine":
+        if session.learn.get("refine") and query.how not in ("refine", "unusual"):
             self.c.say("Refine needs a hit marked wrong (N) too; searching by likeness meanwhile.")
         labels = dict(query.labels)
         holder: dict = {}
@@ -76,7 +81,12 @@ class SearchFlow(QObject):
             self._partial.emit(holder.get("job"), show_outcome(query.catalog, outcome, labels), share)
 
         def job(progress, cancel) -> ShownResults:
-            outcome = run_query(query, cancel=cancel, partial=partial)
+            if query.how == "unusual":  # one pass over the region, with progress (core.search.unusual)
+                from terrafind.core.search.unusual import unusual_outcome
+
+                outcome = unusual_outcome(query, cancel=cancel, progress=progress)
+            else:
+                outcome = run_query(query, cancel=cancel, partial=partial)
             return show_outcome(query.catalog, outcome, labels)
 
         self._last_start = time.monotonic()

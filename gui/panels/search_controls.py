@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -93,6 +94,11 @@ class SearchControls(QWidget):
         self.auto_check = QCheckBox("Auto search", self)
         self.auto_check.setChecked(True)
         self.auto_check.setToolTip("Search again shortly after every change")
+        # Unusual places, no examples needed: a menu of the window's two actions (set_unusual_actions)
+        self.unusual_button = QToolButton(self)
+        self.unusual_button.setText("Unusual places")
+        self.unusual_button.setToolTip("Find unusual places, no examples needed (by loss or by novelty)")
+        self.unusual_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.search_button = QPushButton("Search", self)
         self.search_button.setDefault(True)
         self.search_button.setMinimumWidth(96)
@@ -135,6 +141,7 @@ class SearchControls(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.auto_check)
         actions.addStretch(1)
+        actions.addWidget(self.unusual_button)
         actions.addWidget(self.search_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -160,6 +167,10 @@ class SearchControls(QWidget):
         else:
             out["threshold"] = float(self.threshold_spin.value()) if on else None
         return out
+
+    def set_unusual_actions(self, menu) -> None:
+        """The Search menu's Unusual places submenu, on the button beside Search."""
+        self.unusual_button.setMenu(menu)
 
     def unit(self) -> str:
         return str(self.unit_combo.currentData())

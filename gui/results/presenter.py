@@ -20,6 +20,8 @@ def plot_info(shown: ShownResults) -> str:
     r = shown.result
     if shown.how in ("change", "history", "new"):  # a comparison of dates: what was compared with what
         return f"{len(r):,} chips · {shown.outcome.quality}"
+    if shown.how == "unusual":
+        return f"{len(r)} unusual places · {r.elapsed_ms:.0f} ms · by {threshold_by(r)}"
     if shown.how == "refine":
         return f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability"
     if shown.how == "grouped":
@@ -56,7 +58,7 @@ class ResultsPresenter:
         )  # a comparison's words go by the plot
         w.learn_panel.set_quality(quality, refined.cv_method if refined is not None else "")
         ranked = {"refine": "probability", "change": "change", "history": "change"}.get(
-            shown.how, "similarity"
+            shown.how, threshold_by(r) if shown.how == "unusual" else "similarity"
         )
         w.results_panel.set_ranked_by(ranked)
         self.show_more()
@@ -68,6 +70,8 @@ class ResultsPresenter:
         elif shown.how == "grouped":
             groups = len({int(m) for m in r.matched if m >= 0})
             self.c.say(f"{len(r)} matches from a search per group of examples ({groups} examples matched).")
+        elif shown.how == "unusual":
+            self.c.say(shown.outcome.quality)
         elif shown.how in ("change", "history", "new"):
             self.c.say(f"{shown.outcome.quality}; drag the line to keep the strongest.")
             if shown.outcome.warning:  # grids that do not line up: say how many chips could be compared

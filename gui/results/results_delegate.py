@@ -29,6 +29,9 @@ def tile_figures(item: ResultItem) -> tuple[str, str]:
     a change between dates "change 0.842"; what is new "sim 0.931" / "was 0.612 in 2015"."""
     if item.kind == "change":
         return f"change {item.score:.3f}", ""
+    if item.kind in ("loss", "novelty"):  # unusual places
+        top = "" if item.top is None else format_top(item.top) + " of region"
+        return f"{item.kind} {item.score:.3g}", top
     if item.score_before is not None and item.before is not None:
         word = "prob" if item.probability is not None else "sim"
         return f"{word} {item.score:.3f}", f"was {item.score_before:.3f} in {item.before[0][:10]}"

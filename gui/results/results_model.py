@@ -69,7 +69,8 @@ class ResultsModel(QAbstractListModel):
             return f"#{item.rank}  {item.score:.3f}"
         if role == Qt.ItemDataRole.ToolTipRole:
             where = "" if item.top is None else f" ({format_top(item.top)} of region)"
-            lines = [f"Rank {item.rank}, similarity {item.score:.3f}{where}", f"Chip {item.chip_id}"]
+            word = item.kind if item.kind in ("loss", "novelty", "change") else "similarity"
+            lines = [f"Rank {item.rank}, {word} {item.score:.3f}{where}", f"Chip {item.chip_id}"]
             if item.probability is not None:
                 lines.append(f"Probability {item.probability:.2f}")
             if item.loss is not None:

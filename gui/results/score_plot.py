@@ -211,9 +211,17 @@ class ScorePlot(pg.PlotWidget):
         if by == self.by:
             return
         self.by = by
-        word = {"probability": "probability", "change": "change (between the dates)"}.get(by, "score")
+        word = {
+            "probability": "probability",
+            "change": "change (between the dates)",
+            "loss": "loss (unusual places)",
+            "novelty": "novelty (distance to the nearest look-alikes)",
+        }.get(by, "score")
         self.getPlotItem().getAxis("bottom").setLabel(word, color=AXIS_COLOR)
-        bounds = {"probability": (0.0, 1.0), "change": (0.0, 2.0)}.get(by, (-1.0, 1.0))
+        # a loss has the data's own scale: no bounds; a novelty is a cosine distance (0..2)
+        bounds = {"probability": (0.0, 1.0), "change": (0.0, 2.0), "novelty": (0.0, 2.0)}.get(by, (-1.0, 1.0))
+        if by == "loss":
+            bounds = (None, None)
         self._quiet = True  # new bounds may move the line: that is not the person dragging it
         try:
             self.line.setBounds(bounds)

@@ -359,3 +359,55 @@ def test_warnings_odd_examples_and_clicks_beside_the_data(qtbot, window, data):
     assert w.c.click_at(lon, (south + north) / 2) is None
     w.dataset_panel.snap_spin.setValue(int(round(cat.chip_width_m())))
     assert w.dialogs == []
+
+
+def test_unusual_places_then_label_refine_and_the_scores_raster(qtbot, window, tmp_path, monkeypatch):
+    import rasterio
+    from PySide6.QtWidgets import QFileDialog
+    from synth import write_clay_v1
+
+    w = window
+    v1 = write_clay_v1(tmp_path / "unusual_v1.parquet", n=500, d=24, high_loss=8)
+    _open(qtbot, w, v1["path"])
+    s = w.c.session
+    w.c.set_params({"threshold_unit": "value", "threshold": None, "k": 100})
+    a = w.actions
+    assert a.unusual_loss.isEnabled() and a.unusual_novelty.isEnabled()
+    assert w.controls.unusual_button.menu() is a.unusual_menu
+    before = w.c.shown
+    a.unusual_loss.trigger()
+    shown = _new_payload(qtbot, w, before, "unusual")
+    assert {it.row for it in shown.items[:8]} == set(v1["planted"].tolist())
+    assert shown.items[0].kind == "loss" and w.score_plot.by == "loss"
+    assert (
+        "unusual places" in w.score_plot.info_text()
+        and w.results_panel.sort_combo.currentText() == "Best first (loss)"
+    )
+    _shot(qtbot, w, "trust_unusual_loss.png")
+    # by novelty: no examples needed either
+    before = w.c.shown
+    w.controls.unusual_button.menu().actions()[1].trigger()
+    novel = _new_payload(qtbot, w, before, "unusual")
+    assert novel.result.mode == "unusual-novelty" and novel.items[0].kind == "novelty"
+    # like any search: mark two, then Search searches from them
+    w.c.label(int(novel.items[0].row), "positive")
+    w.c.label(int(novel.items[-1].row), "negative")
+    before = w.c.shown
+    qtbot.mouseClick(w.controls.search_button, Qt.LeftButton)
+    plain = _new_payload(qtbot, w, before)
+    assert plain.how in ("plain", "refine") and int(novel.items[0].row) in plain.result.positives
+    # File > Export scores as raster...
+    out = tmp_path / "scores.tif"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *args: (str(out), args[3].split(";;")[0]))
+    )
+    done: list = []
+    w.c.data.exported.connect(lambda p, n: done.append(p))
+    a.export_raster_action.trigger()
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    with rasterio.open(out) as ds:
+        img = ds.read(1)
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert (img != ds.nodata).sum() == len(s.catalog)
+    assert "every chip" in w.status.currentMessage()
+    assert w.dialogs == []
