@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from terrafind.core.catalog import Catalog
-from terrafind.core.progress import CancelToken, check
+from terrafind.core.progress import CancelToken, ProgressFn, check
 from terrafind.core.search.percentiles import RegionPercentiles, region_percentiles
 from terrafind.core.types import Examples, SearchResult
 
@@ -199,21 +199,27 @@ def run_query(
     *,
     cancel: CancelToken | None = None,
     partial: Callable[[SearchOutcome, float], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> SearchOutcome:
     """Run ``query`` (see the module docstring); InputError when it cannot run (no positive example...).
 
     ``partial(outcome, share)`` gets the best hits found so far of a long exact scan (millions of chips,
     no index yet) after each round of it, with the share of the region scanned; the returned outcome is
-    the complete one."""
+    the complete one. ``progress`` follows the one long pass of unusual places (novelty of every chip)."""
     from terrafind.core.search.dedupe import drop_twins, extra_hits
     from terrafind.core.search.groups import spread_warning
     from terrafind.core.search.query import MAX_K
 
     q = query
     if q.how == "unusual":  # no examples: ranked by loss or novelty (core.search.unusual)
-        from terrafind.core.search.unusual import unusual_outcome
+        from terrafind.core.search.unusual import region_figures, unusual
 
-        return unusual_outcome(q, cancel=cancel)
+        result, values = unusual(
+            q.catalog, by=q.unusual_by, k=q.k, neighbours=q.neighbours, index=q.index,
+            exclude=(*q.labels, *q.masked), progress=progress, cancel=cancel,
+        )  # fmt: skip
+        percentiles, quality = region_figures(q, result, values)
+        return SearchOutcome("unusual", result, quality=quality, percentiles=percentiles, values=values)
     pos, neg = list(q.examples.positives), list(q.examples.negatives)
     on_partial: Callable[[SearchResult, float], None] | None = None
     if partial is not None:

@@ -37,7 +37,7 @@ from terrafind.core.search.exact import top_sorted
 from terrafind.core.search.percentiles import RegionPercentiles, sample_rows
 from terrafind.core.types import SearchResult
 
-__all__ = ["BY", "REFERENCE", "NEIGHBOURS", "choose_by", "novelty", "unusual", "unusual_outcome"]
+__all__ = ["BY", "REFERENCE", "NEIGHBOURS", "choose_by", "novelty", "unusual", "region_figures"]
 
 BY = ("auto", "loss", "novelty")
 REFERENCE = 4096  # chips of the reference sample when there is no index
@@ -167,32 +167,17 @@ def unusual(
     return result, values
 
 
-def unusual_outcome(query: Any, *, cancel: CancelToken | None = None, progress: ProgressFn | None = None):
-    """A :class:`terrafind.core.search.run.SearchOutcome` of unusual places for a query (its catalog, k,
-    index, labels and masked chips; ``query.unusual_by`` and ``query.neighbours``)."""
-    from terrafind.core.search.run import SearchOutcome
-
-    result, values = unusual(
-        query.catalog,
-        by=getattr(query, "unusual_by", "auto"),
-        k=query.k,
-        neighbours=getattr(query, "neighbours", NEIGHBOURS),
-        index=query.index,
-        exclude=(*query.labels, *query.masked),
-        progress=progress,
-        cancel=cancel,
-    )
+def region_figures(query: Any, result: SearchResult, values: np.ndarray) -> tuple[RegionPercentiles, str]:
+    """Where each value stands in the region (a fixed sample of the values, like any search's) and the
+    sentence that says what the places are."""
     finite = values[np.isfinite(values)]
-    sample = finite[sample_rows(len(finite))] if len(finite) else finite  # a fixed sample, like any search's
+    sample = finite[sample_rows(len(finite))] if len(finite) else finite
     percentiles = RegionPercentiles(np.sort(sample.astype(np.float32)), len(query.catalog))
     word = "loss" if result.mode == "unusual-loss" else "novelty"
+    k = getattr(query, "neighbours", NEIGHBOURS)
+    how = f" (distance to their {k} nearest look-alikes)" if word == "novelty" else ""
     quality = (
-        f"The {len(result):,} chips of this region with the highest {word}"
-        + (
-            f" (distance to their {getattr(query, 'neighbours', NEIGHBOURS)} nearest look-alikes)"
-            if word == "novelty"
-            else ""
-        )
-        + ": label them, then search from the ones worth a visit."
+        f"The {len(result):,} chips of this region with the highest {word}{how}: label them, then search from "
+        "the ones worth a visit."
     )
-    return SearchOutcome("unusual", result, quality=quality, percentiles=percentiles, values=values)
+    return percentiles, quality

@@ -81,12 +81,8 @@ class SearchFlow(QObject):
             self._partial.emit(holder.get("job"), show_outcome(query.catalog, outcome, labels), share)
 
         def job(progress, cancel) -> ShownResults:
-            if query.how == "unusual":  # one pass over the region, with progress (core.search.unusual)
-                from terrafind.core.search.unusual import unusual_outcome
-
-                outcome = unusual_outcome(query, cancel=cancel, progress=progress)
-            else:
-                outcome = run_query(query, cancel=cancel, partial=partial)
+            # (unusual places: one pass over the region, with progress: core.search.unusual)
+            outcome = run_query(query, cancel=cancel, partial=partial, progress=progress)
             return show_outcome(query.catalog, outcome, labels)
 
         self._last_start = time.monotonic()
