@@ -8,6 +8,8 @@ small sample of footprint sizes. Helpers turn the counts into catalog fields.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ from terrafind.core.read.geo import (
 )
 from terrafind.core.read.shapes import bounded_text, is_text
 from terrafind.core.read.sources import ParquetSource
-from terrafind.core.read.vectors import batch_matrix, row_norms, unit_rows
+from terrafind.core.read.vectors import batch_matrix, row_norms
 from terrafind.core.types import Region
 
 __all__ = ["BatchCollector", "chip_size", "unique_ids", "counts_sentence"]
@@ -48,6 +50,19 @@ def _ids(batch: pa.RecordBatch, src: ParquetSource, first_row: int) -> pa.Array:
     if lay.id_from_stem:
         return pc.binary_join_element_wise(src.stem, raw, ":")
     return raw
+
+
+@dataclass
+class Prepared:
+    """A batch checked and coded (:meth:`BatchCollector.prepare`), waiting to be counted and written."""
+
+    label: str
+    bad_vectors: int
+    bad_geoms: int
+    kept: int
+    text_bytes: int
+    coded: Any  # terrafind.core.store.writer.Coded, or None (nothing kept, or the writer not ready)
+    raw: tuple[Any, ...] | None  # (vectors, lengths, boxes, ids, attributes) to add when not coded
 
 
 class BatchCollector:
@@ -71,6 +86,7 @@ class BatchCollector:
         self.bad_geoms: dict[str, int] = {}
         self.problems: list[str] = []
         self.capacity = 0  # rows in the row groups chosen for reading
+        self._geos = threading.Lock()
         self.budget: Budget | None = None  # what a batch's decoded text may take (read.budget)
 
     def plan_file(self, src: ParquetSource) -> tuple[CrsPlan, list[int], float]:
@@ -96,6 +112,21 @@ class BatchCollector:
     def read_batch(
         self, batch: pa.RecordBatch, src: ParquetSource, plan: CrsPlan, size: float, row0: int
     ) -> int:
+        """Prepare and write one batch on this thread; the number of chips kept."""
+        return self.commit(self.prepare(batch, src, plan, size, row0))
+
+    def prepare(
+        self,
+        batch: pa.RecordBatch,
+        src: ParquetSource,
+        plan: CrsPlan,
+        size: float,
+        row0: int,
+        *,
+        index: int = 0,
+    ) -> Prepared:
+        """Check, filter and (once the writer is ready) code a batch: safe on any thread after the first
+        batch (which makes the writer); nothing of the collector changes here (see :meth:`commit`)."""
         lay = src.layout
         emb = batch.column(batch.schema.get_field_index(lay.embedding))
         mat, present, d = batch_matrix(emb, self.dim, src.label)
@@ -111,30 +142,48 @@ class BatchCollector:
             vec_ok &= present
         bounds, geoms = footprint_bounds(batch, lay, plan, size)
         geom_ok = np.isfinite(bounds[:, 0])
-        self.bad_vectors[src.label] = self.bad_vectors.get(src.label, 0) + int((~vec_ok).sum())
-        self.bad_geoms[src.label] = self.bad_geoms.get(src.label, 0) + int((vec_ok & ~geom_ok).sum())
         keep = vec_ok & geom_ok
         if self.region is not None:
-            keep &= region_keep(geoms, bounds, self.region, self.prepared)
+            with self._geos:  # a prepared GEOS geometry is not for two threads at once
+                keep &= region_keep(geoms, bounds, self.region, self.prepared)
         k = int(keep.sum())
-        all_kept = k == batch.num_rows
         ids = _ids(batch, src, row0)
         attrs = _bounded(pa.Table.from_batches([batch.select(lay.attributes)]))
         text_bytes = attrs.nbytes + ids.nbytes
-        if self.budget is not None:  # a batch's text is in memory until it is written to the store
-            self.budget.use(text_bytes)
-        if not all_kept:
+        if k < batch.num_rows:
             arrow_mask = pa.array(keep)
             ids = ids.filter(arrow_mask)
             attrs = attrs.filter(arrow_mask)
             mat, norms, bounds = mat[keep], norms[keep], bounds[keep]
+        coded = None
         if k:
-            self.writer.add(unit_rows(mat, norms), norms, bounds, ids, attrs)
-            self._sample(bounds)
+            coded = self.writer.code_batch(mat, norms, bounds, ids, attrs, count_clipped=index % 8 == 0)
+        return Prepared(
+            src.label,
+            int((~vec_ok).sum()),
+            int((vec_ok & ~geom_ok).sum()),
+            k,
+            text_bytes,
+            coded,
+            None if coded is not None or not k else (mat, norms, bounds, ids, attrs),
+        )
+
+    def commit(self, p: Prepared) -> int:
+        """Count and write a prepared batch (batches in file order, on one thread); chips kept."""
+        self.bad_vectors[p.label] = self.bad_vectors.get(p.label, 0) + p.bad_vectors
+        self.bad_geoms[p.label] = self.bad_geoms.get(p.label, 0) + p.bad_geoms
+        if self.budget is not None:  # a batch's text is in memory until it is written to the store
+            self.budget.use(p.text_bytes)
+        if p.coded is not None:
+            self.writer.write_coded(p.coded)
+            self._sample(p.coded.boxes)
+        elif p.raw is not None:
+            self.writer.add(*p.raw)
+            self._sample(p.raw[2])
         if self.budget is not None:
-            self.budget.release(text_bytes)
-        self.kept += k
-        return k
+            self.budget.release(p.text_bytes)
+        self.kept += p.kept
+        return p.kept
 
     def _sample(self, bounds: np.ndarray) -> None:
         if self._sampled >= self._SIZE_SAMPLE:

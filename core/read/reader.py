@@ -25,7 +25,9 @@ Choices worth knowing:
 from __future__ import annotations
 
 import shutil
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +48,19 @@ from terrafind.core.read.sources import (
     open_source,
     resolve_paths,
 )
+from terrafind.core.read.stores import attribute_schema, check_disk, cut_from_whole, identity
 from terrafind.core.read.v1 import summarize_source
 from terrafind.core.store.layout import META, remove_stale, store_dir, store_key
 from terrafind.core.store.open import load_store
 from terrafind.core.store.writer import StoreWriter, choose_code
 from terrafind.core.types import Region, SourceFile
-from terrafind.core.units import human_bytes
 
 __all__ = ["open_catalog", "inspect"]
 
-_BATCH_ROWS = 65_536  # ~100 MB of 384-d float32 per batch: progress steps that are fine but not chatty
-READER_VERSION = 2  # what a store holds for the same inputs changes with this (part of the store key)
+# Rows decoded at a time: 16k x 384 float32 is 25 MB, so batches and their temporaries stay small (decoding
+# row groups whole held 1.3 GB at the peak on 1 M chips, streaming them 0.7 GB, at the same speed).
+_BATCH_ROWS = 16_384
+CODE_WORKERS = 2  # threads that code batches while this one writes (a 2-core laptop)
 
 
 def _open_all(paths: Any, embedding_column: str | None) -> list[ParquetSource]:
@@ -82,60 +86,6 @@ def _open_all(paths: Any, embedding_column: str | None) -> list[ParquetSource]:
     return sources
 
 
-def _identity(
-    sources: list[ParquetSource],
-    region: Region | None,
-    embedding_column: str | None,
-    chip_size_m: float | None,
-) -> dict[str, Any]:
-    """What a region store is made from: each file's identity, the region, the reading options."""
-    return {
-        "sources": [[s.path, s.size, s.mtime_ns, s.footer_hash] for s in sources],
-        "region": region.to_dict() if region is not None else None,
-        "embedding_column": embedding_column,
-        "chip_size_m": chip_size_m,
-        "reader": READER_VERSION,
-    }
-
-
-def _attribute_schema(sources: list[ParquetSource]) -> pa.Schema:
-    """One schema for the attribute columns of all files (types promoted; text where they disagree)."""
-    fields: dict[str, pa.DataType] = {}
-    for src in sources:
-        for name in src.layout.attributes:
-            t = src.schema.field(name).type
-            if pa.types.is_dictionary(t):
-                t = t.value_type
-            if isinstance(t, pa.ExtensionType):
-                t = t.storage_type
-            if name not in fields or fields[name] == t or pa.types.is_null(t):
-                fields.setdefault(name, t)
-                continue
-            if pa.types.is_null(fields[name]):
-                fields[name] = t
-                continue
-            try:
-                merged = pa.unify_schemas(
-                    [pa.schema([(name, fields[name])]), pa.schema([(name, t)])], promote_options="permissive"
-                )
-                fields[name] = merged.field(name).type
-            except (pa.ArrowException, TypeError):
-                fields[name] = pa.string()
-    return pa.schema(list(fields.items()))
-
-
-def _check_disk(folder: Path, rows: int, dim: int, label: str) -> None:
-    """InputError when the app cache's disk cannot hold the region's store (checked before writing)."""
-    per_row = dim * (1 if choose_code(rows) == "i8" else 4) + 12 + 32 + 24 + 16 + 64
-    need = int(rows * per_row * 1.05) + (1 << 20)
-    free = shutil.disk_usage(folder).free
-    if need > free:
-        raise InputError(
-            f"Opening {label} needs about {human_bytes(need)} of free disk space for its app cache in "
-            f"{folder}, but only {human_bytes(free)} is free: free some space or choose a smaller region."
-        )
-
-
 def open_catalog(
     paths: str | Path | Sequence[str | Path],
     *,
@@ -157,15 +107,21 @@ def open_catalog(
     """
     check(cancel)
     sources = _open_all(paths, embedding_column)
-    key = store_key(_identity(sources, region, embedding_column, chip_size_m))
+    key = store_key(identity(sources, region, embedding_column, chip_size_m))
     folder = store_dir(key)
     if (folder / META).exists():
         try:
-            catalog = Catalog.from_store(load_store(folder))
+            store = load_store(folder)
+            store.reused = True
+            catalog = Catalog.from_store(store)
             report(progress, 1, 1, "Opened from the app cache")
             return catalog
         except CacheError:
             shutil.rmtree(folder, ignore_errors=True)  # damaged or of another format: read again
+    if region is not None:  # a part of a region already cached: cut from its store, no file read again
+        cut = cut_from_whole(sources, region, embedding_column, chip_size_m, folder, progress, cancel)
+        if cut is not None:
+            return cut
     collector = BatchCollector(region, chip_size_m)
     plans = [collector.plan_file(src) for src in sources]
     collector.capacity = sum(
@@ -187,9 +143,9 @@ def open_catalog(
     collector.budget = Budget(int(free * 0.85) - cost + _attribute_share(cost), f"{names}", hint)
     label = sources[0].label if len(sources) == 1 else f"{len(sources)} files"
     dim_hint = next((s.layout.dim_hint for s in sources if s.layout.dim_hint), 0) or 0
-    _check_disk(folder.parent, collector.capacity, dim_hint or 384, label)
+    check_disk(folder.parent, collector.capacity, dim_hint or 384, label)
     code = choose_code(collector.capacity)
-    attr_schema = _attribute_schema(sources)
+    attr_schema = attribute_schema(sources)
     collector.make_writer = lambda dim: StoreWriter(folder, dim, code, attr_schema)
     try:
         return _read(
@@ -219,12 +175,54 @@ def _read(
     report(progress, 0, total, "Opening embeddings")
     kept = [0] * len(sources)
     check(cancel)
-    for i, row0, batch in iter_batches(sources, [groups for _, groups, _ in plans], _BATCH_ROWS):
-        src, (plan, _, size) = sources[i], plans[i]
-        kept[i] += collector.read_batch(batch, src, plan, size, row0)
-        done += batch.num_rows
-        report(progress, done, total, f"Reading {src.label}")
+    # Batches are checked and coded on CODE_WORKERS threads (numpy lets go of the GIL for the arithmetic),
+    # and counted and written here in file order; at most CODE_WORKERS + 1 are in flight.
+    window: deque[tuple[int, int, Future[Any]]] = deque()
+
+    def commit_oldest() -> None:
+        nonlocal done
+        i, n, fut = window.popleft()
+        kept[i] += collector.commit(fut.result())
+        done += n
+        report(progress, done, total, f"Reading {sources[i].label}")
         check(cancel)
+
+    from terrafind.core.search.exact import blas_one_thread
+
+    # BLAS at one thread: its own threads would fight the coding threads for the two cores
+    with ThreadPoolExecutor(CODE_WORKERS, thread_name_prefix="terrafind-code") as pool, blas_one_thread():
+        try:
+            for index, (i, row0, batch) in enumerate(
+                iter_batches(sources, [groups for _, groups, _ in plans], _BATCH_ROWS)
+            ):
+                src, (plan, _, size) = sources[i], plans[i]
+                if not (
+                    collector.writer is not None and collector.writer.ready
+                ):  # the first rows fit the code
+                    while window:
+                        commit_oldest()
+                    window.append(
+                        (
+                            i,
+                            batch.num_rows,
+                            _done(collector.prepare(batch, src, plan, size, row0, index=index)),
+                        )
+                    )
+                else:
+                    window.append(
+                        (
+                            i,
+                            batch.num_rows,
+                            pool.submit(collector.prepare, batch, src, plan, size, row0, index=index),
+                        )
+                    )
+                while len(window) > CODE_WORKERS:
+                    commit_oldest()
+            while window:
+                commit_oldest()
+        finally:
+            for _, _, fut in window:
+                fut.cancel()
     for src, (plan, groups, _), kept_here in zip(sources, plans, kept, strict=True):
         meta = src.metadata
         read_rows = sum(meta.row_group(g).num_rows for g in groups)
@@ -267,7 +265,7 @@ def _read(
         "model": next((s.layout.model for s in sources if s.layout.model), None),
         "region": region.to_dict() if region is not None else None,
         "chip_size_m": chip_size(collector, sources),
-        "identity": _identity(sources, region, embedding_column, chip_size_m),
+        "identity": identity(sources, region, embedding_column, chip_size_m),
     }
     # Arrow's allocator keeps the decoded pages' memory for reuse (~0.2 GB per 1M x 384 chips); nothing
     # reads parquet again soon, so give it back before the index build needs memory.
@@ -280,6 +278,13 @@ def _read(
         raise InputError(
             f"The app cache of {sources[0].label} could not be read back: {exc.message}"
         ) from None
+
+
+def _done(value: Any) -> Future[Any]:
+    """A future that already holds ``value`` (a batch prepared on this thread)."""
+    fut: Future[Any] = Future()
+    fut.set_result(value)
+    return fut
 
 
 def _attribute_share(cost: int) -> int:

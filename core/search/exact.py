@@ -36,6 +36,7 @@ __all__ = [
     "exact_topk",
     "exact_scored_topk",
     "top_sorted",
+    "blas_one_thread",
 ]
 
 # The switch point between exact search and the hnswlib index, measured with `bench/core.py --switch`
@@ -70,7 +71,7 @@ def _workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _blas_one_thread() -> contextlib.AbstractContextManager[Any]:
+def blas_one_thread() -> contextlib.AbstractContextManager[Any]:
     """Limit BLAS to one thread while our own threads share the work (see the module docstring)."""
     global _controller
     try:
@@ -135,7 +136,7 @@ def _run(fn: Callable[[list[tuple[int, int]]], Any], blocks: list[tuple[int, int
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="terrafind-exact")
-    with _blas_one_thread():
+    with blas_one_thread():
         futures = [_pool.submit(fn, share) for share in shares]
         return [f.result() for f in futures]
 

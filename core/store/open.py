@@ -41,6 +41,7 @@ class RegionStore:
     attributes: pa.Table
     _chips_map: Any = None  # keeps the Arrow memory map open while the tables live
     _maps: tuple[Any, ...] = ()  # the mmaps of boxes and per-row floats (see release)
+    reused: bool = False  # opened again (True) or written by this open (False)
 
     @property
     def key(self) -> str:

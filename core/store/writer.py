@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,11 +27,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from terrafind.core.files import fsync_path
+from terrafind.core.read.vectors import unit_rows
 from terrafind.core.store import layout as L
 from terrafind.core.store.codec import FIT_ROWS, Int8Codec
 from terrafind.core.store.grid import ChipGrid, build_grid
 
-__all__ = ["StoreWriter", "F32_MAX_ROWS", "choose_code"]
+__all__ = ["StoreWriter", "Coded", "F32_MAX_ROWS", "choose_code"]
 
 # Up to this many rows a store keeps float32 vectors (exact, 1.5 KB per 384-d chip: 0.4 GB at 250k); above,
 # int8 codes (a quarter of that, recall@100 0.99 against float32: docs/performance.md).
@@ -57,6 +59,27 @@ def _columns(table: pa.Table, schema: pa.Schema) -> list[Any]:
     return cols
 
 
+def _put(fh: BinaryIO, values: np.ndarray, dtype: Any) -> None:
+    """Write an array's bytes without the copy tobytes() makes."""
+    fh.write(np.ascontiguousarray(values, dtype).data.cast("B"))
+
+
+@dataclass
+class Coded:
+    """A batch ready to write: vectors as stored (int8 codes or float32 unit rows), 1/|decoded| (int8),
+    lengths as read, boxes, ids, attributes, the sum of its unit rows and its clipped count (-1: not
+    counted)."""
+
+    vectors: np.ndarray
+    inv: np.ndarray | None
+    norms: np.ndarray
+    boxes: np.ndarray
+    ids: pa.Array
+    attrs: pa.Table
+    unit_sum: np.ndarray
+    clipped: int
+
+
 class StoreWriter:
     """Fill a new store folder batch by batch; :meth:`finish` moves it into place (see module docstring)."""
 
@@ -67,7 +90,8 @@ class StoreWriter:
         self.dim, self.code = int(dim), code
         self.codec: Int8Codec | None = None
         self.n = 0
-        self.clipped = 0
+        self.clipped = 0  # estimated from one batch in 8
+        self._batches = 0
         self.sum = np.zeros(dim, np.float64)
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array, pa.Table]] = []
         self._pending_rows = 0
@@ -88,46 +112,109 @@ class StoreWriter:
 
     # --- batches ---------------------------------------------------------------------------------------
     def add(
-        self, unit: np.ndarray, norms: np.ndarray, boxes: np.ndarray, ids: pa.Array, attrs: pa.Table
+        self,
+        rows: np.ndarray,
+        norms: np.ndarray,
+        boxes: np.ndarray,
+        ids: pa.Array,
+        attrs: pa.Table,
+        *,
+        unit: bool = False,
     ) -> None:
-        """Append kept chips: unit float32 vectors (k, d), raw lengths (k,), boxes (k, 4), ids, attributes."""
-        if len(unit) == 0:
+        """Append kept chips: their vectors (k, d) as read (``unit``: already of unit length), their lengths
+        as read (k,), boxes (k, 4), ids, attributes. Unit rows are made only where they are stored."""
+        if len(rows) == 0:
             return
-        if self.code == "i8" and self.codec is None:
-            self._pending.append((np.array(unit, np.float32), norms, boxes, ids, attrs))
-            self._pending_rows += len(unit)
-            if self._pending_rows >= FIT_ROWS:
-                self._fit_and_flush()
+        coded = self.code_batch(
+            rows, norms, boxes, ids, attrs, unit=unit, count_clipped=self._batches % 8 == 0
+        )
+        if coded is not None:
+            self.write_coded(coded)
             return
-        self._write(unit, norms, boxes, ids, attrs)
+        u = np.array(rows, np.float32) if unit else unit_rows(rows, norms)
+        self._pending.append((u, norms, boxes, ids, attrs))
+        self._pending_rows += len(u)
+        if self._pending_rows >= FIT_ROWS:
+            self._fit_and_flush()
 
     def _fit_and_flush(self) -> None:
         sample = np.concatenate([p[0] for p in self._pending])
         self.codec = Int8Codec.fit(sample[:FIT_ROWS])
         pending, self._pending, self._pending_rows = self._pending, [], 0
-        for item in pending:
-            self._write(*item)
+        for u, norms, boxes, ids, attrs in pending:
+            coded = self.code_batch(
+                u, norms, boxes, ids, attrs, unit=True, count_clipped=self._batches % 8 == 0
+            )
+            assert coded is not None
+            self.write_coded(coded)
 
-    def _write(
-        self, unit: np.ndarray, norms: np.ndarray, boxes: np.ndarray, ids: pa.Array, attrs: pa.Table
+    @property
+    def ready(self) -> bool:
+        """True once batches can be coded on any thread (:meth:`code_batch`): the int8 ranges are fitted."""
+        return self.code != "i8" or self.codec is not None
+
+    def add_codes(
+        self,
+        codes: np.ndarray,
+        inv: np.ndarray,
+        norms: np.ndarray,
+        boxes: np.ndarray,
+        ids: pa.Array,
+        attrs: pa.Table,
     ) -> None:
-        f = self._files
-        self.sum += unit.sum(axis=0, dtype=np.float64)
+        """Append chips already coded with this writer's codec (rows cut from another store of it): the
+        codes are copied as they are, never decoded and coded again."""
+        if len(codes) == 0:
+            return
+        assert self.codec is not None and self.code == "i8"
+        unit = self.codec.decode(codes) * np.asarray(inv, np.float32)[:, None]
+        self.write_coded(
+            Coded(codes, inv, norms, boxes, ids, attrs, np.ones(len(codes), np.float32) @ unit, 0)
+        )
+
+    def code_batch(
+        self,
+        rows: np.ndarray,
+        norms: np.ndarray,
+        boxes: np.ndarray,
+        ids: pa.Array,
+        attrs: pa.Table,
+        *,
+        unit: bool = False,
+        count_clipped: bool = True,
+    ) -> Coded | None:
+        """The batch ready to write (the heavy arithmetic; safe on any thread once :attr:`ready`), or None
+        while the int8 ranges are not fitted yet (then :meth:`add` it)."""
+        if not self.ready:
+            return None
+        factor = None if unit else (1.0 / np.asarray(norms, np.float64)).astype(np.float32)
+        # the sum of unit rows (for mu) as one matrix-vector product
+        weights = np.ones(len(rows), np.float32) if factor is None else factor
+        unit_sum = weights @ np.asarray(rows, np.float32)
         if self.code == "i8":
             assert self.codec is not None
-            codes, inv, clipped = self.codec.encode(unit)
-            self.clipped += clipped
-            f[L.VECTORS].write(codes.tobytes())
-            f[L.INV].write(inv.tobytes())
-        else:
-            f[L.VECTORS].write(np.ascontiguousarray(unit, np.float32).tobytes())
-        f[L.NORM].write(np.asarray(norms, np.float32).tobytes())
-        f["boxes.f64"].write(np.ascontiguousarray(boxes, np.float64).tobytes())
-        cols = [ids.cast(pa.string()), *_columns(attrs, self._attr_schema)]
+            codes, inv, clipped = self.codec.encode(rows, factor, count_clipped=count_clipped)
+            return Coded(codes, inv, norms, boxes, ids, attrs, unit_sum, clipped if count_clipped else -1)
+        vectors = np.asarray(rows, np.float32) if factor is None else unit_rows(rows, norms)
+        return Coded(vectors, None, norms, boxes, ids, attrs, unit_sum, 0)
+
+    def write_coded(self, c: Coded) -> None:
+        """Append a coded batch (in file order: one thread writes)."""
+        f = self._files
+        self.sum += np.asarray(c.unit_sum, np.float64)
+        if c.clipped >= 0:  # counted on one batch in 8 (two more passes): an estimate is enough
+            self.clipped += c.clipped * 8
+        _put(f[L.VECTORS], c.vectors, np.int8 if self.code == "i8" else np.float32)
+        if c.inv is not None:
+            _put(f[L.INV], c.inv, np.float32)
+        _put(f[L.NORM], c.norms, np.float32)
+        _put(f["boxes.f64"], c.boxes, np.float64)
+        cols = [c.ids.cast(pa.string()), *_columns(c.attrs, self._attr_schema)]
         table = pa.Table.from_arrays(cols, schema=self._chips_schema)
         for batch in table.to_batches():
             self._chips.write_batch(batch)
-        self.n += len(unit)
+        self.n += len(c.vectors)
+        self._batches += 1
 
     # --- the end ---------------------------------------------------------------------------------------
     def finish(self, meta: dict[str, Any], problems: list[str]) -> Path:

@@ -312,17 +312,22 @@ def test_read_is_streamed_not_whole_table(tmp_path, monkeypatch, read_mode):
     def boom(*a, **k):
         raise AssertionError("whole-table read")
 
-    import terrafind.core.read.sources
+    import threading
 
     groups_read = []
-    real_read_group = terrafind.core.read.sources._read_group
-    monkeypatch.setattr(
-        terrafind.core.read.sources,
-        "_read_group",
-        lambda src, g: groups_read.append(g) or real_read_group(src, g),
-    )
+    real_iter = pq.ParquetFile.iter_batches
+
+    def streamed(self, *a, row_groups=None, **k):
+        groups_read.append((threading.get_ident(), tuple(row_groups or ())))
+        return real_iter(self, *a, row_groups=row_groups, **k)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", streamed)
     monkeypatch.setattr(pq.ParquetFile, "read", boom)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", boom)
     monkeypatch.setattr(pq, "read_table", boom)
     cat = open_catalog(truth["path"])
     assert len(cat) == 2000 and list(cat.ids) == list(truth["ids"])  # file order kept
-    assert sorted(groups_read) == ([0, 1, 2, 3, 4] if read_mode == "parallel" else [])
+    assert sorted(g for _, g in groups_read) == [(0,), (1,), (2,), (3,), (4,)]  # each group streamed once
+    # in parallel mode two reader threads decode alternate groups; else one thread streams them in turn
+    threads = {name for name, _ in groups_read}
+    assert len(threads) == (2 if read_mode == "parallel" else 1)

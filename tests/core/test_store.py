@@ -180,3 +180,29 @@ def test_the_disk_must_hold_the_store(tmp_path, monkeypatch):
     monkeypatch.setattr(sh, "disk_usage", lambda p: usage._replace(free=1000))
     with pytest.raises(InputError, match="free disk space for its app cache"):
         open_catalog(truth["path"])
+
+
+def test_a_region_of_a_cached_region_is_cut_from_its_store(tmp_path, int8, monkeypatch):
+    import terrafind.core.read.reader as reader
+    from terrafind.core.types import Region
+
+    truth = write_earth_index(tmp_path / "ei.parquet", n=1500, d=32)
+    whole = open_catalog(truth["path"])
+    w, s, e, n = whole.bounds
+    region = Region.from_wkt(f"POLYGON(({w} {s}, {(w + e) / 2} {s}, {w} {(s + n) / 2}, {w} {s}))")
+    layout.clear_stores(keep={whole.store.key})
+    read = []
+    monkeypatch.setattr(reader, "iter_batches", lambda *a, **k: read.append(1) or iter(()))
+    part = open_catalog(truth["path"], region=region)  # cut from the whole region's store
+    assert not read and 0 < len(part) < len(whole) and part.store.code == "i8"
+    monkeypatch.undo()
+    rows = whole.rows_of(part.ids)
+    np.testing.assert_array_equal(whole.store.vectors.codes[rows], part.store.vectors.codes)
+    np.testing.assert_allclose(np.asarray(part.vectors), np.asarray(whole.vectors[rows]), atol=1e-6)
+    np.testing.assert_allclose(part.store.mu, np.asarray(part.vectors).mean(axis=0), atol=1e-5)
+    assert part.region == region and part.chip_at(*part.centroids[0]) == 0
+    cut_ids, cut_vectors = list(part.ids), np.asarray(part.vectors)
+    layout.clear_stores()
+    read_part = open_catalog(truth["path"], region=region)  # the same region read from the file
+    assert list(read_part.ids) == cut_ids  # the same chips...
+    np.testing.assert_allclose(np.asarray(read_part.vectors), cut_vectors, atol=0.02)  # ...alike coded
