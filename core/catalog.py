@@ -361,4 +361,10 @@ class Catalog:
         st = self.store
         if st is None:
             return None
-        return {"code": st.code, "bytes": st.size(), "folder": str(st.folder), "key": st.key}
+        return {
+            "code": st.code,
+            "bytes": st.size(),
+            "folder": str(st.folder),
+            "key": st.key,
+            "reused": bool(getattr(st, "reused", False)),
+        }

@@ -258,6 +258,15 @@ def run(args: argparse.Namespace) -> int:
         f"Searched {len(catalog):,} chips ({catalog.model_name}) with {n_pos} positive and {n_neg} negative "
         f"example(s), mode {result.mode}, {result.method}, {result.elapsed_ms:.1f} ms."
     )
+    cache = catalog.cache_info()
+    if cache is not None:
+        data = (
+            "opened from the app cache"
+            if cache["reused"]
+            else "read from the files and kept in the app cache"
+        )
+        index = "" if session.index is None else "; search index from the app cache"
+        print(f"Data {data}{index}.")
     top = " ".join(f"{s:.3f}" for s in visible.scores[:5])
     print(f"{len(visible)} hits; top scores: {top or 'none'}")
     pct = outcome.percentiles

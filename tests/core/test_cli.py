@@ -44,6 +44,21 @@ def test_info_on_a_bad_file_exits_2_with_one_sentence(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
+def test_a_second_search_is_answered_from_the_app_cache(ei_file, capsys, monkeypatch):
+    import terrafind.core.read.reader as reader
+
+    args = ["search", str(ei_file["path"]), "--at", at(ei_file["centres"][7]), "-k", "5"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "Data read from the files and kept in the app cache." in first
+    read = []
+    monkeypatch.setattr(reader, "iter_batches", lambda *a, **k: read.append(1) or iter(()))
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert "Data opened from the app cache." in second and not read  # no row group read again
+    assert second.splitlines()[-5:] == first.splitlines()[-5:]  # the same hits
+
+
 def test_search_at_a_chip_writes_its_lookalikes(ei_file, tmp_path, capsys):
     i = 137
     out = tmp_path / "hits.geojson"
@@ -213,6 +228,9 @@ def test_search_uses_the_cached_index_above_the_switch_point(ei_file, capsys, mo
     monkeypatch.setattr(terrafind.core.search.exact, "EXACT_MAX_ROWS", 100)
     monkeypatch.setattr(search_mod, "EXACT_MAX_ROWS", 100)
     assert main(["search", str(ei_file["path"]), "--at", at(ei_file["centres"][42]), "-k", "10"]) == 0
-    assert "mode mean, index" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "mode mean, index" in out
+    # a second run: the region and its index come from the app cache (nothing read but the footer)
+    assert "Data opened from the app cache; search index from the app cache." in out
     assert main(["search", str(ei_file["path"]), "--at", at(ei_file["centres"][42]), "--no-index"]) == 0
     assert "mode mean, exact" in capsys.readouterr().out
