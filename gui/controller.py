@@ -23,6 +23,7 @@ from terrafind.core.errors import InputError
 from terrafind.core.present.features import ShownResults
 from terrafind.core.present.items import NEGATIVE, POSITIVE
 from terrafind.core.session import DEFAULT_PARAMS, OpenedData, Session
+from terrafind.gui.flows.cache_flow import CacheFlow
 from terrafind.gui.flows.data_flow import DataFlow
 from terrafind.gui.flows.dates_flow import DatesFlow
 from terrafind.gui.flows.imagery_flow import ImageryFlow
@@ -57,9 +58,6 @@ class AppController(QObject):
     project_path_changed = Signal(str)
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
-    cache_changed = Signal(
-        dict
-    )  # {"region": bytes of the open region's app cache or None, "total": bytes, "regions": n}
     # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
     # has not allowed; the window asks ("Allow ...") like a browser asking about a site
     permission_needed = Signal(object)
@@ -85,6 +83,7 @@ class AppController(QObject):
         self.imagery = ImageryFlow(self, self.runner)  # imagery per dataset, imagery basemap
         self.sites = SitesFlow(self, self.runner)
         self.importer = ImportFlow(self, self.runner)
+        self.cache = CacheFlow(self, self.runner)  # the app cache: its size, Clear
         self.dates = DatesFlow(self, self.runner)  # comparisons, new since, timeline, checks across dates
         self.rounds = RoundsFlow(self, self.runner)  # "Improve automatically": hard-negative rounds
         self._view_timer = QTimer(
@@ -166,7 +165,7 @@ class AppController(QObject):
             f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
         )
         self.data.build_index()
-        self.refresh_cache_info()
+        self.cache.refresh()
         self.save_recovery()
         freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
 
@@ -212,45 +211,7 @@ class AppController(QObject):
     def use_index(self, catalog: Any, index: Any) -> None:
         if self.session.use_index(catalog, index):
             self.index_ready.emit(index)
-            self.refresh_cache_info()  # the index joined the region's app cache
-
-    # --- the app cache (terrafind.core.store: what every opened region keeps on disk) ---------------------
-    def cache_info(self) -> dict[str, Any]:
-        """The app cache as the Data panel shows it: the open region's bytes, all regions' bytes and count."""
-        from terrafind.core.store.layout import list_stores
-
-        stores = list_stores()
-        info = self.session.catalog.cache_info() if self.session.catalog is not None else None
-        return {
-            "region": info["bytes"] if info else None,
-            "total": sum(s.size for s in stores),
-            "regions": len(stores),
-        }
-
-    def refresh_cache_info(self) -> None:
-        self.cache_changed.emit(self.cache_info())
-
-    def clear_cache(self) -> None:
-        """Delete the app cache of every region but the open one (its files are in use), in a job."""
-        from terrafind.core.store.layout import clear_stores
-
-        info = self.session.catalog.cache_info() if self.session.catalog is not None else None
-        keep = {info["key"]} if info else set()
-
-        def job(progress, cancel) -> int:
-            return clear_stores(keep=keep)
-
-        def done(freed: int) -> None:
-            from terrafind.core.units import human_bytes
-
-            self.say(
-                f"Cleared {human_bytes(freed)} of app cache; opening those regions again reads them anew."
-            )
-            self.refresh_cache_info()
-
-        self.runner.start(
-            "cache", job, label="Clearing the app cache", on_done=done, on_error=self.report_error
-        )
+            self.cache.refresh()  # the index joined the region's app cache
 
     # --- examples and labels (through the undo stack) ------------------------------------------------
     def chip_name(self, row: int) -> str:

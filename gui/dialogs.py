@@ -276,7 +276,7 @@ def clear_cache(window) -> None:
     from terrafind.gui import errors
 
     c = window.c
-    info = c.cache_info()
+    info = c.cache.info()
     others = info["total"] - (info["region"] or 0)
     count = info["regions"] - (1 if info["region"] is not None else 0)
     if count <= 0:
@@ -289,7 +289,7 @@ def clear_cache(window) -> None:
     if info["region"] is not None:
         text += " The open region keeps its cache."
     if errors.ask(window, "Clear app cache", text):
-        c.clear_cache()
+        c.cache.clear()
 
 
 def improve(window) -> None:

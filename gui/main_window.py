@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.feedback = Feedback(self)  # after-the-fact words: exports, packs, first-use hints
         self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
-        self.c.refresh_cache_info()
+        self.c.cache.refresh()
         self._show_learn_state()
         self.dataset_panel.set_recent(self.settings.recent())
         self.resize(1400, 900)
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         c.permission_needed.connect(self._on_permission_needed)
         c.data_opened.connect(self._on_data_opened)
         c.index_ready.connect(self._on_index_ready)
-        c.cache_changed.connect(self.dataset_panel.set_cache)
+        c.cache.changed.connect(self.dataset_panel.set_cache)
         c.runner.job_progress.connect(self._on_job_progress)
         c.runner.job_ended.connect(self._on_job_ended)
         self.dataset_panel.clear_cache_requested.connect(lambda: dialogs.clear_cache(self))

@@ -78,7 +78,7 @@ def test_the_data_panel_shows_the_app_cache_and_clears_other_regions(qtbot, wind
     assert any("Delete the app cache of 1 region" in text for _, text in w.asked)
     qtbot.waitUntil(lambda: "for 2 regions" not in panel.cache_label.text(), timeout=10000)
     assert not panel.clear_cache_button.isEnabled()
-    assert w.c.cache_info()["regions"] == 1  # the open region keeps its cache
+    assert w.c.cache.info()["regions"] == 1  # the open region keeps its cache
     qtbot.waitUntil(lambda: any("Cleared" in text for text in said), timeout=10000)
 
 
