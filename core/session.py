@@ -149,6 +149,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         """Newly opened data: what was shown and found on other data goes (masked chips are found again
         by id, since an imported exclusion list applies to any region of the same data)."""
         masked_ids = list(self.masked.values())
+        if hasattr(self.index, "close"):  # a graph in a process of its own: let it go
+            self.index.close()
         self.catalog, self.index = data.catalog, None
         self.sources, self.region, self.pack = list(data.sources), data.region, data.pack
         self.examples, self.labels, self.outcome, self.refined_with = {}, {}, None, None
@@ -202,10 +204,13 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         build: bool = True,
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
+        process: bool = False,
     ) -> Any:
         """The index of ``catalog`` (default: the one open; another date's when given): a field pack's own,
         else the cache's, else (``build``) a new one; None when there is none and ``build`` is False.
-        Does not set it: see :meth:`use_index`."""
+        With ``process`` (the app) a big region's graph lives in a process of its own
+        (:mod:`terrafind.core.search.server`: hnswlib holds Python's lock while it loads or saves a graph,
+        which would freeze the window). Does not set it: see :meth:`use_index`."""
         from terrafind.core.search import index as ix
 
         catalog = catalog if catalog is not None else self.catalog
@@ -214,6 +219,10 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         pack = self.pack
         if pack is not None and (pack.index_path is not None or catalog.period in pack.dates):
             return pack.load_index(catalog, progress=progress, cancel=cancel)
+        from terrafind.core.search.server import PROCESS_MIN_ROWS, start_index_process
+
+        if process and catalog.store is not None and len(catalog) > PROCESS_MIN_ROWS:
+            return start_index_process(catalog, build=build, progress=progress, cancel=cancel)
         if build:
             return ix.load_or_build_index(catalog, progress=progress, cancel=cancel)
         return ix.load_cached_index(catalog, progress=progress, cancel=cancel)

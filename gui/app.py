@@ -58,6 +58,11 @@ def _env_defaults() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # A big region's search graph lives in a child process (core/search/server.py): in the frozen app
+    # that child starts as this same program, and this returns at once there to run it instead.
+    multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="terrafind: %(message)s")
     args = parse_args(argv)

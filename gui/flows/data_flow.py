@@ -129,7 +129,8 @@ class DataFlow(QObject):
             return
         self.runner.start(
             "index",
-            lambda progress, cancel: session.load_index(progress=progress, cancel=cancel),
+            # process=True: a big region's graph lives in a process of its own (core/search/server.py)
+            lambda progress, cancel: session.load_index(progress=progress, cancel=cancel, process=True),
             label="Building the search index",
             on_done=lambda index: self.c.use_index(session.catalog, index),
             background=True,  # may take most of an hour at 10 M chips: the job threads stay free

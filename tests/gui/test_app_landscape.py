@@ -104,3 +104,31 @@ def test_the_first_click_searches_at_once_and_quick_clicks_coalesce(qtbot, windo
         lambda: w.c.shown is not None and set(w.c.shown.result.positives) == {100, 200, 300, 400},
         timeout=15000,
     )
+
+
+def test_a_big_regions_index_lives_in_its_own_process(qtbot, window, tmp_path, monkeypatch):
+    from synth import write_earth_index
+
+    import terrafind.core.search.query as query
+    import terrafind.core.search.server as server
+    from terrafind.gui.memory import peak_memory
+
+    monkeypatch.setattr(server, "PROCESS_MIN_ROWS", 100)  # 1,200 chips count as "big" here
+    monkeypatch.setattr(query, "EXACT_MAX_ROWS", 100)  # and are searched through the index
+    truth = write_earth_index(tmp_path / "p.parquet", n=1200, d=16)
+    w = window
+    _open(qtbot, w, truth["path"])
+    qtbot.waitUntil(lambda: w.c.session.index is not None, timeout=60000)
+    index = w.c.session.index
+    assert type(index).__name__ == "RemoteIndex" and index.alive
+    assert (
+        w.dataset_panel.search_label.text() == "Search: exact, every chip compared (fast at this size)"
+        or ("index ready" in w.dataset_panel.search_label.text())
+    )
+    w.c.click_at(*w.c.session.catalog.centroids[600])
+    qtbot.waitUntil(lambda: w.c.shown is not None, timeout=15000)
+    assert w.c.shown.result.method == "index" and len(w.c.shown.items) == 200
+    assert peak_memory()["index_peak_rss_gb"] > 0.01
+    other = write_earth_index(tmp_path / "q.parquet", n=200, d=16)
+    _open(qtbot, w, other["path"])  # other data: the old graph's process ends
+    qtbot.waitUntil(lambda: not index.alive, timeout=10000)

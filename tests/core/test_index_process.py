@@ -1,0 +1,60 @@
+"""The app's search graph in a process of its own: built or loaded there, queried over a pipe, ranked here."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from synth import write_earth_index
+
+from terrafind.core.errors import Cancelled
+from terrafind.core.progress import CancelToken
+from terrafind.core.read.reader import open_catalog
+from terrafind.core.search.index import IndexParams, load_cached_index
+from terrafind.core.search.server import start_index_process
+
+PARAMS = IndexParams(dims=16, M=12, ef_construction=60, chunk_rows=500)
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    truth = write_earth_index(tmp_path / "ei.parquet", n=3000, d=32)
+    return open_catalog(truth["path"])
+
+
+def test_a_graph_built_in_its_process_answers_like_one_in_memory(catalog):
+    seen = []
+    remote = start_index_process(catalog, params=PARAMS, progress=lambda d, t, label: seen.append(d))
+    try:
+        assert remote is not None and remote.alive and not remote.from_cache
+        assert seen[0] == 0 and seen[-1] == 3000  # the child's progress came through
+        local = load_cached_index(catalog, params=PARAMS)  # the graph the child saved
+        assert local is not None and local.fingerprint == remote.fingerprint
+        q = np.asarray(catalog.vectors[[3, 1500, 2999]])
+        r_rows, r_sims = remote.query(q, 20)
+        l_rows, l_sims = local.query(q, 20)
+        np.testing.assert_array_equal(r_rows, l_rows)
+        np.testing.assert_allclose(r_sims, l_sims)
+    finally:
+        remote.close()
+    assert not remote.alive
+    again = start_index_process(catalog, params=PARAMS, build=False)  # loaded from the app cache
+    try:
+        assert again is not None and again.from_cache and again.query(q[:1], 5)[0][0, 0] == 3
+    finally:
+        again.close()
+
+
+def test_a_cancelled_build_stops_its_process(catalog):
+    token = CancelToken()
+    start = time.monotonic()
+
+    def progress(done, total, label):
+        if done > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        start_index_process(catalog, params=PARAMS, progress=progress, cancel=token)
+    assert time.monotonic() - start < 60
+    assert load_cached_index(catalog, params=PARAMS) is None  # nothing half-built was saved as finished
