@@ -109,7 +109,10 @@ def estimate_pack(
     bytes_total = sum(s.size for s in catalog.sources)
     est: dict[str, Any] = {"rows": n, "missing": []}
     est["embeddings"] = int(bytes_total * n / rows_total)
-    est["index"] = int(n * (4 * catalog.dim + 2 * 16 * 4 + 24)) if n else 0  # vectors + level-0 links
+    from terrafind.core.search.index import IndexParams
+
+    params = IndexParams.for_rows(n)  # the saved graph: reduced vectors, 2M links, a label a chip
+    est["index"] = int(n * (4 * (min(params.dims, catalog.dim) + 1) + 8 * params.M + 12)) if n else 0
     cogs = local_imagery(imagery, catalog)
     thumbs = thumbnail_sizes(catalog, imagery, cut=thumbnails_available and bool(cogs), cancel=cancel)
     made = n if thumbnails_available else int(round(thumbs["cached_share"] * n))
