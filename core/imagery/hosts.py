@@ -45,8 +45,10 @@ GDAL_NETWORK_OPTIONS: dict[str, str] = {
     "GDAL_INGESTED_BYTES_AT_OPEN": "32768",
     "VSI_CACHE": "TRUE",
     "VSI_CACHE_SIZE": str(32 * 2**20),
-    # Public buckets (Sentinel-2 COGs on AWS): unsigned requests, and no search for credentials.
+    # Public buckets (Sentinel-2 COGs on AWS): unsigned requests, and no search for credentials. A bucket
+    # the person marked for their own credentials is signed by a path-specific option (sign_bucket).
     "AWS_NO_SIGN_REQUEST": "YES",
+    "GS_NO_SIGN_REQUEST": "YES",
 }
 
 # Forced whatever the environment says: they close ways for a file to reach other files or hosts.
@@ -221,4 +223,28 @@ def clear_gdal_url_cache() -> bool:
     if lib is None:
         return False
     lib.VSICurlClearCache()
+    return True
+
+
+_signed: set[str] = set()
+
+
+def sign_bucket(prefix: str, on: bool = True) -> bool:
+    """Let GDAL sign requests under ``prefix`` ("/vsis3/bucket/", "/vsigs/bucket/") with the credentials
+    of this computer (a bucket the person marked: terrafind.core.net.gate.NetGate.uses_credentials), or
+    with ``on=False`` make them anonymous again (the person took the mark back); every other request stays
+    unsigned. True when GDAL took it."""
+    if (prefix in _signed) == on:
+        return True
+    lib = _gdal_library()
+    setter = getattr(lib, "VSISetPathSpecificOption", None) if lib is not None else None
+    if setter is None:
+        return False
+    key = b"AWS_NO_SIGN_REQUEST" if prefix.startswith("/vsis3/") else b"GS_NO_SIGN_REQUEST"
+    setter.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+    setter(prefix.encode(), key, b"NO" if on else b"YES")
+    if on:
+        _signed.add(prefix)
+    else:
+        _signed.discard(prefix)
     return True

@@ -101,6 +101,12 @@ def open_raster(loc: Remote | Local, *, roots: Sequence[Path] = (), dataset: str
 
     configure_gdal()
     driver = driver_for(loc.path.name if isinstance(loc, Local) else loc.path)
+    if isinstance(loc, Remote) and loc.scheme in ("s3", "gs"):
+        from terrafind.core.imagery.hosts import sign_bucket
+        from terrafind.core.net.gate import gate
+
+        # Only a bucket the person marked is signed (and a mark taken back makes it anonymous again).
+        sign_bucket(f"/vsi{loc.scheme}/{loc.host}/", gate().uses_credentials(loc.site))
     if driver == "VRT":
         if not isinstance(loc, Local):
             raise Refused("A VRT is read only from this computer, not over the network.")

@@ -204,6 +204,11 @@ class NetGate:
         with self._lock:
             return site in self._current().credentials
 
+    def credential_sites(self) -> list[str]:
+        """The buckets marked to be read with the person's own cloud credentials."""
+        with self._lock:
+            return list(self._current().credentials)
+
     def set_credentials(self, site: str, on: bool) -> None:
         if not site.startswith(("s3://", "gs://")):
             raise Refused("Cloud credentials can only be set for an s3:// or gs:// bucket.")

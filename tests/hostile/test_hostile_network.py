@@ -248,3 +248,25 @@ def test_kind33_cli_offline_sends_nothing(tmp_path):
         )
         assert run.returncode == 0, run.stderr
         assert "thumbnails could not be made" in run.stdout and seen == []
+
+
+def test_kind35_only_a_marked_bucket_is_signed():
+    """GDAL signs requests with this computer's cloud keys under the one bucket the person marked; every
+    other bucket (those a file names) stays anonymous."""
+    import ctypes
+
+    from terrafind.core.imagery import hosts
+
+    lib = hosts._gdal_library()
+    if lib is None or not hasattr(lib, "VSIGetPathSpecificOption"):
+        pytest.skip("this GDAL has no path-specific options")
+    hosts.configure_gdal()
+    get = lib.VSIGetPathSpecificOption
+    get.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+    get.restype = ctypes.c_char_p
+    assert hosts.sign_bucket("/vsis3/terrafind-test-marked/")
+    marked = get(b"/vsis3/terrafind-test-marked/scene.tif", b"AWS_NO_SIGN_REQUEST", b"YES")
+    other = get(b"/vsis3/someone-elses/scene.tif", b"AWS_NO_SIGN_REQUEST", b"unset")
+    assert marked == b"NO" and other == b"YES"
+    assert hosts.sign_bucket("/vsis3/terrafind-test-marked/", False)  # the mark taken back
+    assert get(b"/vsis3/terrafind-test-marked/scene.tif", b"AWS_NO_SIGN_REQUEST", b"unset") == b"YES"
