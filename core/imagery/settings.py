@@ -119,8 +119,8 @@ def check_imagery(value: str) -> None:
     from terrafind.core.imagery.xyz import check_template, is_template
     from terrafind.core.net.locations import Remote, locate
 
-    if is_template(value):
-        check_template(value)
+    if is_template(value) or "{" in value or "}" in value:
+        check_template(value)  # any brace: a tile address, filled with {z}/{x}/{y} only
         return
     loc = locate(value)
     if isinstance(loc, Remote):

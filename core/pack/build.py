@@ -116,6 +116,10 @@ def build_pack(
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.search.index import index_paths, load_or_build_index
 
+    if imagery:
+        from terrafind.core.imagery.settings import check_imagery
+
+        check_imagery(imagery)  # the person's choice, but still a plain address, template or raster
     _check_terms(imagery)
     imagery = _normalised(imagery)
     files = input_files(paths)

@@ -102,6 +102,10 @@ def estimate_pack(
     the thumbnails already cached go into the pack. Needs no network."""
     from terrafind.core.read.reader import open_catalog
 
+    if imagery:
+        from terrafind.core.imagery.settings import check_imagery
+
+        check_imagery(imagery)  # said before anything is read
     files = input_files(paths)
     catalog = open_catalog(files, region=region, progress=progress, cancel=cancel)
     n = len(catalog)
