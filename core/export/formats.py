@@ -184,11 +184,15 @@ def write_csv(fc: dict, path: Path) -> None:
     # The sidecar goes beside the file being written; write_atomic moves it into place with it.
     sidecar = path.with_name(f"{path.stem}.terrafind.json")
     sidecar.write_text(json.dumps(fc.get("terrafind", {}), indent=1), encoding="utf-8")
+    import pandas as pd
+
     for col in df.columns:  # text cells only: numbers (a western longitude is -75.7) stay numbers
-        if df[col].dtype == object:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].map(spreadsheet_safe)
     df.columns = [spreadsheet_safe(str(c)) for c in df.columns]
-    df.to_csv(path, index=False)
+    # RFC 4180 line ends: a cell holding a carriage return is then quoted (with "\n" alone as the line
+    # end it was not, and readers broke the row there).
+    df.to_csv(path, index=False, lineterminator="\r\n")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

