@@ -109,7 +109,11 @@ class ReportDialog(QDialog):
 
     def save(self, path: str) -> None:
         try:
-            Path(path).write_text(self.text.toPlainText(), encoding="utf-8")
+            from terrafind.core.files import write_text_atomic
+
+            if not Path(path).parent.is_dir():  # a folder is chosen, not made, by a save dialog
+                raise FileNotFoundError(2, "No such folder")
+            write_text_atomic(path, self.text.toPlainText())  # never through a symlink planted there
         except OSError as exc:
             self.status.setText(f"Could not save the report: {exc.strerror or exc}.")
             return

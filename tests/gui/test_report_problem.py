@@ -60,6 +60,19 @@ def test_report_dialog_alone(qapp, qtbot, terrafind_home):
     assert "(the log is empty)" in dialog.text.toPlainText()
 
 
+def test_report_is_never_saved_through_a_planted_link(qapp, qtbot, terrafind_home, tmp_path):
+    dialog = ReportDialog(None)
+    qtbot.addWidget(dialog)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "report.txt"
+    link.symlink_to(victim)
+    dialog.save(str(link))
+    assert victim.read_text() == "precious"  # the link is replaced, not written through
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == dialog.text.toPlainText()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
 @pytest.mark.parametrize(
     ("files", "euid", "why"),
     [
