@@ -127,6 +127,8 @@ class Actions:
             "Export sites, b&lurred...", lambda: sensitive.export(w, "sites", blurred=True)
         )
         self.share_labels = act("Share labels &without coordinates...", lambda: sensitive.share_labels(w))
+        self.network_action = act("&Network and permissions...", lambda: dialogs.network(w))
+        self.network_action.setToolTip("What the open data may reach, plain http, your cloud credentials")
         c.sensitivity_changed.connect(self.show_sensitivity)
         self._build_menus()
         self._build_toolbar()
@@ -173,7 +175,7 @@ class Actions:
             ]
         )
         file_menu.addSeparator()
-        file_menu.addActions([self.imagery_action, self.embed_action, self.pack_action])
+        file_menu.addActions([self.imagery_action, self.network_action, self.embed_action, self.pack_action])
         file_menu.addSeparator()
         file_menu.addAction(self.clear_cache_action)
         file_menu.addSeparator()

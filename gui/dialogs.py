@@ -315,3 +315,14 @@ def _exec(dialog) -> bool:
 
 
 DIALOG_HOOK: dict = {}
+
+
+def network(window) -> None:
+    """File > Network and permissions...: the open data's allowed sites and folders, plain http, and the
+    buckets read with this computer's own credentials (terrafind.gui.panels.network_dialog)."""
+    from terrafind.core.imagery.admit import catalog_key
+    from terrafind.gui.panels.network_dialog import NetworkDialog
+
+    catalog = window.c.session.catalog
+    window.network_dialog = NetworkDialog(window, catalog_key(catalog) if catalog is not None else "")
+    window.network_dialog.open()

@@ -309,3 +309,37 @@ def test_app_sensitive_project_asks_how_precisely(qtbot, window, tmp_path, monke
     assert pq.read_table(label_set).column_names == ["label", "embedding"]
     w.actions.mark_sensitive.trigger()  # unmarked
     assert not w.c.session.sensitive
+
+
+# --- File > Network and permissions: the person's answers, seen and taken back -------------------------
+def test_app_network_dialog_forgets_and_marks_buckets(qtbot, window, tmp_path):
+    from terrafind.core.imagery.admit import catalog_key
+
+    w = window
+    open_and_wait(qtbot, w, good_data(tmp_path, "https://imagery.example.org/scene.tif"))
+    key = catalog_key(w.c.session.catalog)
+    gate().allow("https://imagery.example.org", key)
+    w.actions.network_action.trigger()
+    dialog = w.network_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    shown = [dialog.allowed.item(i).text() for i in range(dialog.allowed.count())]
+    assert shown == ["https://imagery.example.org"]
+    dialog.bucket_edit.setText("https://not-a-bucket.example.org")
+    dialog.add_button.click()
+    assert dialog.problem.isVisible() and "s3://" in dialog.problem.text()
+    dialog.bucket_edit.setText("s3://my-own-bucket/")
+    dialog.add_button.click()
+    assert not dialog.problem.isVisible() and gate().uses_credentials("s3://my-own-bucket")
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialog.grab().save(str(ARTIFACTS / "hostile_network_dialog.png"))
+    dialog.allowed.setCurrentRow(0)
+    dialog.forget_button.click()
+    assert not gate().allowed("https://imagery.example.org", key) and dialog.allowed.count() == 0
+    dialog.buckets.setCurrentRow(0)
+    dialog.remove_button.click()
+    assert not gate().uses_credentials("s3://my-own-bucket") and dialog.buckets.count() == 0
+    dialog.http.setChecked(True)
+    assert gate().allow_http
+    dialog.http.setChecked(False)
+    dialog.close()
+
