@@ -343,3 +343,41 @@ def test_app_network_dialog_forgets_and_marks_buckets(qtbot, window, tmp_path):
     dialog.http.setChecked(False)
     dialog.close()
 
+
+# --- kind 36 (app): a page that tries to reach out (windows, local files, links) -------------------------
+def test_app_kind36_map_page_cannot_reach_out(qtbot, window, monkeypatch):
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+
+    from terrafind.gui.map import page_guard
+
+    page = window.map_view.page
+    attr = QWebEngineSettings.WebAttribute
+    for name in (
+        "LocalContentCanAccessRemoteUrls",
+        "LocalContentCanAccessFileUrls",
+        "JavascriptCanOpenWindows",
+    ):
+        assert not page.settings().testAttribute(getattr(attr, name)), name
+    assert page.createWindow(QWebEnginePage.WebWindowType.WebBrowserTab) is None
+    opened: list[str] = []
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True)
+    )
+    asked: list[str] = []
+
+    def ask(answer):
+        return lambda title, text: asked.append(text) or answer
+
+    assert not page_guard.open_link(QUrl("http://example.org/"), online=True, ask=ask(True))
+    assert not page_guard.open_link(QUrl("file:///etc/passwd"), online=True, ask=ask(True))
+    assert not page_guard.open_link(QUrl("https://example.org/"), online=False, ask=ask(True))
+    assert not page_guard.open_link(QUrl("https://example.org/"), online=True, ask=ask(False))
+    assert opened == [] and len(asked) == 1  # only the https link, online, was even asked about
+    assert page_guard.open_link(QUrl("https://example.org/a"), online=True, ask=ask(True))
+    assert opened == ["https://example.org/a"]
+    # a link clicked on the page never navigates the map away
+    nav = QWebEnginePage.NavigationType.NavigationTypeLinkClicked
+    assert not page.acceptNavigationRequest(QUrl("https://example.org/b"), nav, True)
+    assert window.map_view.ready
