@@ -6,7 +6,6 @@ nodata. A pixel is valid when every selected band holds data (not the nodata val
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -28,14 +27,16 @@ SAMPLE_SIZE = 64  # px
 
 def open_image(path: str | Path) -> rasterio.DatasetReader:
     """Open an image for embedding, or raise an InputError that names the file."""
+    from terrafind.core.imagery.rasters import open_raster
+    from terrafind.core.net.locations import Local
+
     p = Path(path)
     if not p.exists():
         raise InputError(f"The image {p} does not exist.")
     try:
-        with warnings.catch_warnings():
-            # A file without georeferencing is refused below, in one sentence; rasterio's warning is noise.
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(p)
+        # An image may come from someone else: one GDAL driver, chosen by its suffix (a .tif holding VRT
+        # XML is not read as a VRT), and a VRT's sources checked (its own folder, the network gate).
+        src = open_raster(Local(p.absolute()))
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(
             f"{p.name} is not an image Terrafind can read (GeoTIFF, COG, JPEG2000...).", detail=str(exc)

@@ -218,6 +218,27 @@ def _embed_over_image(folder: Path, port: int) -> Kind:
     return Kind(["embed", str(image), "--out", str(image)], 2, "does not end in .parquet")
 
 
+def _image_vrt(folder: Path, port: int, name: str) -> Path:
+    image = folder / name
+    image.write_text(
+        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:4326</SRS>'
+        '<GeoTransform>-75.7, 0.0001, 0, 37.6, 0, -0.0001</GeoTransform><VRTRasterBand dataType="Byte" band="1">'
+        f"<SimpleSource><SourceFilename>/vsicurl/http://127.0.0.1:{port}/scene.tif</SourceFilename>"
+        "<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    return image
+
+
+def _embed_disguised_vrt(folder: Path, port: int) -> Kind:
+    image = _image_vrt(folder, port, "scene.tif")  # VRT XML under a GeoTIFF's name
+    return Kind(["embed", str(image), "--out", str(folder / "e.parquet")], 2, "is not an image")
+
+
+def _embed_vrt_naming_a_host(folder: Path, port: int) -> Kind:
+    image = _image_vrt(folder, port, "scene.vrt")
+    return Kind(["embed", str(image), "--out", str(folder / "e.parquet")], 2, "GDAL virtual paths")
+
+
 def _template_format_spec(folder: Path, port: int) -> Kind:
     return Kind(
         [
@@ -292,6 +313,8 @@ KINDS: dict[str, Callable[[Path, int], Kind]] = {
     "export over a file of another kind": _export_over_other_kind,
     "pack over the pack in use": _pack_over_pack,
     "embeddings over their image": _embed_over_image,
+    "image to embed that is a VRT in disguise": _embed_disguised_vrt,
+    "VRT to embed naming a web host": _embed_vrt_naming_a_host,
     "tile template with a format spec": _template_format_spec,
     "source_url naming a device": _device_source,
     "sensitive project exported precisely": _sensitive_export,
