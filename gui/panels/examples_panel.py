@@ -86,13 +86,17 @@ class ExampleRow(QWidget):
         layout.addWidget(self.flag_label)
         layout.addWidget(self.remove_button)
         if other_date:  # shown on another date: it takes part in searches as that date's chip
-            self.date_label = QLabel(f"<b>{item.date}</b>", self)
+            self.date_label = QLabel(str(item.date), self)  # a date a file stated: shown as text, in bold
+            self.date_label.setTextFormat(Qt.TextFormat.PlainText)
+            bold = self.date_label.font()
+            bold.setBold(True)
+            self.date_label.setFont(bold)
             layout.insertWidget(3, self.date_label)
             why = f"An example of {item.date}: searches learn from it (as it looks at {item.date}).\nShow {item.date} to change or remove it."
             for w in (self.kind_button, self.remove_button):
                 w.setEnabled(False)
             for w in (self.id_label, self.date_label, self.thumb):
-                w.setToolTip(why)
+                w.setToolTip(plain_tip(why))
 
     def set_thumbnail(self, image: QImage) -> None:
         scaled = image.scaled(

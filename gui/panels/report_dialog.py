@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QUrl, qVersion
+from PySide6.QtCore import Qt, QUrl, qVersion
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -82,6 +82,7 @@ class ReportDialog(QDialog):
         self.folder_button.clicked.connect(self.open_log_folder)
         buttons.rejected.connect(self.reject)
         self.status = QLabel("", self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it names the file and the system's reason
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
         lay.addWidget(self.text, 1)

@@ -246,6 +246,11 @@ def test_app_kind30_html_in_data_is_text(qtbot, window, tmp_path):
 
     assert labels and all(lab.textFormat() == Qt.TextFormat.PlainText for lab in labels)
     qtbot.waitUntil(lambda: w.c.shown is not None, timeout=20000)
+    # Anywhere in the window (panels, results, bars), a label quoting the data shows it as text.
+    quoting = [lab for lab in w.findChildren(QLabel) if "<img src=x" in lab.text()]
+    assert quoting and all(lab.textFormat() == Qt.TextFormat.PlainText for lab in quoting), [
+        type(lab.parent()).__name__ for lab in quoting if lab.textFormat() != Qt.TextFormat.PlainText
+    ]
     alerts = w.map_view.console
     assert not any("alert" in m for _, m in alerts)
 
@@ -381,3 +386,24 @@ def test_app_kind36_map_page_cannot_reach_out(qtbot, window, monkeypatch):
     nav = QWebEnginePage.NavigationType.NavigationTypeLinkClicked
     assert not page.acceptNavigationRequest(QUrl("https://example.org/b"), nav, True)
     assert window.map_view.ready
+    # The page's policy holds at run time: no eval, no Function(), no inline handler.
+    got: list = []
+    window.map_view.eval_json(
+        "(function () {"
+        " var r = {};"
+        " try { r.evaluated = eval('1 + 1'); } catch (e) { r.evaluated = 'blocked'; }"
+        " try { r.made = (new Function('return 2'))(); } catch (e) { r.made = 'blocked'; }"
+        " var img = document.createElement('div');"
+        " img.innerHTML = '<img src=\\'terrafind://x/none.png\\' onerror=\\'window.tfOwned = 1\\'>';"
+        " document.body.appendChild(img);"
+        " return r; })()",
+        got.append,
+    )
+    qtbot.waitUntil(lambda: bool(got), timeout=10000)
+    assert got[0] == {"evaluated": "blocked", "made": "blocked"}
+    qtbot.wait(300)  # the image fails; its inline handler must not run
+    owned: list = []
+    window.map_view.eval_json("window.tfOwned === undefined", owned.append)
+    qtbot.waitUntil(lambda: bool(owned), timeout=10000)
+    assert owned == [True]
+
