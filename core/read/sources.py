@@ -155,6 +155,9 @@ def resolve_paths(paths: str | Path | Sequence[str | Path]) -> list[tuple[Any, s
                     f"The folder {item} holds no GeoParquet files (*.parquet, *.gpq, *.geoparquet)."
                 )
             out.extend((fs, p) for p in found)
+        elif info.type != pafs.FileType.File:  # a pipe or a device (a project may name any path): reading
+            # it would wait for ever or never end
+            raise InputError(f"{PurePosixPath(path).name} is not an ordinary file, so it is not read.")
         else:
             out.append((fs, path))
     seen: set[str] = set()

@@ -239,6 +239,17 @@ def _embed_vrt_naming_a_host(folder: Path, port: int) -> Kind:
     return Kind(["embed", str(image), "--out", str(folder / "e.parquet")], 2, "GDAL virtual paths")
 
 
+def _pipe_in_a_project(folder: Path, port: int) -> Kind:
+    import os
+
+    from terrafind.core.project import Project, save_project
+
+    pipe = folder / "data.parquet"
+    os.mkfifo(pipe)  # opening it would wait for a writer for ever
+    path = save_project(Project(sources=[str(pipe)]), folder / "p.terrafind")
+    return Kind(["search", str(path), AT], 2, "not an ordinary file")
+
+
 def _template_format_spec(folder: Path, port: int) -> Kind:
     return Kind(
         [
@@ -316,6 +327,7 @@ KINDS: dict[str, Callable[[Path, int], Kind]] = {
     "image to embed that is a VRT in disguise": _embed_disguised_vrt,
     "VRT to embed naming a web host": _embed_vrt_naming_a_host,
     "tile template with a format spec": _template_format_spec,
+    "project naming a pipe as its data": _pipe_in_a_project,
     "source_url naming a device": _device_source,
     "sensitive project exported precisely": _sensitive_export,
 }

@@ -48,7 +48,12 @@ def _run(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProc
         env=env,
     )
     peak, watched = 0, psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120  # a run that hangs (a pipe, a stalled host) fails, never waits
     while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"terrafind-cli {' '.join(args)[:200]} did not finish within 120 s")
         try:
             peak = max(peak, watched.memory_info().rss)
         except psutil.Error:
