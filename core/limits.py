@@ -27,5 +27,6 @@ MAX_WKB_BYTES = 64 + 16 * MAX_CHIP_VERTICES  # the encoded size of the most deta
 MAX_PLACE_VERTICES = 200_000  # an imported outline (a district or a park boundary)
 MAX_PLACES_FILE_BYTES = 200 * 1000 * 1000  # a CSV / GeoJSON / KML / GPX of places
 MAX_KMZ_ENTRY_BYTES = 200 * 1000 * 1000  # the KML document inside a KMZ (read up to this, never whole)
+MAX_PROJECT_BYTES = 200 * 1000 * 1000  # a *.terrafind project (ids of examples and labels: a few MB)
 MAX_PLACES = 1_000_000  # places in one imported file
 MAX_XML_NAMESPACES = 200  # namespace declarations in one GPX/KML file (real ones have fewer than 20)

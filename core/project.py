@@ -148,19 +148,27 @@ def save_project(project: Project, path: str | Path, protected: Iterable[str | P
 
 def load_project(path: str | Path) -> Project:
     """Read a ``*.terrafind`` file; a missing, unreadable or damaged file raises :class:`InputError`."""
+    from terrafind.core.limits import MAX_PROJECT_BYTES
+
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():  # a pipe or a device would be read for ever
+            raise InputError(f"{path.name} is not an ordinary file, so it is not read.")
+        if path.exists() and path.stat().st_size > MAX_PROJECT_BYTES:
+            raise InputError(f"The project file {path.name} is far too large to be a Terrafind project.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(f"The project file {path} does not exist.") from exc
     except OSError as exc:
         raise InputError(f"Could not read the project file {path}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The project file {path.name} is damaged (not text).", detail=str(exc)) from exc
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: a file of nested brackets
         raise InputError(
             f"The project file {path.name} is damaged (not valid JSON).", detail=str(exc)
-        ) from exc
+        ) from None
     return Project.from_dict(data, name=f"The file {path.name}")
 
 

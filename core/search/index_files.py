@@ -91,7 +91,7 @@ def read_sidecar(sidecar: Path) -> dict[str, Any]:
     """The sidecar's JSON object; CacheError when it is missing or not JSON."""
     try:
         meta = json.loads(sidecar.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # (a pack's sidecar may be nested brackets)
         raise CacheError("The saved search index has no readable description.", detail=str(exc)) from exc
     if not isinstance(meta, dict):
         raise CacheError("The saved search index has no readable description.")

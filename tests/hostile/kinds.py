@@ -250,6 +250,15 @@ def _pipe_in_a_project(folder: Path, port: int) -> Kind:
     return Kind(["search", str(path), AT], 2, "not an ordinary file")
 
 
+def _project_file(body: bytes, words: str) -> Callable[[Path, int], Kind]:
+    def make(folder: Path, port: int) -> Kind:
+        path = folder / "p.terrafind"
+        path.write_bytes(body)
+        return Kind(["search", str(path), AT], 2, words)
+
+    return make
+
+
 def _template_format_spec(folder: Path, port: int) -> Kind:
     return Kind(
         [
@@ -328,6 +337,8 @@ KINDS: dict[str, Callable[[Path, int], Kind]] = {
     "VRT to embed naming a web host": _embed_vrt_naming_a_host,
     "tile template with a format spec": _template_format_spec,
     "project naming a pipe as its data": _pipe_in_a_project,
+    "project of nested brackets": _project_file(b"[" * 200_000 + b"]" * 200_000, "not valid JSON"),
+    "project that is not text": _project_file(b"\xff\xfe\x00" * 1000, "not text"),
     "source_url naming a device": _device_source,
     "sensitive project exported precisely": _sensitive_export,
 }
