@@ -95,6 +95,25 @@ def test_app_kind01_project_with_endpoint_override(qtbot, window, tmp_path):
     still_usable(qtbot, w, tmp_path / "after")
 
 
+# --- kinds 08, 13 and a damaged project (app): refused in the message bar, never a crash dialog -----------
+@pytest.mark.parametrize("case", ["pack entry with ..", "pack manifest bomb", "project of nested brackets"])
+def test_app_damaged_packs_and_projects_are_one_sentence(qtbot, window, answers, tmp_path, case):
+    from kinds import KINDS
+
+    w = window
+    said, _ = answers
+    folder = tmp_path / "in"
+    folder.mkdir()
+    kind = KINDS[case](folder, 9)
+    target = kind.args[1]  # the pack folder or the project file the CLI was given
+    bar_before = bar(w)
+    w.open_path(target)
+    qtbot.waitUntil(lambda: bar(w) != bar_before and bar(w) != "", timeout=20000)
+    assert kind.words in bar(w) and bar(w).count(". ") == 0, bar(w)
+    assert not [s for s in said if s[0] == "critical"]  # no "Terrafind ran into a problem"
+    still_usable(qtbot, w, tmp_path / "after")
+
+
 # --- kind 05 (app): a file-named imagery host waits for the person's Allow --------------------------------
 def test_app_kind05_imagery_host_needs_an_allow(qtbot, window, tmp_path):
     w = window
