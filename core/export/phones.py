@@ -12,6 +12,7 @@ into place), so a phone sync never picks up half a file.
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,15 +153,17 @@ def kml_bytes(waypoints: Sequence[Waypoint], *, title: str | None = None) -> byt
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = sub(root, "Document")
     sub(doc, "name", title or "Terrafind")
+    # Google Earth renders a description and the ExtendedData values as HTML (with scripts) once the XML
+    # is read: ids and dates come from data files others made, so their <, > and & are escaped for HTML too.
     for wp in waypoints:
         pm = sub(doc, "Placemark")
         sub(pm, "name", wp.name)
-        sub(pm, "description", wp.description)
+        sub(pm, "description", html.escape(wp.description, quote=False))
         ext = sub(pm, "ExtendedData")
         for key, value in wp.fields.items():
             data = sub(ext, "Data")
             data.set("name", key)
-            sub(data, "value", "" if value is None else str(value))
+            sub(data, "value", "" if value is None else html.escape(str(value), quote=False))
         point = sub(pm, "Point")
         sub(point, "coordinates", f"{wp.lon:.7f},{wp.lat:.7f}")  # KML speaks lon,lat
     ET.indent(root)

@@ -262,3 +262,29 @@ def test_kind34_csv_cells_are_spreadsheet_safe(tmp_path):
         for key in ("id", "note"):
             assert not row[key].startswith(("=", "+", "-", "@", "\t", "\r")), row[key]
         assert float(row["lon"]) < 0  # a western longitude stays a number
+
+
+# --- kind 37: markup in ids that Google Earth would render from a KML ----------------------------------------
+def test_kind37_kml_carries_data_as_text_not_html(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from synth import write_earth_index
+
+    path = write_earth_index(tmp_path / "data.parquet", n=40, d=8)["path"]
+    table = pq.read_table(path)
+    ids = [f"<img src=x onerror=alert({i})>&amp;" for i in range(table.num_rows)]
+    pq.write_table(table.set_column(table.schema.get_field_index("id"), "id", pa.array(ids)), path)
+    out = tmp_path / "hits.kml"
+    run = cli("search", str(path), "--at", AT, "-k", "40", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    root = ET.parse(out).getroot()
+    shown = [e.text or "" for e in root.iterfind(".//k:Placemark/k:description", ns)]
+    shown += [e.text or "" for e in root.iterfind(".//k:Placemark/k:ExtendedData/k:Data/k:value", ns)]
+    assert shown and any("onerror" in t for t in shown)
+    # What Google Earth reads as HTML holds no tag and no entity it would decode into one.
+    assert not any("<" in t or ">" in t for t in shown)
+    assert any("&lt;img src=x onerror=alert(" in t and "&amp;amp;" in t for t in shown)
+
