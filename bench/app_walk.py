@@ -1,0 +1,137 @@
+"""Drive the real window through a whole task on a big region: open, index, search (mouse), label + refine,
+export, pack a sub-region (issue 12: "the app opens a 10 M file, searches, labels, refines, exports and
+packs a sub-region").
+
+Run by hand or by ``bench/scale.py --selftest`` (never from tests)::
+
+    TERRAFIND_HOME=<bench home> QT_QPA_PLATFORM=offscreen python bench/app_walk.py FILE OUTDIR
+
+Prints one JSON line: each step's time (ms), counts, the longest freeze of the window per step (a 20 ms
+heartbeat timer's longest gap) and the peak memory of the app, its index process and its map page.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from terrafind.gui.map.web_scheme import register_scheme
+
+register_scheme()  # before the QApplication, as the app does
+app = QApplication(sys.argv)
+
+from terrafind.core.types import Region  # noqa: E402
+from terrafind.gui import errors  # noqa: E402
+from terrafind.gui.controller import AppController  # noqa: E402
+from terrafind.gui.main_window import MainWindow  # noqa: E402
+from terrafind.gui.memory import peak_memory  # noqa: E402
+from terrafind.gui.selftest import click_chip, dispose, wait_until  # noqa: E402
+
+
+def main(path: str, out: Path) -> dict:
+    asked: list = []
+    errors.set_dialog_hook(lambda kind, title, text, detail: asked.append((kind, title)) or True)
+    out.mkdir(parents=True, exist_ok=True)
+    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
+    w.resize(1400, 900)
+    w.show()
+    c = w.c
+    problems: list[str] = []
+    c.error.connect(lambda exc, tb: problems.append(f"{type(exc).__name__}: {exc}"))
+    ticks: list[tuple[float, str]] = []
+    step = ["page"]
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: ticks.append((time.perf_counter(), step[0])))
+    heartbeat.start(20)
+    report: dict = {"steps": {}, "counts": {}}
+
+    def run(name: str, fn) -> None:
+        step[0] = name
+        t = time.perf_counter()
+        fn()
+        report["steps"][name] = round((time.perf_counter() - t) * 1000)
+
+    def ok() -> bool:
+        if problems:
+            raise SystemExit(problems[-1])
+        return True
+
+    run("page", lambda: wait_until(lambda: w.map_view.ready, 60, "the map page"))
+    run(
+        "open",
+        lambda: (
+            w.open_path(path),
+            wait_until(lambda: ok() and c.session.catalog is not None, 3600, "the data to open"),
+        ),
+    )
+    cat = c.session.catalog
+    report["counts"]["chips"] = len(cat)
+    run("index", lambda: wait_until(lambda: ok() and c.session.index is not None, 3600, "the index"))
+    report["index"] = type(c.session.index).__name__
+    wb, sb, eb, nb = cat.bounds
+    row = cat.nearest((wb + eb) / 2, (sb + nb) / 2)
+
+    def search() -> None:
+        click_chip(w, row)
+        wait_until(lambda: ok() and c.shown is not None and not c.runner.running("search"), 120, "results")
+
+    run("search", search)
+    report["counts"]["hits"] = len(c.shown.items)
+    report["method"] = c.shown.result.method
+    items = c.shown.items
+
+    def label_and_refine() -> None:
+        c.label(int(items[0].row), "positive")
+        c.label(int(items[len(items) // 2].row), "negative")
+        c.label(int(items[-1].row), "negative")
+        old = c.shown
+        c.set_learn(refine=True)
+        wait_until(
+            lambda: ok() and c.shown is not old and not c.runner.running("search"), 300, "refined hits"
+        )
+
+    run("label_refine", label_and_refine)
+    report["refine"] = {"method": c.shown.result.method, "hits": len(c.shown.items)}
+
+    def export() -> None:
+        done: list = []
+        c.data.export_hits(str(out / "hits.geojson"), "geojson", then=lambda p, n: done.append(n))
+        wait_until(lambda: ok() and done, 120, "the export")
+        report["counts"]["exported"] = done[0]
+
+    run("export", export)
+    lon, lat = (float(v) for v in cat.centroids[row])
+    region = Region.from_bbox(lon - 0.05, lat - 0.05, lon + 0.05, lat + 0.05)  # ~11 x 11 km around it
+
+    def pack() -> None:
+        target = out / "pack"
+        assert c.packs.prepare(str(target), region, [])
+        wait_until(
+            lambda: ok() and (target / "manifest.json").exists() and not c.runner.running("pack"),
+            3600,
+            "the pack",
+        )
+        report["pack"] = {
+            "files": len([p for p in target.rglob("*") if p.is_file()]),
+            "bytes": sum(p.stat().st_size for p in target.rglob("*") if p.is_file()),
+        }
+
+    run("pack", pack)
+    heartbeat.stop()
+    stalls: dict[str, float] = {}
+    for (a, _), (b, name) in zip(ticks, ticks[1:], strict=False):
+        stalls[name] = max(stalls.get(name, 0.0), round((b - a) * 1000.0, 1))
+    report["gui_max_stall_ms"] = stalls
+    report["memory"] = peak_memory()
+    report["asked"] = [a[1] for a in asked]
+    dispose(w)
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], Path(sys.argv[2]))), flush=True)
