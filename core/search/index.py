@@ -375,16 +375,20 @@ def load_or_build_index(
     if cached is not None:
         return cached
     index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()), root)
-    writable = _writable(index_file.parent)
-    vi = build_index(
-        catalog, params=params, progress=progress, cancel=cancel, checkpoint=index_file if writable else None
-    )
-    if len(catalog) > 0 and writable:
-        try:
-            _save(vi, index_file, sidecar)
-        except (OSError, RuntimeError):
-            pass  # an unwritable cache only costs the next start a rebuild
-        files.remove_files(*files.partial_paths(index_file))
+    if not _writable(index_file.parent):
+        return build_index(catalog, params=params, progress=progress, cancel=cancel)
+    with files.build_lock(index_file, progress, cancel) as waited:
+        if waited:  # another process built it meanwhile
+            done = load_cached_index(catalog, params=params, cache_dir=root, progress=progress, cancel=cancel)
+            if done is not None:
+                return done
+        vi = build_index(catalog, params=params, progress=progress, cancel=cancel, checkpoint=index_file)
+        if len(catalog) > 0:
+            try:
+                _save(vi, index_file, sidecar)
+            except (OSError, RuntimeError):
+                pass  # an unwritable cache only costs the next start a rebuild
+            files.remove_files(*files.partial_paths(index_file))
     return vi
 
 

@@ -9,10 +9,12 @@ sidecar goes last: a graph without its sidecar is never used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ __all__ = [
     "verify_graph",
     "partial_paths",
     "remove_files",
+    "build_lock",
 ]
 
 CHECKSUM = "adler32/64MB"
@@ -127,3 +130,36 @@ def remove_files(*paths: Path) -> None:
             p.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def build_lock(
+    index_file: Path, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+) -> Iterator[bool]:
+    """Hold the right to build ``index_file`` (an advisory lock on ``<stem>.lock`` beside it) for the
+    ``with`` block. Two builders of one region's index (two windows, the app and ``terrafind-cli index``)
+    would write the same checkpoint over each other; the second waits here, cancellable, until the first
+    is done, and yields True when it waited (the index may be finished by then: load it first). Where
+    locks are not available (no ``fcntl``) it yields False at once."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here, builds are not shared
+        yield False
+        return
+    lock = index_file.with_name(index_file.name.split(".")[0] + ".lock")
+    with open(lock, "a+b") as fh:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    report(progress, 0, 0, "Waiting for another Terrafind that is building this index")
+                waited = True
+                check(cancel)
+                time.sleep(0.5)
+        try:
+            yield waited
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -95,3 +95,40 @@ def test_a_damaged_checkpoint_is_dropped_and_built_anew(tmp_path, int8):
 def test_time_left_reads_like_a_person_says_it():
     assert time_left(3) == "about 5 s left" and time_left(42) == "about 40 s left"
     assert time_left(125) == "about 2 min left" and time_left(4000) == "about 1 h 07 min left"
+
+
+def test_a_second_builder_waits_for_the_first_and_loads_its_graph(tmp_path, int8):
+    """Two builders of one region's index (two windows, the app and terrafind-cli index) never write the
+    same checkpoint: the second waits for the first's lock, then loads what it saved."""
+    import threading
+
+    from terrafind.core.search.index import _save, build_index
+
+    truth = write_earth_index(tmp_path / "ei.parquet", n=1200, d=32)
+    cat = open_catalog(truth["path"])
+    index_file, sidecar = index_paths(cat.fingerprint(extra=PARAMS.graph_key()), index_root(cat))
+    index_file.parent.mkdir(parents=True, exist_ok=True)
+    labels: list[str] = []
+    got: list = []
+    with index_files.build_lock(index_file) as waited:  # "another process" building
+        assert not waited
+        second = threading.Thread(
+            target=lambda: got.append(
+                load_or_build_index(cat, params=PARAMS, progress=lambda d, t, label: labels.append(label))
+            )
+        )
+        second.start()
+        for _ in range(200):
+            if labels:
+                break
+            second.join(0.05)
+        assert labels == ["Waiting for another Terrafind that is building this index"]
+        _save(build_index(cat, params=PARAMS), index_file, sidecar)  # the first one finishes
+    second.join(60)
+    assert got and got[0].from_cache  # loaded, not built a second time
+    token = CancelToken()
+    with index_files.build_lock(index_file):  # a waiting builder can be cancelled
+        token.cancel()
+        index_files.remove_files(index_file, sidecar)
+        with pytest.raises(Cancelled):
+            load_or_build_index(cat, params=PARAMS, cancel=token)
