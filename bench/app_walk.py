@@ -74,7 +74,7 @@ def main(path: str, out: Path) -> dict:
     from terrafind.core.search.index import IndexParams, index_paths, index_root
 
     params = IndexParams.for_rows(len(cat))
-    if index_paths(cat.fingerprint(extra=params.graph_key()), index_root(cat))[1].exists():
+    if index_paths(cat.fingerprint(extra=params.graph_key() + cat.space_key()), index_root(cat))[1].exists():
         run("index", lambda: wait_until(lambda: ok() and c.session.index is not None, 3600, "the index"))
         report["index"] = type(c.session.index).__name__
     else:  # still building (elsewhere or here): a person searches exactly meanwhile, so does the walk

@@ -10,7 +10,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -65,6 +65,9 @@ class Catalog:
         (e.g. ``date``, ``source_url``), kept for popups and export.
     norms : (N,) float32 length of each vector before it was made unit, or None (made from arrays).
     store : the :class:`terrafind.core.store.open.RegionStore` behind it, or None.
+    centre, unit : when similarity is centred (:meth:`centred`, the default of every session), the mean
+        ``vectors`` are centred on and the plain unit rows; every score of every search is then a centred
+        cosine, because every search reads ``vectors``.
     """
 
     vectors: Any
@@ -82,6 +85,10 @@ class Catalog:
     # compare directions; a change between dates also needs the lengths (terrafind.core.change.metric).
     norms: np.ndarray | None = None
     store: Any = None  # terrafind.core.store.open.RegionStore when opened from the app cache
+    # Centred similarity (terrafind.core.store.centred): the mean the vectors are centred on, and the plain
+    # unit rows behind ``vectors`` (None: ``vectors`` are the plain unit rows). See :meth:`centred`.
+    centre: np.ndarray | None = None
+    unit: Any = None
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -297,8 +304,8 @@ class Catalog:
         """The chips at ``rows`` (in that order) as a catalog of their own, e.g. one date of a file whose
         rows hold several."""
         rows = np.asarray(rows, np.int64)
-        return Catalog(
-            vectors=np.ascontiguousarray(self.vectors[rows]),
+        part = Catalog(
+            vectors=np.ascontiguousarray(self.plain[rows]),
             ids=self.ids[rows],
             footprints=self.footprints[rows],
             attributes=self.attributes.take(pa.array(rows)),
@@ -311,11 +318,82 @@ class Catalog:
             period=period if period is not None else self.period,
             norms=None if self.norms is None else self.norms[rows],
         )
+        return part if self.centre is None else part.centred(self.centre)  # the same space as its whole
 
     def raw_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The vectors at ``rows`` with their lengths as read (unit when the lengths are unknown)."""
-        v = np.asarray(self.vectors[rows], np.float32)
+        """The vectors at ``rows`` with their lengths as read (unit when the lengths are unknown), never
+        centred."""
+        v = np.asarray(self.plain[rows], np.float32)
         return v if self.norms is None else v * self.norms[rows][:, None]
+
+    # --- the space scores are measured in ----------------------------------------------------------
+    @property
+    def plain(self) -> Any:
+        """The plain unit rows (what was read), whether or not similarity is centred."""
+        return self.unit if self.unit is not None else self.vectors
+
+    @property
+    def is_centred(self) -> bool:
+        return self.centre is not None
+
+    def own_mean(self) -> np.ndarray:
+        """The mean plain unit row of this catalog: its store's (written with it), else computed."""
+        if self.store is not None and getattr(self.store, "mu", None) is not None:
+            return np.asarray(self.store.mu, np.float32)
+        from terrafind.core.store.centred import mean_of
+
+        return mean_of(self.plain)
+
+    def centred(self, mean: np.ndarray | None = None) -> Catalog:
+        """This catalog with similarity centred on ``mean`` (default: its own mean, :meth:`own_mean`).
+
+        A new catalog sharing every column; ``vectors`` become
+        :class:`terrafind.core.store.centred.CentredVectors` (``(x - mean) / |x - mean|``, read on the fly),
+        so exact scans, the index, refine, percentiles and detectors all score centred cosines. Cheap: the
+        distances to the mean are the store's own ``cnorm`` for its own mean, else one scan on first use."""
+        from dataclasses import replace
+
+        from terrafind.core.store.centred import CentredVectors
+
+        mu = self.own_mean() if mean is None else np.asarray(mean, np.float32)
+        if self.centre is not None and np.array_equal(self.centre, mu):
+            return self
+        cnorm = None
+        st = self.store
+        if st is not None and getattr(st, "cnorm", None) is not None and np.array_equal(st.mu, mu):
+            cnorm = st.cnorm
+        made = replace(self, vectors=CentredVectors(self.plain, mu, cnorm), unit=self.plain, centre=mu)
+        return self._share_lookups(made)
+
+    def uncentred(self) -> Catalog:
+        """This catalog with plain cosine similarity (a new catalog sharing every column)."""
+        from dataclasses import replace
+
+        if self.unit is None:
+            return self
+        return self._share_lookups(replace(self, vectors=self.unit, unit=None, centre=None))
+
+    def _share_lookups(self, other: Catalog) -> Catalog:
+        """Give ``other`` the lookups already made here (bounds, grid, centres, ids: none depends on the
+        vectors), so a switch of space never rebuilds them on the GUI thread."""
+        names = {f.name for f in fields(self)}
+        for key, value in self.__dict__.items():
+            if key not in names:
+                other.__dict__.setdefault(key, value)
+        return other
+
+    def similarity(self) -> str:
+        """What its scores are, in words for people and provenance: "centred cosine" or "cosine"."""
+        return "centred cosine" if self.is_centred else "cosine"
+
+    def space_key(self) -> str:
+        """ "" for plain cosine, else a hash of the mean: part of the index's fingerprint (a graph is built
+        in one space), not of the catalog's (thumbnails and projects do not depend on it)."""
+        if self.centre is None:
+            return ""
+        from terrafind.core.store.centred import centre_key
+
+        return f"|centred:{centre_key(self.centre)}"
 
     # --- identity --------------------------------------------------------------------------------
     def fingerprint(self, extra: str = "") -> str:
@@ -330,7 +408,7 @@ class Catalog:
         if self.period is not None:  # the dates of one file are catalogs of their own (and indexes)
             payload["period"] = self.period
         if not self.sources:  # built from arrays: hash the content itself
-            payload["content"] = hashlib.sha256(np.ascontiguousarray(self.vectors).tobytes()).hexdigest()
+            payload["content"] = hashlib.sha256(np.ascontiguousarray(self.plain).tobytes()).hexdigest()
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def describe(self) -> dict[str, Any]:
@@ -345,6 +423,7 @@ class Catalog:
             "chip_size_m": self.chip_size_m,
             "date": self.period,
             "problems": list(self.problems),
+            "similarity": self.similarity(),
             "v1": self._v1(),
             "cache": self.cache_info(),
         }

@@ -34,6 +34,7 @@ from terrafind.core.session_check import CheckVerbs, RasterVerbs, SampleCheck
 from terrafind.core.session_lines import LineVerbs
 from terrafind.core.session_projects import DEFAULT_PARAMS, ProjectVerbs
 from terrafind.core.session_sensitive import SensitiveVerbs
+from terrafind.core.session_space import CENTRED_DEFAULT, SpaceVerbs, apply_space
 from terrafind.core.types import Examples, Region, SearchResult
 
 __all__ = ["Session", "OpenedData", "open_data", "DEFAULT_PARAMS"]
@@ -59,11 +60,13 @@ def open_data(
     dates: dict[str, str] | None = None,
     embedding_column: str | None = None,
     chip_size_m: float | None = None,
+    centred: bool = CENTRED_DEFAULT,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> OpenedData:
     """Open GeoParquet files or folders, or one field pack folder, limited to ``region``. Files of several
-    dates open as a dated region (terrafind.core.dates); ``dates`` assigns dates to files or folders."""
+    dates open as a dated region (terrafind.core.dates); ``dates`` assigns dates to files or folders.
+    ``centred``: scores are centred cosines on the region's mean (terrafind.core.session_space)."""
     from terrafind.core.dates.detect import plan_dates
     from terrafind.core.dates.region import open_dates
     from terrafind.core.pack.open import is_pack, open_pack
@@ -86,17 +89,21 @@ def open_data(
         dated = open_dates(plan, region, open_kwargs=kwargs, progress=progress, cancel=cancel)
         if pack is not None:
             pack.attach_dates(dated)
-        return OpenedData(dated.slices[-1].catalog, names, region, pack, dated, assigned)
+        data = OpenedData(dated.slices[-1].catalog, names, region, pack, dated, assigned)
+        apply_space(data, centred)
+        return data
     catalog = open_catalog(
         files, region=region, progress=progress, cancel=cancel, embedding_column=embedding_column,
         chip_size_m=chip_size_m,
     )  # fmt: skip
     if plan.note:
         catalog.problems.append(plan.note)
-    return OpenedData(catalog, names, region, pack, None, assigned)
+    data = OpenedData(catalog, names, region, pack, None, assigned)
+    apply_space(data, centred)
+    return data
 
 
-class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, RasterVerbs):
+class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, RasterVerbs, SpaceVerbs):
     """See the module docstring. Attributes are read freely; change them through the methods."""
 
     def __init__(self) -> None:
@@ -128,11 +135,15 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         # Sensitive places (core.session_sensitive): precise coordinates locked until unlocked (not saved).
         self.sensitive = False
         self.unlocked = False
+        # Scores are centred cosines on the region's mean (core.session_space); a preference, not a
+        # project's: the app keeps it in its settings, the CLI takes --plain-cosine.
+        self.centred = CENTRED_DEFAULT
 
     @classmethod
     def open(cls, paths: Sequence[str | Path], region: Region | None = None, **kwargs: Any) -> Session:
         """A session on freshly opened data (the CLI's way in; kwargs as :func:`open_data`)."""
         session = cls()
+        session.centred = bool(kwargs.get("centred", CENTRED_DEFAULT))
         session.use_data(open_data(paths, region, **kwargs))
         return session
 
@@ -151,6 +162,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         masked_ids = list(self.masked.values())
         if hasattr(self.index, "close"):  # a graph in a process of its own: let it go
             self.index.close()
+        if data.catalog.is_centred != self.centred:  # opened for another setting: the session's wins
+            apply_space(data, self.centred)
         self.catalog, self.index = data.catalog, None
         self.sources, self.region, self.pack = list(data.sources), data.region, data.pack
         self.examples, self.labels, self.outcome, self.refined_with = {}, {}, None, None
@@ -395,6 +408,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
             | quote
             | {
                 "app": "terrafind",
+                # which scores: "centred cosine" (the region's mean taken away) or "cosine"
+                "similarity": self.catalog.similarity() if self.catalog is not None else None,
                 "examples": [{"id": self.chip_name(r), "kind": k} for r, k in self.examples.items()],
                 "visible": visible,
             }

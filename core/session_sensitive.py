@@ -63,7 +63,8 @@ class SensitiveVerbs:
             raise InputError(f"{path.name} does not end in .parquet: a label set is a Parquet file.")
         check_output_file(path, "labelset", self.protected_paths())
         labels = ["positive"] * len(ex.positives) + ["negative"] * len(ex.negatives)
-        table = label_set_table(self.catalog.vectors[rows], labels, self.catalog.model)
+        # the chips as read (plain unit vectors): a label set travels to other regions with other means
+        table = label_set_table(self.catalog.plain[rows], labels, self.catalog.model)
 
         def write(tmp: Path) -> None:
             import pyarrow.parquet as pq

@@ -167,7 +167,9 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
                 return
             report["index"] = "building (searches exact)"
             params = IndexParams.for_rows(len(cat))
-            if index_paths(cat.fingerprint(extra=params.graph_key()), index_root(cat))[1].exists():
+            if index_paths(cat.fingerprint(extra=params.graph_key() + cat.space_key()), index_root(cat))[
+                1
+            ].exists():
                 wait_until(
                     lambda: no_problem() or c.session.index is not None, TIMEOUTS["index"], "the index"
                 )

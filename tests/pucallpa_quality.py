@@ -31,9 +31,10 @@ def _pixel_baseline(a: int, b: int) -> np.ndarray:
     return np.linalg.norm(za - zb, axis=1)
 
 
-def measure(files: list[Path]) -> dict[str, float]:
-    """Every figure of docs/demo.md's table (name -> value)."""
-    s = Session.open([str(f) for f in files])
+def measure(files: list[Path], *, centred: bool = True) -> dict[str, float]:
+    """Every figure of docs/demo.md's table (name -> value); ``centred``: searches score centred cosines
+    (the app's default, core.session_space), else plain cosines (bench/centring.py compares them)."""
+    s = Session.open([str(f) for f in files], centred=centred)
     out: dict[str, float] = {}
     for a, b, tag in ((1985, 2020, ""), (2000, 2010, " 2000-2010")):
         s.set_date(str(b))

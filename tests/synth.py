@@ -82,14 +82,17 @@ def write_earth_index(
     emb_meta: bool = True,
     extra_columns: dict | None = None,
     overlap: float = 1.0,
+    vectors: np.ndarray | None = None,
 ) -> dict:
     """Write an Earth Index-layout GeoParquet file; return what a test needs to check results.
+
+    ``vectors`` (n, d) replace the clustered ones (e.g. clusters with a planted common offset).
 
     ``overlap`` 2.0 makes chips twice the grid's stride, so each overlaps its neighbours by half (as
     Earth Index and the demo region do)."""
     centres, half, labels = grid_layout(n, bbox, n_clusters, seed)
     half = (half[0] * overlap, half[1] * overlap)
-    vecs = clustered_vectors(n, d, labels, seed=seed)
+    vecs = clustered_vectors(n, d, labels, seed=seed) if vectors is None else np.asarray(vectors, np.float32)
     polys = chip_polygons(centres, half)
     geoms = shapely.points(centres) if points else polys
     ids = np.array([f"chip-{seed}-{i:07d}" for i in range(n)], dtype=object)

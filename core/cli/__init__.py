@@ -20,6 +20,7 @@ __all__ = [
     "apply_network_args",
     "session_from_args",
     "two_dates_session",
+    "wants_centred",
     "progress_for",
 ]
 
@@ -61,6 +62,12 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="only load chips in this lon/lat box")
     parser.add_argument("--embedding-column", metavar="NAME", help="the vector column, when not detected")
     parser.add_argument("--chip-size", type=float, metavar="METRES", help="chip size of point-only data")
+    parser.add_argument(
+        "--similarity",
+        choices=("centred", "cosine"),
+        help="what scores are: cosine centred on the region's mean, or plain cosine (default: the app's "
+        "Scores setting, centred unless changed there)",
+    )
     add_network_args(parser)
 
 
@@ -111,6 +118,14 @@ def progress_for(always: bool = False) -> Any:
     return TextProgress() if always or sys.stderr.isatty() else None
 
 
+def wants_centred(args: argparse.Namespace) -> bool:
+    """--similarity, else the app's saved Scores setting: the CLI scores as the app does."""
+    from terrafind.core.session_space import saved_centred
+
+    chosen = getattr(args, "similarity", None)
+    return saved_centred() if chosen is None else chosen == "centred"
+
+
 def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
     """A :class:`terrafind.core.session.Session` on the data named by ``paths`` (files, folders or one
     field pack) / ``--bbox`` / ``--embedding-column`` / ``--chip-size``: the app opens data the same way."""
@@ -125,6 +140,7 @@ def session_from_args(args: argparse.Namespace, progress: Any = None) -> Any:
         region,
         embedding_column=args.embedding_column,
         chip_size_m=args.chip_size,
+        centred=wants_centred(args),
         progress=progress,
     )
 
@@ -147,6 +163,7 @@ def _project_session(args: argparse.Namespace, region: Any, progress: Any) -> An
         region,
         embedding_column=args.embedding_column,
         chip_size_m=args.chip_size,
+        centred=wants_centred(args),
         progress=progress,
     )
     missing = session.apply_project(proj)
@@ -195,7 +212,7 @@ def two_dates_session(
         )
     assigned = {str(p): before for p in old} | {str(p): after for p in new}
     region = Region.from_bbox(*args.bbox) if args.bbox else None
-    session = Session.open([*old, *new], region, dates=assigned, embedding_column=args.embedding_column,
+    session = Session.open([*old, *new], region, dates=assigned, centred=wants_centred(args), embedding_column=args.embedding_column,
                            chip_size_m=args.chip_size, progress=progress)  # fmt: skip
     session.set_date(after)
     return session, before, after

@@ -24,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
     session = session_from_args(args, progress_for(always=True))
     catalog = session.catalog
     params = IndexParams.for_rows(len(catalog))
-    index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()), index_root(catalog))
+    index_file, sidecar = index_paths(
+        catalog.fingerprint(extra=params.graph_key() + catalog.space_key()), index_root(catalog)
+    )
     if args.rebuild:
         for p in (index_file, sidecar):
             p.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from typing import Any
 from terrafind.core.cli import add_input_args, lonlat, progress_for, session_from_args, two_dates_session
 from terrafind.core.search.percentiles import format_top
 
-__all__ = ["register", "run", "rows_under"]
+__all__ = ["register", "run", "rows_under", "similarity_words"]
 
 TOP_LINES = 10
 
@@ -152,6 +152,13 @@ def _loss_range(text: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+def similarity_words(catalog: Any) -> str:
+    """What the scores are, for people: the app's Scores setting in the same words."""
+    if catalog.is_centred:
+        return "centred cosine (the region's mean taken away first; --similarity cosine for plain)"
+    return "plain cosine (--similarity centred to take the region's mean away first)"
+
+
 def rows_under(catalog: Any, points: list[tuple[float, float]], what: str, snap_m: float = 0.0) -> list[int]:
     """The chip row under each (lon, lat), else the nearest within ``snap_m`` metres; a point on no chip
     is bad input."""
@@ -267,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
         )
         index = "" if session.index is None else "; search index from the app cache"
         print(f"Data {data}{index}.")
+    print(f"Scores: {similarity_words(catalog)}.")
     top = " ".join(f"{s:.3f}" for s in visible.scores[:5])
     print(f"{len(visible)} hits; top scores: {top or 'none'}")
     pct = outcome.percentiles

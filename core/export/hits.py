@@ -55,6 +55,8 @@ def provenance(catalog: Catalog, extra: dict[str, Any] | None = None) -> dict[st
         "model_name": catalog.model_name,
         "region": catalog.region.to_dict() if catalog.region else None,
         "chips_searched": len(catalog),
+        # which scores these are: "centred cosine" (the region's mean taken away first) or "cosine"
+        "similarity": catalog.similarity(),
     }
     out.update(_json_safe(extra or {}))
     return out

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from terrafind.core.errors import ImageryError, InputError
 from terrafind.core.pack.estimate import estimate_pack  # its home is estimate.py; kept here for callers
 from terrafind.core.pack.layout import (
@@ -94,6 +96,7 @@ def build_pack(
     dates: Mapping[str, str] | None = None,
     date_imagery: Mapping[str, str | None] | None = None,
     protected: Sequence[str | Path] = (),
+    centre: np.ndarray | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -106,6 +109,9 @@ def build_pack(
     it continues; with unchanged inputs a finished pack is returned as is.
     ``out_dir`` is new, empty or a pack not in use, and holds none of the inputs or ``protected`` paths
     (the open data, the pack in use): :func:`terrafind.core.outputs.check_pack_folder`.
+    ``centre`` is the mean the app's scores are centred on (the region the user has open, which may be
+    larger than the pack's): recorded in the manifest, so the pack scores as the app did; None: the mean
+    of the pack's own chips (:mod:`terrafind.core.session_space`). The pack's index is of that space.
     """
     from terrafind.core.dates.detect import plan_dates
     from terrafind.core.dates.region import open_dates
@@ -125,7 +131,12 @@ def build_pack(
     files = input_files(paths)
     out = check_pack_folder(Path(out_dir), [*files, *protected])
     out.mkdir(parents=True, exist_ok=True)
-    key = _input_key(files, region, [imagery, dict(dates or {}), dict(date_imagery or {})], thumbnail_size)
+    from terrafind.core.store.centred import centre_key
+
+    given_centre = None if centre is None else centre_key(np.asarray(centre, np.float32))
+    key = _input_key(
+        files, region, [imagery, dict(dates or {}), dict(date_imagery or {}), given_centre], thumbnail_size
+    )
     manifest_path, state_path = out / MANIFEST, out / STATE
     if manifest_path.exists() and not state_path.exists():
         try:
@@ -171,11 +182,14 @@ def build_pack(
     plan = plan_dates([str(p) for p in pack_files], {str(out / rel): lab for rel, lab in assigned.items()})
     if plan.is_dated():
         dated = open_dates(plan, progress=progress, cancel=cancel)
+        mu = _centre_of([sl.catalog for sl in dated.slices], centre)
+        for sl in dated.slices:
+            sl.catalog = sl.catalog.centred(mu)
         by_date = build_date_parts(
             out, dated, imagery=imagery, date_imagery=date_imagery or {}, size=thumbnail_size,
             bbox=region.bbox, inputs=files, done=done, finish=finish, problems=problems, progress=progress, cancel=cancel,
         )  # fmt: skip
-        extra = {"dates": by_date, "assigned": assigned}
+        extra = {"dates": by_date, "assigned": assigned, "centre": _centre_entry(mu)}
         _write_manifest(
             out,
             files,
@@ -191,6 +205,8 @@ def build_pack(
         report(progress, 1, 1, "Field pack ready")
         return out
     catalog = open_catalog(pack_files, progress=progress, cancel=cancel)
+    mu = _centre_of([catalog], centre)
+    catalog = catalog.centred(mu)
 
     # 2. the search index, saved in the pack in the index cache's own layout
     if "index" not in done:
@@ -230,11 +246,29 @@ def build_pack(
         finish("basemap", made)
 
     _write_manifest(
-        out, files, region, imagery, thumbnail_size, key, done, problems + state.get("problems", [])
-    )
+        out, files, region, imagery, thumbnail_size, key, done, problems + state.get("problems", []),
+        {"centre": _centre_entry(mu)},
+    )  # fmt: skip
     state_path.unlink(missing_ok=True)
     report(progress, 1, 1, "Field pack ready")
     return out
+
+
+def _centre_of(catalogs: list[Any], centre: np.ndarray | None) -> np.ndarray:
+    """The mean the pack's scores are centred on: the app's, else the pack's own region's."""
+    from terrafind.core.session_space import region_mean
+
+    if centre is not None:
+        mu = np.asarray(centre, np.float32)
+        if mu.shape != (catalogs[0].dim,):
+            raise InputError("The centre given for the field pack does not fit its vectors.")
+        return mu
+    return region_mean([c for c in catalogs if len(c)] or catalogs)
+
+
+def _centre_entry(mu: np.ndarray) -> dict[str, Any]:
+    """The manifest's record of the space scores are measured in (read by core.session_space)."""
+    return {"similarity": "centred cosine", "mean": [float(x) for x in np.asarray(mu, np.float32)]}
 
 
 def _scrub(text: str, paths: list[str]) -> str:
@@ -276,8 +310,9 @@ def _write_manifest(out, files, region, imagery, size, key, done, problems, extr
             "thumbnails": "thumbnails.sqlite" if "thumbnails" in done else None,
             "thumbnail_counts": done.get("thumbnails"),
             "basemap": done.get("basemap"),
-            **({"dates": extra["dates"]} if extra else {}),
+            **({"dates": extra["dates"]} if extra and "dates" in extra else {}),
         },
+        "centre": (extra or {}).get("centre"),
         "assigned": (extra or {}).get("assigned", {}),
         "files": listed,
         "bytes_total": sum(e["bytes"] for e in listed.values()),

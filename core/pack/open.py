@@ -61,13 +61,16 @@ class PackInfo:
         """The ``cache_dir`` to give :func:`terrafind.core.search.index.load_or_build_index` (it adds ``index/``)."""
         return self.root
 
-    def open_catalog(self, **kwargs: Any) -> Any:
-        """The pack's chips as a :class:`terrafind.core.catalog.Catalog`."""
+    def open_catalog(self, *, centred: bool = True, **kwargs: Any) -> Any:
+        """The pack's chips as a :class:`terrafind.core.catalog.Catalog`, scoring centred cosines on the
+        mean the manifest records (as the app that made the pack did; ``centred=False``: plain cosine)."""
         from terrafind.core.read.reader import open_catalog
+        from terrafind.core.session_space import region_mean
 
         if not self.catalog_paths:
             raise InputError(f"The field pack {self.root} has no readable embeddings left.")
-        return open_catalog(self.catalog_paths, **kwargs)
+        catalog = open_catalog(self.catalog_paths, **kwargs)
+        return catalog.centred(region_mean([catalog], self)) if centred else catalog
 
     def load_index(
         self, catalog: Any, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None

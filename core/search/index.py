@@ -243,7 +243,7 @@ def build_index(
 
     params = params or IndexParams.for_rows(len(catalog))
     n, d = len(catalog), catalog.dim
-    fp = catalog.fingerprint(extra=params.graph_key())
+    fp = catalog.fingerprint(extra=params.graph_key() + catalog.space_key())
     if n == 0:
         report(progress, 0, 0, "Building the search index")
         return VectorIndex(None, 0, d, params, vectors=catalog.vectors, fingerprint=fp)
@@ -341,7 +341,7 @@ def load_cached_index(
 
     For callers that must not start a build of minutes (the CLI's ``search``)."""
     params = params or IndexParams.for_rows(len(catalog))
-    fingerprint = catalog.fingerprint(extra=params.graph_key())
+    fingerprint = catalog.fingerprint(extra=params.graph_key() + catalog.space_key())
     index_file, sidecar = index_paths(
         fingerprint, cache_dir if cache_dir is not None else index_root(catalog)
     )
@@ -374,7 +374,9 @@ def load_or_build_index(
     cached = load_cached_index(catalog, params=params, cache_dir=root, progress=progress, cancel=cancel)
     if cached is not None:
         return cached
-    index_file, sidecar = index_paths(catalog.fingerprint(extra=params.graph_key()), root)
+    index_file, sidecar = index_paths(
+        catalog.fingerprint(extra=params.graph_key() + catalog.space_key()), root
+    )
     if not _writable(index_file.parent):
         return build_index(catalog, params=params, progress=progress, cancel=cancel)
     with files.build_lock(index_file, progress, cancel) as waited:

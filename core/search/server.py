@@ -35,8 +35,11 @@ __all__ = ["PROCESS_MIN_ROWS", "RemoteIndex", "start_index_process"]
 PROCESS_MIN_ROWS = 100_000
 
 
-def _serve(commands: Any, replies: Any, folder: str, params: dict[str, Any], build: bool) -> None:
-    """The child: load or build the graph of the store in ``folder``, then answer queries until closed."""
+def _serve(
+    commands: Any, replies: Any, folder: str, params: dict[str, Any], build: bool, centre: Any = None
+) -> None:
+    """The child: load or build the graph of the store in ``folder``, then answer queries until closed.
+    ``centre`` is the mean the app's catalog is centred on (core.session_space): the graph is of that space."""
     from terrafind.core.catalog import Catalog
     from terrafind.core.search.index import load_cached_index, load_or_build_index
     from terrafind.core.store.open import load_store
@@ -51,6 +54,8 @@ def _serve(commands: Any, replies: Any, folder: str, params: dict[str, Any], bui
 
     try:
         catalog = Catalog.from_store(load_store(Path(folder)))
+        if centre is not None:
+            catalog = catalog.centred(np.asarray(centre, np.float32))
         p = IndexParams(**params)
         vi: VectorIndex | None
         if build:
@@ -149,12 +154,13 @@ def start_index_process(
     import multiprocessing
 
     params = params or IndexParams.for_rows(len(catalog))
+    centre = None if catalog.centre is None else [float(x) for x in catalog.centre]  # the app's space
     ctx = multiprocessing.get_context("spawn")
     commands_out, commands_in = ctx.Pipe(duplex=False)  # (receiving end, sending end)
     replies_out, replies_in = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_serve,
-        args=(commands_out, replies_in, str(catalog.store.folder), asdict(params), build),
+        args=(commands_out, replies_in, str(catalog.store.folder), asdict(params), build, centre),
         name="terrafind-index",
         daemon=True,
     )

@@ -17,10 +17,11 @@ from terrafind.core.search.server import start_index_process
 PARAMS = IndexParams(dims=16, M=12, ef_construction=60, chunk_rows=500)
 
 
-@pytest.fixture
-def catalog(tmp_path):
+@pytest.fixture(params=["centred", "plain"])
+def catalog(tmp_path, request):
     truth = write_earth_index(tmp_path / "ei.parquet", n=3000, d=32)
-    return open_catalog(truth["path"])
+    cat = open_catalog(truth["path"])
+    return cat.centred() if request.param == "centred" else cat  # the child builds in the app's space
 
 
 def test_a_graph_built_in_its_process_answers_like_one_in_memory(catalog):
