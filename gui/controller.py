@@ -23,6 +23,7 @@ from terrafind.core.errors import InputError
 from terrafind.core.present.features import ShownResults
 from terrafind.core.present.items import NEGATIVE, POSITIVE
 from terrafind.core.session import DEFAULT_PARAMS, OpenedData, Session
+from terrafind.core.session_space import save_centred, saved_centred
 from terrafind.gui.flows.cache_flow import CacheFlow
 from terrafind.gui.flows.data_flow import DataFlow
 from terrafind.gui.flows.dates_flow import DatesFlow
@@ -50,6 +51,7 @@ class AppController(QObject):
     imagery_changed = Signal(object)  # str | None: the imagery the open data's thumbnails come from
     results_ready = Signal(object)  # terrafind.core.present.features.ShownResults
     results_cleared = Signal()
+    data_space_changed = Signal(bool)  # scores became centred (True) or plain cosines (core.session_space)
     check_changed = Signal()  # a new random sample of the hits to check
     threshold_changed = Signal(object)  # float | None
     params_changed = Signal(dict)
@@ -73,6 +75,7 @@ class AppController(QObject):
         self.autosave = autosave
         self.undo_stack = QUndoStack(self)
         self.session = Session()
+        self.session.centred = saved_centred()  # what scores are: the person's choice, kept between runs
         self.shown: ShownResults | None = None  # the last results as the screen shows them
         self.footprints_fc: str | None = None  # the loaded chips' outlines for the map (made in the open job)
         self.footprints_by_date: dict[str, Any] = {}  # with several dates: each date's outlines
@@ -195,6 +198,25 @@ class AppController(QObject):
             if s.has_positive():
                 self.search_now()
         self.message.emit(f"The map shows {label}.")
+
+    def set_centred(self, on: bool) -> None:
+        """Scores as centred cosines (True) or plain cosines: remembered (the CLI follows it too); the open
+        data changes space, its index is loaded or built for that space and the search runs again."""
+        save_centred(on)
+        s = self.session
+        self.search.cancel()
+        self.rounds.close()  # rounds' figures were of the other scores
+        self.runner.cancel("index")
+        if not s.set_centred(on):
+            return
+        self.shown = None
+        self.results_cleared.emit()
+        self.data_space_changed.emit(on)
+        self.data.build_index()
+        words = "centred on the region's mean" if on else "plain cosines"
+        self.message.emit(f"Scores are {words} now.")
+        if s.has_positive():
+            self.search_now()
 
     def set_learn_from(self, labels: list[str] | None) -> None:
         """The dates whose examples and labels searches learn from (None: all); searches again."""

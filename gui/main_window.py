@@ -186,6 +186,9 @@ class MainWindow(QMainWindow):
         self.controls.params_changed.connect(c.set_params)
         self.controls.search_requested.connect(c.search_now)
         self.controls.negative_mode_changed.connect(self.actions.negative.setChecked)
+        self.controls.centred_changed.connect(c.set_centred)
+        self.controls.set_centred(c.session.centred)
+        c.data_space_changed.connect(self._on_space_changed)
         self.actions.negative.toggled.connect(self._on_negative_toggled)
         self.examples_panel.remove_requested.connect(c.remove_example)
         self.examples_panel.kind_toggle_requested.connect(c.toggle_example_kind)
@@ -225,6 +228,7 @@ class MainWindow(QMainWindow):
         catalog = session.catalog
         info = catalog.describe()
         self.dataset_panel.set_info(info)
+        self.controls.set_centred(catalog.is_centred)
         loss = (info.get("v1") or {}).get("loss")  # the Clay v1 loss: its row in the search controls
         metric = (info.get("v1") or {}).get("metric") or "loss"
         self.controls.set_loss_scale(loss["min"] if loss else None, loss["max"] if loss else None, metric)
@@ -250,6 +254,12 @@ class MainWindow(QMainWindow):
             self.map_view.set_imagery_basemap(None)
         if pack is not None and pack.problems:
             self.message_bar.show_message(" ".join(pack.problems), "warning")
+
+    def _on_space_changed(self, centred: bool) -> None:
+        """Scores became centred or plain cosines: the controls and the Data panel say which."""
+        self.controls.set_centred(centred)
+        self.dataset_panel.set_info(self.c.session.catalog.describe())
+        self._show_search_state()
 
     def _on_index_ready(self, index) -> None:
         self.status.showMessage("The search index is ready.", 5000)

@@ -67,7 +67,9 @@ class DataFlow(QObject):
         def job(progress, cancel):
             from terrafind.core.session import open_data
 
-            opened = open_data(paths, region, dates=dates, progress=progress, cancel=cancel)
+            opened = open_data(
+                paths, region, dates=dates, centred=self.c.session.centred, progress=progress, cancel=cancel
+            )
             catalog = opened.catalog
             # Warm the lookups the GUI thread uses on every click (STRtree, centres) here, not on a click.
             for cat in [s.catalog for s in opened.dates.slices] if opened.dates is not None else [catalog]:

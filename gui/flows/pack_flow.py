@@ -134,6 +134,8 @@ class PackFlow(QObject):
         s = self.c.session  # several dates: the dates the user gave files, and each date's own imagery
         dates = dict(s.assigned)
         date_imagery = {d.label: d.imagery for d in s.dates.slices} if s.dates is not None else {}
+        # the pack scores as this window does: centred on the mean of the region open here
+        centre = s.catalog.centre if s.catalog is not None else None
 
         def job(progress, cancel):
             from terrafind.core.pack.build import build_pack
@@ -147,6 +149,7 @@ class PackFlow(QObject):
                 protected=protected,
                 dates=dates,
                 date_imagery=date_imagery,
+                centre=centre,
                 progress=progress,
                 cancel=cancel,
             )

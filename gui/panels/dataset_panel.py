@@ -208,6 +208,9 @@ class DatasetPanel(QWidget):
         ]
         if info.get("chip_size_m"):
             rows.append(("Chip size", f"{float(info['chip_size_m']):,.0f} m"))
+        if info.get("similarity"):  # what scores are (Search > Scores switches it)
+            centred = info["similarity"] == "centred cosine"
+            rows.append(("Scores", "cosine centred on the region's mean" if centred else "plain cosine"))
         v1 = info.get("v1") or {}
         model = str(info.get("model") or "")
         rows.extend(

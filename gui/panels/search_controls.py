@@ -30,6 +30,21 @@ UNITS = [
     ("value", "score", "The line is a similarity (a probability after Refine)"),
     ("top", "top % of region", "The line keeps this share of the region's chips above it, in every search"),
 ]
+# What scores are (terrafind.core.session_space): the tooltips say why a person would choose each.
+SIMILARITIES = [
+    (
+        True,
+        "centred on region",
+        "Scores are cosines after the region's mean is taken away: what all chips share no longer counts, "
+        "so scores spread over -1..1 and alike chips stand out (the default)",
+    ),
+    (
+        False,
+        "plain cosine",
+        "Scores are plain cosines of the embeddings: in most models every chip scores near 1 against every "
+        "other, so the line sits in a crowd",
+    ),
+]
 MODES = [
     ("mean", "Mean of examples", "Find chips like the average of your positive examples"),
     ("max", "Best match", "Find chips close to any one of your positive examples"),
@@ -50,6 +65,7 @@ class SearchControls(QWidget):
     params_changed = Signal(dict)
     search_requested = Signal()
     negative_mode_changed = Signal(bool)
+    centred_changed = Signal(bool)  # a person chose what scores are: centred (True) or plain cosine
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +96,11 @@ class SearchControls(QWidget):
             self.unit_combo.setItemData(self.unit_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.unit_combo.setToolTip("Set the line as a score, or as the share of the region to keep")
         self._by = "score"
+        self.similarity_combo = QComboBox(self)
+        for i, (key, text, tip) in enumerate(SIMILARITIES):
+            self.similarity_combo.addItem(text, key)
+            self.similarity_combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.similarity_combo.setToolTip(SIMILARITIES[0][2])
         # The Clay v1 loss row, shown while the open data has a loss column (set_loss_scale).
         self.loss = LossFilter(self)
         self.positive_button = QPushButton("Positive", self)
@@ -109,6 +130,7 @@ class SearchControls(QWidget):
         self.threshold_spin.valueChanged.connect(self._emit_params)
         self.threshold_check.toggled.connect(self._on_threshold_toggled)
         self.unit_combo.activated.connect(self._on_unit_chosen)
+        self.similarity_combo.activated.connect(self._on_similarity_chosen)
         self.loss.changed.connect(self.params_changed)  # its own keys only: the rest stays as it is
         self.auto_check.toggled.connect(self._emit_params)
         self.search_button.clicked.connect(self.search_requested)
@@ -129,6 +151,7 @@ class SearchControls(QWidget):
             "Min score", self
         )  # "Min probability" after Refine (terrafind.core.search.visible)
         form.addRow(self.threshold_label, threshold)
+        form.addRow("Scores", self.similarity_combo)
         self.loss_label = QLabel("Loss", self)
         form.addRow(self.loss_label, self.loss)
         self._form, self._loss_row = form, form.rowCount() - 1
@@ -229,6 +252,18 @@ class SearchControls(QWidget):
         """Show the line: its value ``t`` and, for the unit "top", its ``share`` of the region."""
         self.set_params({"threshold": t, "threshold_share": share})
 
+    def centred(self) -> bool:
+        return bool(self.similarity_combo.currentData())
+
+    def set_centred(self, on: bool) -> None:
+        """Show what scores are (centred or plain cosine) without emitting."""
+        self.similarity_combo.blockSignals(True)
+        try:
+            self.similarity_combo.setCurrentIndex(0 if on else 1)
+            self.similarity_combo.setToolTip(SIMILARITIES[0 if on else 1][2])
+        finally:
+            self.similarity_combo.blockSignals(False)
+
     def negative_mode(self) -> bool:
         return self.negative_button.isChecked()
 
@@ -279,6 +314,10 @@ class SearchControls(QWidget):
         finally:
             self.threshold_spin.blockSignals(False)
         self.params_changed.emit({"threshold_unit": self.unit()})
+
+    def _on_similarity_chosen(self, _i: int) -> None:
+        self.similarity_combo.setToolTip(SIMILARITIES[self.similarity_combo.currentIndex()][2])
+        self.centred_changed.emit(self.centred())
 
     def _on_threshold_toggled(self, on: bool) -> None:
         self.threshold_spin.setEnabled(on)

@@ -15,8 +15,9 @@ from terrafind.core.search.visible import filter_values, threshold_by
 __all__ = ["ResultsPresenter", "plot_info"]
 
 
-def plot_info(shown: ShownResults) -> str:
-    """The line beside the score plot: how many, how fast, how ranked (and the quality after Refine)."""
+def plot_info(shown: ShownResults, similarity: str = "similarity") -> str:
+    """The line beside the score plot: how many, how fast, how ranked (and the quality after Refine);
+    ``similarity`` says what a score is ("centred cosine" or "cosine", core.session_space)."""
     r = shown.result
     if shown.how in ("change", "history", "new"):  # a comparison of dates: what was compared with what
         return f"{len(r):,} chips · {shown.outcome.quality}"
@@ -26,7 +27,7 @@ def plot_info(shown: ShownResults) -> str:
         return f"{len(r)} hits · {r.elapsed_ms:.0f} ms · by probability"
     if shown.how == "grouped":
         return f"{len(r)} matches · {r.elapsed_ms:.0f} ms · grouped search"
-    return f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by similarity"
+    return f"{len(r)} matches · {r.elapsed_ms:.0f} ms · {r.method} · by {similarity}"
 
 
 class ResultsPresenter:
@@ -49,9 +50,11 @@ class ResultsPresenter:
         self._show_gallery(shown)
         r = shown.result
         # what the threshold line filters, in front of the whole region's distribution of it
+        similarity = session.catalog.similarity() if session.catalog is not None else "similarity"
+        w.score_plot.set_similarity(similarity)
         w.score_plot.set_scores(filter_values(r), by=threshold_by(r), region=shown.outcome.line_percentiles())
         w.show_threshold(session.params.get("threshold"))
-        w.score_plot.set_info(plot_info(shown))
+        w.score_plot.set_info(plot_info(shown, similarity))
         refined = shown.outcome.refine
         quality = (
             shown.outcome.quality if shown.how == "refine" else ""

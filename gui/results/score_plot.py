@@ -48,12 +48,13 @@ class ScorePlot(pg.PlotWidget):
         self._bins = 0
         self._threshold: float | None = None
         self.by = "score"  # what the x axis and the line are: "score" (similarity) or "probability"
+        self.similarity = "centred cosine"  # what a score is (core.session_space): said on the x axis
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=False, y=False)  # a fixed view: dragging belongs to the threshold line
         item.showGrid(x=False, y=True, alpha=0.15)
-        for name, text in (("bottom", "score"), ("left", "chips")):
+        for name, text in (("bottom", f"score ({self.similarity})"), ("left", "chips")):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(AXIS_COLOR))
             axis.setTextPen(pg.mkPen(AXIS_COLOR))
@@ -207,6 +208,13 @@ class ScorePlot(pg.PlotWidget):
             return [float(round(10**v - 1.0)) for v, _ in axis._tickLevels[0]]
         return [v for v in axis.tickValues(lo, hi, axis.height() or 100)[0][1]]
 
+    def set_similarity(self, words: str) -> None:
+        """What a score is ("centred cosine" or "cosine"): the x axis says it while it shows scores."""
+        if words != self.similarity:
+            self.similarity = words
+            if self.by == "score":
+                self.getPlotItem().getAxis("bottom").setLabel(f"score ({words})", color=AXIS_COLOR)
+
     def _set_kind(self, by: str) -> None:
         if by == self.by:
             return
@@ -216,7 +224,7 @@ class ScorePlot(pg.PlotWidget):
             "change": "change (between the dates)",
             "loss": "loss (unusual places)",
             "novelty": "novelty (distance to the nearest look-alikes)",
-        }.get(by, "score")
+        }.get(by, f"score ({self.similarity})")
         self.getPlotItem().getAxis("bottom").setLabel(word, color=AXIS_COLOR)
         # a loss has the data's own scale: no bounds; a novelty is a cosine distance (0..2)
         bounds = {"probability": (0.0, 1.0), "change": (0.0, 2.0), "novelty": (0.0, 2.0)}.get(by, (-1.0, 1.0))

@@ -232,9 +232,9 @@ def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(q
     assert plain.how != "refine"
     assert plain.result.probabilities is None
     assert plot.by == "score" and w.c.session.params["threshold_by"] == "score"
-    assert plot.getPlotItem().getAxis("bottom").labelText == "score"
+    assert plot.getPlotItem().getAxis("bottom").labelText == "score (centred cosine)"  # what a score is, said
     assert w.c.session.params["threshold"] is None and plot.threshold() is None
-    assert "by similarity" in plot.info_text()
+    assert "by centred cosine" in plot.info_text()
     assert w.controls.threshold_label.text() == "Min score"
     assert len(w.results_panel.visible_rows()) == len(plain.items)
 

@@ -43,7 +43,10 @@ def test_histogram_draws_every_score_in_the_computed_bins(plot):
     assert edges[0] == pytest.approx(values.min()) and edges[-1] == pytest.approx(values.max())
     assert plot.curve.opts["stepMode"] == "center" and plot.curve.opts["fillLevel"] == 0
     item = plot.getPlotItem()
-    assert item.getAxis("bottom").labelText == "score" and item.getAxis("left").labelText == "chips"
+    assert (
+        item.getAxis("bottom").labelText == "score (centred cosine)"
+        and item.getAxis("left").labelText == "chips"
+    )
     plot.set_scores(np.array([0.7, 0.7, 0.7]))  # identical scores still make one visible bar
     assert plot.curve.getData()[1].sum() == 3
     plot.set_scores(np.array([]))
