@@ -120,8 +120,12 @@ class SpaceVerbs:
             return False
         from types import SimpleNamespace
 
+        old = [self.index, *(sl.index for sl in (self.dates.slices if self.dates is not None else []))]
         data = SimpleNamespace(catalog=self.catalog, dates=self.dates, pack=self.pack)
         apply_space(data, bool(on))
         self.catalog, self.index = data.catalog, None
+        for index in {id(i): i for i in old if i is not None}.values():
+            if hasattr(index, "close"):  # a graph in a process of its own (the other space's): let it go
+                index.close()
         self.outcome, self.sample_check = None, None
         return True

@@ -203,3 +203,19 @@ def test_several_dates_share_one_mean(tmp_path):
     sizes = np.array([len(c) for c in cats], float)
     joint = sizes @ np.stack([c.uncentred().own_mean() for c in cats]) / sizes.sum()
     np.testing.assert_allclose(cats[0].centre, joint, atol=1e-6)
+
+
+def test_switching_lets_a_graph_process_of_the_other_space_go(planted):
+    path, _ = planted
+    s = Session.open([path])
+
+    class Remote:  # stands for terrafind.core.search.server.RemoteIndex
+        closed = 0
+
+        def close(self):
+            self.closed += 1
+
+    remote = Remote()
+    s.index = remote
+    s.set_centred(False)
+    assert remote.closed == 1 and s.index is None
