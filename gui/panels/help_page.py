@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from terrafind.core.paths import resources_dir
@@ -52,10 +51,10 @@ class HelpPage(QDialog):
         self.resize(820, 820)
 
     def _on_link(self, url: QUrl) -> None:
-        if url.scheme() in ("http", "https", "mailto"):
-            QDesktopServices.openUrl(url)  # the user's browser; the page itself never goes online
+        if url.scheme() in ("", "file", "qrc", "help"):
+            self.browser.setSource(url)  # another part of the help, read from the app's own files
         else:
-            self.browser.setSource(url)
+            _open_outside(self, url)  # the user's browser, https only and after asking; never the page
 
     def image_names(self) -> list[str]:
         """The pictures the page shows (tests check each one exists)."""
@@ -98,5 +97,14 @@ class AboutDialog(QDialog):
         if link.startswith("help:") and on_help is not None:
             self.accept()
             on_help()
-        elif link.startswith(("http:", "https:")):
-            QDesktopServices.openUrl(QUrl(link))
+        else:
+            _open_outside(self, QUrl(link))
+
+
+def _open_outside(parent: QWidget, url: QUrl) -> bool:
+    """A web link in the help or the About box: opened in the browser like a link on the map (only https,
+    only after the person said yes: terrafind.gui.map.page_guard.open_link)."""
+    from terrafind.gui import errors
+    from terrafind.gui.map.page_guard import open_link
+
+    return open_link(url, online=True, ask=lambda title, text: errors.ask(parent, title, text))

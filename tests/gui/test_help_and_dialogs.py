@@ -112,3 +112,36 @@ def test_item11_how_to_search_works_offline_with_real_pictures(window, qtbot):
         assert shown is not None and not QImage.fromData(shown).isNull(), name  # found in the page folder
     (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
     assert page.grab().save(str(ROOT / "tests" / "artifacts" / "help_page.png"))
+
+
+def test_links_in_the_help_and_about_open_only_https_after_asking(qapp, qtbot, monkeypatch):
+    """Issue 11: like a link on the map, a web link in the help or the About box opens in the browser only
+    when it is https and the person said yes (never http, mailto, file or another scheme)."""
+    from PySide6.QtGui import QDesktopServices
+
+    from terrafind.gui import errors
+    from terrafind.gui.panels.help_page import AboutDialog, HelpPage
+
+    opened: list[str] = []
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True)
+    )
+    asked: list[str] = []
+    answer = {"yes": False}
+    errors.set_dialog_hook(lambda kind, title, text, detail: asked.append(text) or answer["yes"])
+    try:
+        page, about = HelpPage(), AboutDialog(credits="<a href='http://x.example'>x</a>")
+        qtbot.addWidget(page)
+        qtbot.addWidget(about)
+        for url in ("http://example.org/", "mailto:a@example.org", "file:///etc/passwd", "smb://host/x"):
+            if not url.startswith("file"):  # (a file link in the help is another help page)
+                page._on_link(QUrl(url))
+            about._on_link(url, None)
+        page._on_link(QUrl("https://example.org/no"))  # asked, answered no
+        assert opened == [] and len(asked) == 1 and "https://example.org/no" in asked[0]
+        answer["yes"] = True
+        about._on_link("https://example.org/yes", None)
+        assert opened == ["https://example.org/yes"]
+        assert "Data: &lt;a href=" in about.label.text()  # credits from a data file are text, not a link
+    finally:
+        errors.set_dialog_hook(None)
