@@ -131,11 +131,17 @@ def gpx_bytes(waypoints: Sequence[Waypoint], *, title: str | None = None) -> byt
     gpx = gpxpy.gpx.GPX()
     gpx.name = title or "Terrafind"
     gpx.creator = "Terrafind"
+    # Phone apps show a description in a web view (OsmAnd renders it as HTML): the data's <, > and & are
+    # escaped for HTML as well as XML, as in KML.
     for wp in waypoints:
         point = gpxpy.gpx.GPXWaypoint(
-            latitude=wp.lat, longitude=wp.lon, name=wp.name, description=wp.description
+            latitude=wp.lat,
+            longitude=wp.lon,
+            name=wp.name,
+            description=html.escape(wp.description, quote=False),
         )
-        point.comment = wp.fields.get("id")
+        ident = wp.fields.get("id")
+        point.comment = None if ident is None else html.escape(str(ident), quote=False)
         gpx.waypoints.append(point)
     return gpx.to_xml(version="1.1").encode("utf-8")
 

@@ -287,4 +287,9 @@ def test_kind37_kml_carries_data_as_text_not_html(tmp_path):
     # What Google Earth reads as HTML holds no tag and no entity it would decode into one.
     assert not any("<" in t or ">" in t for t in shown)
     assert any("&lt;img src=x onerror=alert(" in t and "&amp;amp;" in t for t in shown)
-
+    gpx = tmp_path / "hits.gpx"  # the same for phones (OsmAnd shows a description as HTML)
+    assert cli("search", str(path), "--at", AT, "-k", "40", "--out", str(gpx)).returncode == 0
+    g = {"g": "http://www.topografix.com/GPX/1/1"}
+    texts = [e.text or "" for e in ET.parse(gpx).getroot().iterfind(".//g:wpt/g:desc", g)]
+    texts += [e.text or "" for e in ET.parse(gpx).getroot().iterfind(".//g:wpt/g:cmt", g)]
+    assert texts and any("onerror" in t for t in texts) and not any("<" in t for t in texts)
