@@ -197,8 +197,9 @@ def _read_geojson(path: Path) -> list[Place]:
         try:
             with np.errstate(invalid="ignore"):
                 geom = shapely.geometry.shape(f["geometry"])
+        # ShapelyError: an unknown geometry type as well as GEOS's own errors
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError,
-                shapely.errors.GEOSException) as exc:  # fmt: skip
+                shapely.errors.ShapelyError) as exc:  # fmt: skip
             raise InputError(f"{path.name} holds a geometry that is not GeoJSON.", detail=repr(exc)) from None
         props = f.get("properties")
         place = _place(geom, props if isinstance(props, dict) else {}, path)

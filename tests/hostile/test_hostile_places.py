@@ -92,6 +92,7 @@ def test_kind26_kmz_bomb_is_read_only_so_far(tmp_path, data, monkeypatch):
         ('{"type": "FeatureCollection", "features": 7}', "list of up to"),
         ('{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[1, 2]]}}', "not GeoJSON"),
         ('"just a string"', "not GeoJSON"),
+        ('{"type": "Feature", "geometry": {"type": "Circle", "coordinates": [1, 2]}}', "not GeoJSON"),
     ],
 )
 def test_kind27_geojson_tricks_are_one_sentence(tmp_path, data, text, words):
