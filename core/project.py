@@ -86,26 +86,40 @@ class Project:
     def from_dict(cls, data: dict[str, Any], *, name: str = "project") -> Project:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InputError(f"{name} is not a Terrafind project file.")
-        if int(data.get("version", 0)) > VERSION:
-            raise InputError(f"{name} was saved by a newer Terrafind; update Terrafind to open it.")
+        # A project may come from someone else: every field is checked for its type and size here, so
+        # what the session is given is what Terrafind itself would have written (core.project_fields).
+        from terrafind.core.project_fields import (
+            clean_dict,
+            clean_results,
+            clean_view,
+            ids,
+            optional_text,
+            texts,
+        )
+
         try:
+            version = data.get("version", 0)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise ValueError(f"version {version!r}")
+            if version > VERSION:
+                raise InputError(f"{name} was saved by a newer Terrafind; update Terrafind to open it.")
             return cls(
-                sources=[str(s) for s in data.get("sources") or []],
-                region=data.get("region"),
-                examples=[{"id": str(e["id"]), "kind": _kind(e["kind"])} for e in data.get("examples") or []],
-                labels=[{"id": str(e["id"]), "label": _kind(e["label"])} for e in data.get("labels") or []],
-                params=dict(data.get("params") or {}),
-                results=data.get("results"),
-                view=data.get("view"),
-                saved_from=data.get("saved_from"),
-                imagery=str(data["imagery"]) if data.get("imagery") else None,  # absent in older files
-                masked=[str(i) for i in data.get("masked") or []],  # absent in older files too
+                sources=texts(data.get("sources"), "sources"),
+                region=clean_dict(data.get("region"), "region"),
+                examples=[{"id": i, "kind": _kind(e["kind"])} for i, e in ids(data.get("examples"))],
+                labels=[{"id": i, "label": _kind(e["label"])} for i, e in ids(data.get("labels"))],
+                params=clean_dict(data.get("params"), "params") or {},
+                results=clean_results(data.get("results")),
+                view=clean_view(data.get("view")),
+                saved_from=optional_text(data.get("saved_from")),
+                imagery=optional_text(data.get("imagery")),  # absent in older files
+                masked=texts(data.get("masked"), "masked"),  # absent in older files too
                 learn=_learn(data.get("learn")),
-                dates=data["dates"] if isinstance(data.get("dates"), dict) else None,  # absent before dates
+                dates=clean_dict(data.get("dates"), "dates"),  # absent before dates
                 sensitive=data.get("sensitive") is True,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{name} is damaged and cannot be opened.", detail=repr(exc)) from None
 
     def is_empty(self) -> bool:
         return not (self.sources or self.examples or self.labels)

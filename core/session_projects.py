@@ -10,6 +10,7 @@ import numpy as np
 from terrafind.core.dates.verbs import CHANGE_K
 from terrafind.core.errors import InputError
 from terrafind.core.project import LEARN_DEFAULTS, Project
+from terrafind.core.project_fields import clean_params
 from terrafind.core.search.run import SearchOutcome
 from terrafind.core.types import SearchResult
 
@@ -117,7 +118,7 @@ class ProjectVerbs:
         self.examples = rows(proj.examples, "kind")
         self.labels = rows(proj.labels, "label")
         self.set_masked(int(r) for r in cat.rows_of(proj.masked) if r >= 0)
-        self.params = {**DEFAULT_PARAMS, **{k: v for k, v in proj.params.items() if k in DEFAULT_PARAMS}}
+        self.params = clean_params(proj.params, DEFAULT_PARAMS)  # known names, values of the right kind
         self.learn = {**LEARN_DEFAULTS, **(proj.learn or {})}
         self.sensitive, self.unlocked = bool(proj.sensitive), False  # a sensitive project opens locked
         if proj.view:
