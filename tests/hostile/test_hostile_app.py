@@ -425,4 +425,3 @@ def test_app_kind36_map_page_cannot_reach_out(qtbot, window, monkeypatch):
     window.map_view.eval_json("window.tfOwned === undefined", owned.append)
     qtbot.waitUntil(lambda: bool(owned), timeout=10000)
     assert owned == [True]
-
