@@ -144,7 +144,8 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
     root = Path(pack_dir)
     manifest = read_manifest(root)
     files, problems = checked_files(root, manifest, verify=verify)
-    parts = manifest.get("parts") or {}
+    # A manifest may come from someone else: the parts Terrafind reads are taken only in their own shape.
+    parts = _obj(manifest.get("parts"))
 
     def usable(rel: Any) -> Path | None:
         return files.get(rel) if isinstance(rel, str) else None
@@ -156,19 +157,19 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
     raw_region = manifest.get("region")
     region = Region.from_dict(raw_region) if isinstance(raw_region, dict) else None
     imagery = manifest.get("imagery")
-    extra = [str(p)[:500] for p in (manifest.get("problems") or []) if isinstance(p, str)][:50]
+    extra = [str(p)[:500] for p in _seq(manifest.get("problems")) if isinstance(p, str)][:50]
     dates = {
         str(label): {
             "index": usable(e.get("index")),
             "basemap": usable(e.get("basemap")),
             "imagery": e.get("imagery"),
         }
-        for label, e in (parts.get("dates") or {}).items()
+        for label, e in _obj(parts.get("dates")).items()
         if isinstance(e, dict)
     }
     return PackInfo(
         root=root,
-        catalog_paths=[p for p in (usable(r) for r in parts.get("embeddings") or []) if p is not None],
+        catalog_paths=[p for p in (usable(r) for r in _seq(parts.get("embeddings"))) if p is not None],
         index_path=index_path,
         # a dated pack keeps every date's thumbnails in the one cache, listed (and checked) like any file
         thumbnails_path=usable(parts.get("thumbnails")) or usable("thumbnails.sqlite"),
@@ -179,8 +180,20 @@ def open_pack(pack_dir: str | Path, *, verify: bool = True) -> PackInfo:
         manifest=manifest,
         problems=problems + extra,
         dates=dates,
-        assigned={str(root / rel): str(lab) for rel, lab in (manifest.get("assigned") or {}).items()},
+        assigned={
+            str(root / rel): str(lab)[:200]
+            for rel, lab in _obj(manifest.get("assigned")).items()
+            if isinstance(lab, str)
+        },
     )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _size(value: Any) -> int:

@@ -205,3 +205,28 @@ def test_kind13_damaged_manifest_is_one_sentence(copy, text):
     assert not is_pack(copy) or text.startswith('{"format"')
     run = cli_search(copy)
     assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+# --- kind 40: manifest parts in the wrong shape (found by fuzzing open_pack) ------------------------------
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.update(parts=[1, 2]),
+        lambda m: m["parts"].update(dates=1.5),
+        lambda m: m["parts"].update(embeddings="embeddings"),
+        lambda m: m.update(assigned=["a"]),
+        lambda m: m.update(problems={"a": 1}),
+    ],
+)
+def test_kind40_parts_of_the_wrong_shape_are_left_out_not_a_crash(copy, change):
+    m = manifest_of(copy)
+    change(m)
+    write_manifest(copy, m)
+    try:
+        info = open_pack(copy)
+    except InputError:
+        return
+    if info.catalog_paths:
+        assert len(info.open_catalog()) > 0
+    run = cli_search(copy)
+    assert run.returncode in (0, 2) and "Traceback" not in run.stderr, run.stderr
