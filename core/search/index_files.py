@@ -154,9 +154,9 @@ def build_lock(
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if not waited:
-                    report(progress, 0, 0, "Waiting for another Terrafind that is building this index")
                 waited = True
+                # said on every turn: the app's index process hears "cancel" only through its progress
+                report(progress, 0, 0, "Waiting for another Terrafind that is building this index")
                 check(cancel)
                 time.sleep(0.5)
         try:

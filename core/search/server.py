@@ -17,6 +17,7 @@ tests load graphs in-process (no window to keep alive).
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -33,6 +34,9 @@ __all__ = ["PROCESS_MIN_ROWS", "RemoteIndex", "start_index_process"]
 
 # Above this many chips the app keeps the graph in a process of its own (below, a load takes < 0.1 s).
 PROCESS_MIN_ROWS = 100_000
+# How long a cancelled child may take to save its checkpoint and say so before it is ended (the app's
+# exit waits for the job thread that waits here).
+STOP_GRACE_S = 60.0
 
 
 def _serve(
@@ -167,15 +171,18 @@ def start_index_process(
     proc.start()
     commands_out.close()
     replies_in.close()
-    asked_to_stop = False
+    asked_to_stop = 0.0  # when "cancel" was sent (monotonic seconds), 0 before
     try:
         while True:
             if cancel is not None and cancel.cancelled and not asked_to_stop:
                 commands_in.send(("cancel",))
-                asked_to_stop = True
+                asked_to_stop = time.monotonic()
             if not replies_out.poll(0.1):
                 if not proc.is_alive():
                     raise CacheError("The search index process stopped unexpectedly; searches stay exact.")
+                if asked_to_stop and time.monotonic() - asked_to_stop > STOP_GRACE_S:
+                    proc.terminate()  # it did not stop (its checkpoint is written atomically: never half)
+                    raise Cancelled()
                 continue
             msg = replies_out.recv()
             if msg[0] == "progress":

@@ -59,3 +59,26 @@ def test_a_cancelled_build_stops_its_process(catalog):
         start_index_process(catalog, params=PARAMS, progress=progress, cancel=token)
     assert time.monotonic() - start < 60
     assert load_cached_index(catalog, params=PARAMS) is None  # nothing half-built was saved as finished
+
+
+def test_a_process_waiting_for_another_builder_stops_when_cancelled(catalog):
+    """The app's index process waiting on another builder's lock (the app closing meanwhile) hears the
+    cancel and ends: the job thread the app's exit waits for never hangs."""
+    from terrafind.core.search import index_files
+    from terrafind.core.search.index import index_paths, index_root
+
+    index_file, _ = index_paths(catalog.fingerprint(extra=PARAMS.graph_key()), index_root(catalog))
+    index_file.parent.mkdir(parents=True, exist_ok=True)
+    token = CancelToken()
+    labels = []
+
+    def progress(done, total, label):
+        labels.append(label)
+        token.cancel()  # the app closes while the child waits
+
+    with index_files.build_lock(index_file):  # another Terrafind is building
+        start = time.monotonic()
+        with pytest.raises(Cancelled):
+            start_index_process(catalog, params=PARAMS, progress=progress, cancel=token)
+        assert time.monotonic() - start < 30
+    assert "Waiting for another Terrafind that is building this index" in labels
