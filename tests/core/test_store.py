@@ -206,3 +206,30 @@ def test_a_region_of_a_cached_region_is_cut_from_its_store(tmp_path, int8, monke
     read_part = open_catalog(truth["path"], region=region)  # the same region read from the file
     assert list(read_part.ids) == cut_ids  # the same chips...
     np.testing.assert_allclose(np.asarray(read_part.vectors), cut_vectors, atol=0.02)  # ...alike coded
+
+
+def test_a_big_gather_hands_its_pages_back_piece_by_piece(tmp_path, int8, monkeypatch):
+    """Scattered rows of a big store (a region sample) are gathered in file order, each piece's file range
+    handed back to the page cache before the next: 20k random rows of 10 M chips had made 2.7 GB of the
+    codes resident in the app (its peak memory), 0.2 GB now. The rows come back in the order asked."""
+    import terrafind.core.store.vectors as sv
+
+    truth = write_earth_index(tmp_path / "ei.parquet", n=3000, d=32)
+    cat = open_catalog(truth["path"])
+    vecs = cat.store.vectors
+    assert isinstance(vecs, StoredVectors)
+    rows = np.random.default_rng(3).choice(len(cat), 700, replace=False)
+    want = np.stack([vecs[int(r)] for r in rows])
+    released: list[tuple[int, int | None]] = []
+    monkeypatch.setattr(sv, "GATHER_RELEASE_ROWS", 100)
+    monkeypatch.setattr(vecs, "release_pages", True)  # as a store above RELEASE_BYTES
+    monkeypatch.setattr(vecs, "release", lambda start=0, stop=None: released.append((start, stop)))
+    np.testing.assert_array_equal(vecs[rows], want)
+    assert len(released) == 7  # one range per piece of 100 rows...
+    starts = [a for a, _ in released]
+    assert starts == sorted(starts) and released[-1][1] == int(rows.max()) + 1  # ...in file order
+    released.clear()
+    vecs[rows[:50]]  # a few rows: gathered at once, nothing to hand back
+    assert not released
+    np.testing.assert_array_equal(vecs[1000:1500], np.stack([vecs[i] for i in range(1000, 1500)]))
+    assert released == [(1000, 1500)]  # a block of a scan (refine's pool) hands its range back too
