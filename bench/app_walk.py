@@ -33,10 +33,44 @@ from terrafind.gui.memory import peak_memory  # noqa: E402
 from terrafind.gui.selftest import click_chip, dispose, wait_until  # noqa: E402
 
 
+def _watch_stalls(ticks: list, step: list, after_s: float = 0.25) -> dict:
+    """A watchdog thread: while the window's thread has not ticked for ``after_s``, note where it is
+    (its innermost frames in our code), counted per step, so that a freeze names its cause."""
+    import sys
+    import threading
+    import traceback
+
+    main = threading.main_thread().ident
+    seen: dict = {}
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.05)
+            if not ticks or time.perf_counter() - ticks[-1][0] < after_s:
+                continue
+            frame = sys._current_frames().get(main)
+            if frame is None:
+                continue
+            ours = [
+                f
+                for f in traceback.extract_stack(frame)
+                if "/terrafind" in f.filename or "landscape" in f.filename
+            ]
+            key = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-6:]))
+            per_step = seen.setdefault(step[0], {})
+            per_step[key] = per_step.get(key, 0) + 1
+
+    threading.Thread(target=watch, daemon=True).start()
+    return seen
+
+
 def main(path: str, out: Path) -> dict:
     asked: list = []
     errors.set_dialog_hook(lambda kind, title, text, detail: asked.append((kind, title)) or True)
-    out.mkdir(parents=True, exist_ok=True)
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)  # a pack left by an earlier walk would read as built at once
+    out.mkdir(parents=True)
     w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
     w.resize(1400, 900)
     w.show()
@@ -49,6 +83,7 @@ def main(path: str, out: Path) -> dict:
     heartbeat.timeout.connect(lambda: ticks.append((time.perf_counter(), step[0])))
     heartbeat.start(20)
     report: dict = {"steps": {}, "counts": {}}
+    stalled = _watch_stalls(ticks, step)
 
     def run(name: str, fn) -> None:
         step[0] = name
@@ -133,6 +168,7 @@ def main(path: str, out: Path) -> dict:
     for (a, _), (b, name) in zip(ticks, ticks[1:], strict=False):
         stalls[name] = max(stalls.get(name, 0.0), round((b - a) * 1000.0, 1))
     report["gui_max_stall_ms"] = stalls
+    report["stall_stacks"] = stalled  # where the window's thread was during its long stalls
     report["memory"] = peak_memory()
     report["asked"] = [a[1] for a in asked]
     dispose(w)
