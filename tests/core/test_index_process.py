@@ -67,7 +67,9 @@ def test_a_process_waiting_for_another_builder_stops_when_cancelled(catalog):
     from terrafind.core.search import index_files
     from terrafind.core.search.index import index_paths, index_root
 
-    index_file, _ = index_paths(catalog.fingerprint(extra=PARAMS.graph_key()), index_root(catalog))
+    index_file, _ = index_paths(
+        catalog.fingerprint(extra=PARAMS.graph_key() + catalog.space_key()), index_root(catalog)
+    )
     index_file.parent.mkdir(parents=True, exist_ok=True)
     token = CancelToken()
     labels = []
