@@ -3,7 +3,11 @@ embedder (random convolutional features after MOSAIKS: a descriptor of spectra a
 foundation model), written as Earth Index-layout GeoParquet that Terrafind opens like any other.
 
 ``--like EARLIER.parquet`` embeds another date of the same place in the space of an earlier file: its
-settings and filter bank (stored in every output's footer) are reused exactly."""
+settings and filter bank (stored in every output's footer) are reused exactly.
+
+``--out-dir DIR`` writes one file per image (tile), all with one filter bank; a rerun skips the tiles
+already written. ``--cluster [ADDRESS]`` computes on a Dask cluster (windows of chip rows for ``--out``,
+whole tiles for ``--out-dir``): the files are the same bytes as without it."""
 
 from __future__ import annotations
 
@@ -53,7 +57,14 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "images", nargs="+", metavar="IMAGE", help="georeferenced image file(s) with the same bands"
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="the GeoParquet file to write")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FILE", help="the GeoParquet file to write")
+    where.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="one GeoParquet file per image in DIR (tiles of a region, one filter bank); a rerun skips "
+        "the tiles already written",
+    )
     p.add_argument(
         "--bands",
         type=_bands,
@@ -84,6 +95,9 @@ def register(subparsers: Any) -> None:
         "dates let Terrafind open several dates of a region together",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from terrafind.core.cli.cluster_args import add_cluster_args
+
+    add_cluster_args(p)
     p.set_defaults(run=run)
 
 
@@ -120,20 +134,54 @@ def run(args: argparse.Namespace) -> int:
 
         label = check_label(args.date)
         time_range = (f"{label_start(label)}T00:00:00Z", f"{label_end(label)}T23:59:59Z")
+    from terrafind.core.cli.cluster_args import cluster_from_args
+
     t0 = time.perf_counter()
-    out = embed_images(
-        args.images,
-        args.out,
-        params=params,
-        like=args.like,
-        time_range=time_range,
-        warn=lambda text: print(f"Warning: {text}", file=sys.stderr),
-        progress=None if args.quiet else TextProgress(),
-    )
+    warn = lambda text: print(f"Warning: {text}", file=sys.stderr)  # noqa: E731
+    with cluster_from_args(args) as cluster:
+        if args.out_dir:
+            return _tiles(args, params, time_range, cluster, t0)
+        from terrafind.core.cluster.embed import cluster_chips
+
+        out = embed_images(
+            args.images,
+            args.out,
+            params=params,
+            like=args.like,
+            time_range=time_range,
+            warn=warn,
+            chips=cluster_chips(cluster) if cluster is not None else None,
+            progress=None if args.quiet else TextProgress(),
+        )
     import pyarrow.parquet as pq
 
     f = pq.ParquetFile(out)
     dim = f.schema_arrow.field("embedding").type.list_size
     like = f" in the space of {args.like}" if args.like else ""
     print(f"{out}: {f.metadata.num_rows} chips x {dim} numbers{like} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _tiles(args: argparse.Namespace, params: Any, time_range: Any, cluster: Any, t0: float) -> int:
+    """``--out-dir``: one file per tile (core.embed.tiles), here or on the cluster."""
+    from terrafind.core.cli.cluster_args import runner_for
+    from terrafind.core.embed.tiles import embed_tiles
+    from terrafind.core.errors import InputError
+    from terrafind.core.progress import TextProgress
+
+    rep = embed_tiles(
+        args.images,
+        args.out_dir,
+        params=params,
+        like=args.like,
+        time_range=time_range,
+        runner=runner_for(cluster),
+        progress=None if args.quiet else TextProgress(),
+    )
+    print(
+        f"{rep.folder}: {len(rep.written)} tile(s) embedded, {len(rep.skipped)} already done, "
+        f"{len(rep.failures)} failed, in {time.perf_counter() - t0:.1f} s"
+    )
+    if rep.sentence:
+        raise InputError(rep.sentence)
     return 0

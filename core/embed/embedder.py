@@ -19,7 +19,7 @@ satellite imagery", Nature Communications 12, 4392 (2021); this implementation i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -29,15 +29,9 @@ from threadpoolctl import threadpool_limits
 
 from terrafind.core.embed.like import check_like, model_to_meta, read_like
 from terrafind.core.embed.output import ChipCorners, EmbeddingWriter, image_date
-from terrafind.core.embed.raster import (
-    band_indexes,
-    iter_chip_rows,
-    mask_kind,
-    open_image,
-    read_padded,
-    sample_windows,
-)
+from terrafind.core.embed.raster import band_indexes, iter_chip_rows, mask_kind, open_image, sample_windows
 from terrafind.core.embed.rcf import BlockGrid, RCFModel, fit_model
+from terrafind.core.embed.windows import ChipRow, ImageJob, local_chips
 from terrafind.core.errors import InputError
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
 
@@ -50,6 +44,9 @@ __all__ = [
     "like_settings",
     "write_embeddings",
 ]
+
+# Where chip rows are computed: (jobs, model, params, cancel) -> every image's chip rows, in order.
+ChipSource = Callable[[list[ImageJob], RCFModel, "EmbedderParams", CancelToken | None], Iterator[ChipRow]]
 
 MODEL_ID = "terrafind-mosaiks-rcf"
 MODEL_VERSION = "1"
@@ -155,6 +152,7 @@ def embed_images(
     time_range: tuple[str, str] | None = None,
     warn: Callable[[str], None] | None = None,
     protected: Sequence[str | Path] = (),
+    chips: ChipSource | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -178,6 +176,7 @@ def embed_images(
         time_range=time_range,
         warn=warn,
         protected=[*protected, *([like] if like else [])],
+        chips=chips,
         progress=progress,
         cancel=cancel,
     )
@@ -227,6 +226,7 @@ def write_embeddings(
     time_range: tuple[str, str] | None = None,
     warn: Callable[[str], None] | None = None,
     protected: Sequence[str | Path] = (),
+    chips: ChipSource | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
@@ -236,6 +236,9 @@ def write_embeddings(
     ``model`` is a filter bank to use instead of fitting one (``like`` names the file it came from, for
     the footer); ``time_range`` (ISO start, end) is written as the file's ``start_datetime`` /
     ``end_datetime`` when the images carry no date of their own (a yearly composite: its year).
+
+    ``chips`` computes the chip rows somewhere else (a Dask cluster: :mod:`terrafind.core.cluster.embed`)
+    and yields them in order; the file written is the same bytes as when they are computed here.
 
     The demo uses it to point thumbnails at the 8-bit true-colour rendering of the multiband scene it
     embeds (same pixel grid), so that a thumbnail shows what the user sees on the map."""
@@ -288,44 +291,35 @@ def write_embeddings(
             meta["end_datetime"] = f"{known[-1]}T23:59:59Z"
         elif time_range is not None:
             meta["start_datetime"], meta["end_datetime"] = time_range
+        jobs = [
+            ImageJob(i, str(p), tuple(idx), mask_kind(src, idx), src.height, src.width,
+                     max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block))
+            for i, (p, src, idx) in enumerate(zip(paths, sources, indexes, strict=True))
+        ]  # fmt: skip
         writer = EmbeddingWriter(out, model.dim, meta)
-        done = 0
+        before = np.cumsum([0] + [grid.block_rows(s.height) for s in sources])
         workers = max(1, min(4, os.cpu_count() or 1))
         with writer, ThreadPoolExecutor(workers) as pool:
-            for i, (src, idx) in enumerate(zip(sources, indexes, strict=True)):
-                name = paths[i].name
-                prefix = stems[i] if stems.count(stems[i]) == 1 else f"{i}-{stems[i]}"
-                url = source_urls[i] if source_urls else str(paths[i].resolve())
-                date = image_dates[i]
-                corners = ChipCorners(src, grid)
-                rows_per_read = max(2, WINDOW_VALUES // max(1, len(idx) * src.width) // grid.block)
-
-                kind = mask_kind(src, idx)
-
-                def read(r0, r1, c0, c1, src=src, idx=idx, kind=kind):
-                    return read_padded(src, idx, r0, r1, c0, c1, kind)
-
-                last_done = 0
-                for r, feats, share in iter_chip_rows(
-                    read,
-                    src.height,
-                    src.width,
-                    model,
-                    grid,
-                    rows_per_read=rows_per_read,
-                    pool=pool,
-                    cancel=cancel,
-                ):
-                    keep = np.flatnonzero(share >= params.min_valid)
-                    if len(keep):
-                        polys = corners.polygons(r, keep)
-                        ids = [f"{prefix}_{r}_{c}" for c in keep]
-                        writer.add(ids, feats[keep], polys, url, date)
-                    block_done = min(grid.block_rows(src.height), r * grid.per_stride + grid.per_chip)
-                    if block_done - last_done >= 8 or r == grid.chip_counts(src.height, src.width)[0] - 1:
-                        report(progress, done + block_done, total, f"Embedding {name}")
-                        last_done = block_done
-                done += grid.block_rows(src.height)
+            stream = (
+                chips(jobs, model, params, cancel)
+                if chips is not None
+                else local_chips(sources, jobs, model, params, pool=pool, cancel=cancel)
+            )
+            corners: tuple[int, ChipCorners] | None = None
+            last_done = -1
+            for i, r, keep, feats in stream:
+                if corners is None or corners[0] != i:  # one image at a time, in order
+                    corners, last_done = (i, ChipCorners(sources[i], grid)), -1
+                if len(keep):
+                    prefix = stems[i] if stems.count(stems[i]) == 1 else f"{i}-{stems[i]}"
+                    url = source_urls[i] if source_urls else str(paths[i].resolve())
+                    ids = [f"{prefix}_{r}_{c}" for c in keep]
+                    writer.add(ids, feats, corners[1].polygons(r, keep), url, image_dates[i])
+                height = sources[i].height
+                block_done = min(grid.block_rows(height), r * grid.per_stride + grid.per_chip)
+                if block_done - last_done >= 8 or r == grid.chip_counts(height, sources[i].width)[0] - 1:
+                    report(progress, int(before[i]) + block_done, total, f"Embedding {paths[i].name}")
+                    last_done = block_done
         if writer.rows == 0:
             raise InputError(
                 f"No chip of {', '.join(p.name for p in paths)} has enough valid pixels to embed."

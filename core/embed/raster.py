@@ -144,23 +144,30 @@ def iter_chip_rows(
     rows_per_read: int,
     pool: Executor | None = None,
     cancel: CancelToken | None = None,
+    chip_rows: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yield (chip row, features (cols, 2K), valid share (cols,)) for every chip row of a raster.
+    """Yield (chip row, features (cols, 2K), valid share (cols,)) for every chip row of a raster, or for
+    the chip rows ``[first, stop)`` of ``chip_rows`` (a window: what one cluster task computes).
 
     ``read(row0, row1, col0, col1)`` returns padded (data, valid) like :func:`read_padded`. Each read
     covers ``rows_per_read`` block rows plus the patch overlap, so memory does not grow with the raster.
     With a ``pool``, the block rows of a read are computed in parallel (each one is independent, so the
-    numbers do not depend on the number of workers)."""
+    numbers do not depend on the number of workers). A window gives the very same numbers as the whole
+    raster: a block row depends only on its own pixels and every read spans the full width."""
     n_rows, n_cols = grid.chip_counts(height, width)
-    if n_rows == 0 or n_cols == 0:
+    first_chip, stop_chip = chip_rows if chip_rows is not None else (0, n_rows)
+    stop_chip = min(stop_chip, n_rows)
+    if n_rows == 0 or n_cols == 0 or first_chip >= stop_chip:
         return
-    n_brows, n_bcols = grid.block_rows(height), grid.block_cols(width)
     a, b = grid.per_chip, grid.per_stride
+    # the block rows these chip rows need: from the first chip's top to the last chip's bottom
+    n_brows = min(grid.block_rows(height), (stop_chip - 1) * b + a)
+    n_bcols = grid.block_cols(width)
     col0 = -grid.offset
     col1 = n_bcols * grid.block - grid.offset + grid.patch - 1
     kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    next_chip = 0
-    starts = list(range(0, n_brows, rows_per_read))
+    next_chip = first_chip
+    starts = list(range(first_chip * b, n_brows, rows_per_read))
 
     def fetch(first: int) -> tuple[np.ndarray, np.ndarray]:
         last = min(first + rows_per_read, n_brows)
@@ -189,7 +196,7 @@ def iter_chip_rows(
             for br, sums in zip(range(first, last), mapper(one, range(first, last)), strict=True):
                 kept[br] = sums
             # Emit every chip row whose blocks are all computed, then forget blocks no later chip needs.
-            while next_chip < n_rows and next_chip * b + a - 1 < last:
+            while next_chip < stop_chip and next_chip * b + a - 1 < last:
                 rows = [kept[next_chip * b + j] for j in range(a)]
                 feats, share = chips_from_block_rows(grid, rows, n_cols)
                 yield next_chip, feats, share
