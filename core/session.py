@@ -51,6 +51,7 @@ class OpenedData:
     pack: Any = None  # terrafind.core.pack.open.PackInfo
     dates: Any = None  # terrafind.core.dates.region.DatedRegion when the files hold several dates
     assigned: dict[str, str] = field(default_factory=dict)  # dates the user gave files or folders
+    shards: Any = None  # terrafind.core.shards.open.ShardedRegion: a region folder of indexed tiles
 
 
 def open_data(
@@ -72,11 +73,21 @@ def open_data(
     from terrafind.core.pack.open import is_pack, open_pack
     from terrafind.core.read.reader import open_catalog
     from terrafind.core.read.sources import resolve_paths
+    from terrafind.core.shards.manifest import is_sharded
 
     names = [str(p) for p in paths]
     pack = None
     files: list[Any] = names
-    if len(names) == 1 and is_pack(names[0]):
+    if len(names) == 1 and is_sharded(names[0]):  # a sharded region: its tiles as one (core/shards)
+        from terrafind.core.shards.open import open_sharded, tiles_in
+
+        if region is not None:  # a part of it: the tiles there, as plain files
+            files = tiles_in(names[0], region)
+        else:
+            sh = open_sharded(names[0], embedding_column=embedding_column, chip_size_m=chip_size_m,
+                              progress=progress, cancel=cancel)  # fmt: skip
+            return OpenedData(sh.catalog, names, None, None, sh.dates, {}, shards=sh)
+    elif len(names) == 1 and is_pack(names[0]):
         pack = open_pack(names[0])
         if not pack.catalog_paths:
             raise InputError(f"The field pack {pack.root} has no usable embeddings.")
@@ -138,6 +149,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         # Scores are centred cosines on the region's mean (core.session_space); a preference, not a
         # project's: the app keeps it in its settings, the CLI takes --plain-cosine.
         self.centred = CENTRED_DEFAULT
+        self.shards: Any = None  # ShardedRegion when a sharded region is open (core/shards)
 
     @classmethod
     def open(cls, paths: Sequence[str | Path], region: Region | None = None, **kwargs: Any) -> Session:
@@ -178,6 +190,7 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         self.imagery = data.pack.imagery if data.pack is not None and data.pack.imagery else None
         self.dates, self.marks, self.learn_from = data.dates, {}, None
         self.assigned = dict(data.assigned)
+        self.shards = data.shards
         self.date = None
         if data.dates is not None:
             here = data.dates.of_catalog(data.catalog)
@@ -198,6 +211,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         """The embeddings files behind the open data (a field pack's own files when a pack is open)."""
         if self.pack is not None:
             return [str(p) for p in self.pack.catalog_paths]
+        if self.shards is not None:  # a sharded region: its tiles
+            return self.shards.files()
         return list(self.sources)
 
     def use_index(self, catalog: Catalog, index: Any) -> bool:
@@ -229,6 +244,8 @@ class Session(DateVerbs, ProjectVerbs, LineVerbs, SensitiveVerbs, CheckVerbs, Ra
         catalog = catalog if catalog is not None else self.catalog
         if catalog is None:
             return None
+        if self.shards is not None and self.shards.parts_of(catalog) is not None:  # every shard's own index
+            return self.shards.load_index(catalog, build=build, progress=progress, cancel=cancel)
         pack = self.pack
         if pack is not None and (pack.index_path is not None or catalog.period in pack.dates):
             return pack.load_index(catalog, progress=progress, cancel=cancel)

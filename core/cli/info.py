@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from terrafind.core.errors import InputError
     from terrafind.core.read.reader import inspect
 
-    entries = inspect(args.paths)
+    paths = [*_regions(args.paths, quiet=args.json)]
+    entries = inspect(paths)
     if args.json:
         print(json.dumps(entries, indent=1, default=str))
     else:
@@ -59,3 +60,22 @@ def run(args: argparse.Namespace) -> int:
         first = unusable[0]
         raise InputError(first["problems"][0] if first["problems"] else f"{first['path']} cannot be used.")
     return 0
+
+
+def _regions(paths: list[str], *, quiet: bool) -> Any:
+    """The paths, with a sharded region's folder replaced by its tiles (after a line about the region)."""
+    from pathlib import Path
+
+    from terrafind.core.shards.manifest import is_sharded, read_manifest, real_path
+
+    for p in paths:
+        if not is_sharded(p):
+            yield p
+            continue
+        shards = read_manifest(Path(p))["shards"]
+        if not quiet:
+            dates = sorted({str(s.get("date")) for s in shards if s.get("date")})
+            rows = sum(int(s.get("rows", 0)) for s in shards)
+            print(f"{p}: a sharded region of {len(shards)} tile(s), {rows:,} chips"
+                  + (f", dates {', '.join(dates)}" if dates else ""))  # fmt: skip
+        yield from (str(real_path(Path(p), f["path"])) for s in shards for f in s["files"])

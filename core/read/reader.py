@@ -92,6 +92,7 @@ def open_catalog(
     region: Region | None = None,
     embedding_column: str | None = None,
     chip_size_m: float | None = None,
+    store_root: Path | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Catalog:
@@ -101,14 +102,15 @@ def open_catalog(
     :mod:`terrafind.core.store`) as it goes; every later open of the same files, region and options maps
     that store instead (no file is read but the footers). ``region`` limits what is read (files and row
     groups outside it are skipped, rows filtered by footprint); ``embedding_column`` names the vector column
-    when detection cannot; ``chip_size_m`` sizes chips of point data that does not state it. Bad input
+    when detection cannot; ``chip_size_m`` sizes chips of point data that does not state it; ``store_root``
+    is where the store lives instead of the app cache (a shard of a sharded region keeps its own). Bad input
     raises :class:`InputError` with one sentence naming the file. Progress is reported and ``cancel``
     checked once per batch (at most one row group).
     """
     check(cancel)
     sources = _open_all(paths, embedding_column)
     key = store_key(identity(sources, region, embedding_column, chip_size_m))
-    folder = store_dir(key)
+    folder = store_dir(key, store_root)
     if (folder / META).exists():
         try:
             store = load_store(folder)
@@ -271,7 +273,7 @@ def _read(
     # reads parquet again soon, so give it back before the index build needs memory.
     pa.default_memory_pool().release_unused()
     final = collector.writer.finish(meta, problems)
-    remove_stale([r.path for r in records], key)
+    remove_stale([r.path for r in records], key, folder.parent.parent)  # the same root as the store
     try:
         return Catalog.from_store(load_store(final))
     except CacheError as exc:  # written just now: only a broken disk gets here
