@@ -2,6 +2,10 @@
 
 Prints the size estimate first, then builds (with a progress bar). Run it again after a cancel to
 continue where it stopped. ``--check DIR`` opens an existing pack and lists changed or missing files.
+
+``--places FILE`` (CSV, GeoJSON, KML, GPX...) makes one pack per place in ``DIR/<place name>/`` (a point gets
+a square of ``--size-km``), with ``--cluster [ADDRESS]`` in parallel on a Dask cluster; a rerun skips the
+finished packs (checked by their manifests' SHA-256 sums) and a place that fails is named.
 """
 
 from __future__ import annotations
@@ -30,9 +34,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--thumbnail-size", type=int, default=128, metavar="PX", help="thumbnail size (128)")
     p.add_argument("--estimate-only", action="store_true", help="print the size estimate and stop")
     p.add_argument("--check", metavar="DIR", help="check an existing pack against its manifest")
+    p.add_argument(
+        "--places",
+        metavar="FILE",
+        help="one pack per place of FILE (CSV, GeoJSON, KML, GPX...), named by the place, in --out DIR",
+    )
+    p.add_argument(
+        "--size-km", type=float, default=10.0, metavar="KM", help="side of a point place's square (10 km)"
+    )
     from terrafind.core.cli import add_network_args
+    from terrafind.core.cli.cluster_args import add_cluster_args
 
     add_network_args(p)
+    add_cluster_args(p)
     p.set_defaults(run=run)
 
 
@@ -53,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         for problem in info.problems:
             print(f"  problem: {problem}")
         return 1 if info.problems else 0
+    if args.places or args.cluster is not None:
+        return _many(args)
     if not args.paths or not args.bbox or not (args.out or args.estimate_only):
         raise InputError(
             "Give the embeddings files, --bbox W,S,E,N and --out DIR (see terrafind-cli pack --help)."
@@ -76,4 +92,33 @@ def run(args: argparse.Namespace) -> int:
     print(f"Wrote {out} ({human_bytes(info.manifest.get('bytes_total', 0))}).")
     for problem in info.problems:
         print(f"  note: {problem}")
+    return 0
+
+
+def _many(args: argparse.Namespace) -> int:
+    """One pack per place (core.pack.many), here or on the cluster."""
+    from terrafind.core.cli import progress_for
+    from terrafind.core.cli.cluster_args import cluster_from_args, runner_for
+    from terrafind.core.errors import InputError
+    from terrafind.core.pack.many import build_packs, place_regions
+    from terrafind.core.types import Region
+
+    if not args.paths or not args.out or not (args.places or args.bbox) or (args.places and args.bbox):
+        raise InputError(
+            "Give the embeddings files, --places FILE (or one --bbox W,S,E,N) and --out DIR "
+            "(see terrafind-cli pack --help)."
+        )
+    if args.estimate_only:
+        raise InputError("--estimate-only estimates one pack: give --bbox without --places or --cluster.")
+    places = (
+        place_regions(args.places, args.size_km) if args.places else [("pack", Region.from_bbox(*args.bbox))]
+    )
+    with cluster_from_args(args) as cluster:
+        rep = build_packs(args.paths, places, args.out, imagery=args.imagery, thumbnail_size=args.thumbnail_size,
+                          runner=runner_for(cluster), progress=progress_for())  # fmt: skip
+    for name, info in rep.built.items():
+        print(f"  {name:<24} {info['rows']:>8,} chips  {human_bytes(info['bytes'])}")
+    print(f"{rep.folder}: {len(rep.built)} pack(s) ready, {len(rep.failures)} failed.")
+    if rep.sentence:
+        raise InputError(rep.sentence)
     return 0

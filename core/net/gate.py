@@ -193,6 +193,18 @@ class NetGate:
             entry = self._current().datasets.get(dataset) or {}
             return list(entry.get("sites") or []) + list(entry.get("folders") or [])
 
+    def session_state(self) -> dict[str, Any]:
+        """This process's choices (online, the run's grants), for a worker process to take over
+        (:meth:`apply_session`): a cluster task goes exactly where this run may go."""
+        with self._lock:
+            return {"online": self.online, "grants": sorted(self._grants)}
+
+    def apply_session(self, state: dict[str, Any]) -> None:
+        """Take over another process's :meth:`session_state` (grants last as long as this process)."""
+        with self._lock:
+            self.online = bool(state.get("online", True))
+            self._grants.update((str(s), str(d)) for s, d in state.get("grants", []))
+
     def reset_session(self) -> None:
         """Forget this process's grants (tests; the CLI between runs in one process)."""
         with self._lock:
