@@ -12,8 +12,11 @@ jobs need around it:
   other tasks finish.
 - :mod:`~terrafind.core.cluster.embed`: the built-in embedder's chip rows computed on the workers, window
   by window, and written here in order: the same bytes as a run on one machine.
-- :mod:`~terrafind.core.cluster.shards`: a tile per task: embeddings files (``embed --out-dir``), shards
-  of a sharded region (``index --shards``, :mod:`terrafind.core.shards`), field packs per place (``pack``).
+- :mod:`~terrafind.core.cluster.worker_setup`: local workers leave Ctrl-C to the client.
+
+A tile per task (embeddings files ``embed --out-dir``: :mod:`terrafind.core.embed.tiles`; shards of a
+sharded region ``index --shards``: :mod:`terrafind.core.shards`; field packs per place ``pack --places``:
+:mod:`terrafind.core.pack.many`) goes to :func:`~terrafind.core.cluster.tasks.run_tasks` as the runner.
 
 Nothing here imports ``distributed`` at module level: the rest of Terrafind works without Dask installed.
 """

@@ -117,9 +117,30 @@ def open_cluster(
         run = ClusterRun(
             client, str(client.scheduler.address), address is None, _dashboard(client, address is None)
         )
-        yield run
+        with _ctrl_c_sets(run.interrupted):
+            yield run
     finally:
         _close(client, cluster)
+
+
+@contextmanager
+def _ctrl_c_sets(token: CancelToken) -> Iterator[None]:
+    """While the run is on, Ctrl-C also sets ``token`` before raising KeyboardInterrupt as usual: should the
+    KeyboardInterrupt land in one of Dask's callbacks or finalizers (where Python swallows it), the waiting
+    loops of terrafind.core.cluster.tasks still see the token and stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        token.cancel()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def _close(client: Any, cluster: Any) -> None:

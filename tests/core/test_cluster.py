@@ -219,3 +219,16 @@ def test_ctrl_c_cancels_cleanly_and_leaves_no_half_written_file(tmp_path):
         time.sleep(0.2)
     else:
         pytest.fail("processes of the cancelled run are still running")
+
+
+def test_ctrl_c_during_a_run_also_sets_the_runs_token():
+    """Should Dask swallow the KeyboardInterrupt (raised in one of its callbacks), the loops still stop."""
+    from terrafind.core.cluster.connect import _ctrl_c_sets
+
+    before = signal.getsignal(signal.SIGINT)
+    token = CancelToken()
+    with pytest.raises(KeyboardInterrupt):
+        with _ctrl_c_sets(token):
+            signal.raise_signal(signal.SIGINT)
+    assert token.cancelled
+    assert signal.getsignal(signal.SIGINT) is before
