@@ -48,3 +48,15 @@ class ShardedIndex:
         all_rows, all_sims = np.concatenate(rows, axis=1), np.concatenate(sims, axis=1)
         order = np.lexsort((all_rows, -all_sims), axis=1)[:, :k_eff]  # by score, then by row
         return np.take_along_axis(all_rows, order, 1), np.take_along_axis(all_sims, order, 1)
+
+    def candidates(self, queries: np.ndarray, fetch: int) -> np.ndarray:
+        """Every shard's graph's ``fetch`` nearest rows for each unit query, side by side in region rows
+        ((q, shards x fetch) int64, -1 where a shard has fewer): what unusual places' novelty ranks exactly."""
+        q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        out = []
+        for offset, ix in self.parts:
+            if getattr(ix, "candidates", None) is None:
+                continue
+            c = np.asarray(ix.candidates(q, fetch), np.int64)
+            out.append(np.where(c >= 0, c + offset, -1))
+        return np.concatenate(out, axis=1) if out else np.zeros((q.shape[0], 0), np.int64)

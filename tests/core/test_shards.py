@@ -67,6 +67,13 @@ def test_region_opens_as_one_and_merged_search_equals_one_index(emb, tmp_path, m
         assert merged.method == "index" and exact.method == "exact"
         assert merged.rows.tolist() == single.rows.tolist() == exact.rows.tolist()
         assert np.allclose(merged.scores, exact.scores)
+    # unusual places' novelty asks every shard's graph for candidates: the same as one index's
+    from terrafind.core.search.unusual import novelty
+
+    some = [0, 150, total - 1]
+    cand = index.candidates(np.asarray(cat.vectors[some], np.float32), 10)
+    assert cand.shape == (3, 30) and all(row in cand[i] for i, row in enumerate(some))
+    assert np.allclose(novelty(cat, index=index), novelty(cat, index=one), atol=1e-5)
     # the session's own search uses it too
     session.set_example(150, "positive")
     assert session.run_search().result.method == "index"
