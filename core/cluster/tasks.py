@@ -36,14 +36,18 @@ _EVENT_CHECK_S = 0.5  # a worker asks the scheduler whether the run was cancelle
 
 
 class ClusterCancel(CancelToken):
-    """A worker's view of the run's cancel: a Dask ``Event`` set by the client (asked at most every
-    half second, so checking it once per chunk costs nothing)."""
+    """A worker's view of the run's cancel: a Dask ``Event`` set by the client, asked at most every half
+    second (so checking it once per chunk costs nothing).
+
+    On a worker it is asked through the worker's own connection to the scheduler (the request
+    ``Event.is_set`` sends), not through a ``distributed.Event``: that would give the worker a Client of
+    its own, which Dask does not close when all workers stop together (a cancelled local cluster), and
+    whose finalizer then prints a traceback into the user's terminal."""
 
     def __init__(self, event_name: str) -> None:
         super().__init__()
         self._name = event_name
         self._asked = 0.0
-        self._dask_event: Any = None
 
     @property
     def cancelled(self) -> bool:
@@ -53,19 +57,27 @@ class ClusterCancel(CancelToken):
         if now - self._asked >= _EVENT_CHECK_S:
             self._asked = now
             try:
-                from distributed import Event
-
-                if self._dask_event is None:
-                    self._dask_event = Event(self._name)
-                if self._dask_event.is_set():
+                if _event_is_set(self._name):
                     self.cancel()
-            except (OSError, ValueError, RuntimeError):  # no scheduler to ask: keep working
+            except (OSError, ValueError, RuntimeError, TimeoutError):  # no scheduler to ask: keep working
                 pass
         return super().cancelled
 
     def raise_if_cancelled(self) -> None:
         if self.cancelled:
             raise Cancelled()
+
+
+def _event_is_set(name: str) -> bool:
+    """Whether the Dask ``Event`` ``name`` is set, asked from a worker without a Client of its own."""
+    from distributed import Event, get_worker
+    from distributed.utils import sync
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a worker (a task run in the client's process): the public way
+        return bool(Event(name).is_set())
+    return bool(sync(worker.loop, worker.scheduler.event_is_set, name=name, callback_timeout=10))
 
 
 def _guarded(fn: Callable[..., Any], event_name: str, *args: Any) -> Any:
@@ -212,6 +224,8 @@ def map_ordered(
         submit_more()
         while queue:
             head = queue[0]
+            check(cancel)
+            check(run.interrupted)  # also between windows that are done already
             while not head.done():
                 check(cancel)
                 check(run.interrupted)

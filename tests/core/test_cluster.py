@@ -208,7 +208,7 @@ def test_ctrl_c_cancels_cleanly_and_leaves_no_half_written_file(tmp_path):
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, seen + err
-    assert "cancelled" in err and "Traceback" not in err
+    assert "cancelled" in err and "Traceback" not in err, err
     assert list(out.parent.iterdir()) == []  # neither the file nor a temporary folder
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:  # no worker process outlives the run for long
