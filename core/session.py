@@ -86,7 +86,9 @@ def open_data(
         else:
             sh = open_sharded(names[0], embedding_column=embedding_column, chip_size_m=chip_size_m,
                               progress=progress, cancel=cancel)  # fmt: skip
-            return OpenedData(sh.catalog, names, None, None, sh.dates, {}, shards=sh)
+            data = OpenedData(sh.catalog, names, None, None, sh.dates, {}, shards=sh)
+            apply_space(data, centred)  # the region's mean, as for any data; each shard's index follows
+            return data
     elif len(names) == 1 and is_pack(names[0]):
         pack = open_pack(names[0])
         if not pack.catalog_paths:

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _shards(args: argparse.Namespace, region_dir: str | None) -> int:
     """A sharded region: one index per tile, here or on the cluster (core.shards, core.cluster)."""
+    from terrafind.core.cli import wants_centred
     from terrafind.core.cli.cluster_args import cluster_from_args, runner_for
     from terrafind.core.errors import InputError
     from terrafind.core.shards.build import update_region
@@ -93,7 +94,7 @@ def _shards(args: argparse.Namespace, region_dir: str | None) -> int:
             tiles = [str(real_path(Path(region_dir), f["path"])) for s in read_manifest(Path(region_dir))["shards"]
                      for f in s["files"]]  # fmt: skip
         rep = update_region(tiles, region_dir, runner=runner_for(cluster), rebuild=args.rebuild,
-                            progress=progress_for(always=True))  # fmt: skip
+                            centred=wants_centred(args), progress=progress_for(always=True))  # fmt: skip
     print(
         f"Region {rep.root}: {len(rep.built)} shard(s) built, {len(rep.skipped)} already done, "
         f"{len(rep.failures)} failed; {rep.rows:,} chips in {time.perf_counter() - t0:.1f} s."

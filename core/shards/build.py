@@ -23,7 +23,15 @@ from terrafind.core.progress import CancelToken, ProgressFn, report
 from terrafind.core.shards import manifest as M
 from terrafind.core.tasks import Runner, Task, run_here
 
-__all__ = ["RegionReport", "plan_shards", "build_shard", "shard_finished", "update_region", "SHARDS_DIR"]
+__all__ = [
+    "RegionReport",
+    "plan_shards",
+    "build_shard",
+    "build_in_space",
+    "shard_finished",
+    "update_region",
+    "SHARDS_DIR",
+]
 
 SHARDS_DIR = "shards"
 
@@ -136,11 +144,14 @@ def update_region(
     *,
     runner: Runner = run_here,
     rebuild: bool = False,
+    centred: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> RegionReport:
     """Make ``root`` a sharded region of ``paths`` (added to the shards it has): build the missing or
-    changed shards with ``runner``, skip the finished ones (``rebuild``: build all again)."""
+    changed shards with ``runner``, skip the finished ones (``rebuild``: build all again). ``centred``:
+    then also every shard's index in the space of centred cosine on the region's mean (what the app and
+    terrafind-cli search score in by default; see :func:`build_in_space`)."""
     region = Path(root)
     if region.exists() and not region.is_dir():
         raise InputError(f"{region} is a file; give a folder for the sharded region.")
@@ -175,7 +186,49 @@ def update_region(
     elif not (region / M.MANIFEST).exists():
         M.write_manifest(region, list(entries.values()))
     out.rows = sum(int(e.get("rows", 0)) for e in entries.values())
+    if centred and entries and not out.failures:
+        _centred_indexes(region, list(entries.values()), runner, progress, cancel)
     return out
+
+
+def _centred_indexes(
+    region: Path, entries: list[dict[str, Any]], runner: Runner, progress: ProgressFn | None,
+    cancel: CancelToken | None,
+) -> None:  # fmt: skip
+    """Every shard's index centred on the region's mean, computed exactly as opening the region computes
+    it (the same rows, the same function: the same bits, so the app finds these indexes). The mean moves
+    when tiles are added, so these follow it; the shards' stores and plain indexes are kept."""
+    from types import SimpleNamespace
+
+    from terrafind.core.session_space import apply_space
+    from terrafind.core.shards.open import open_sharded
+
+    sh = open_sharded(region, progress=progress, cancel=cancel)
+    data = SimpleNamespace(catalog=sh.catalog, dates=sh.dates, pack=None)
+    apply_space(data, True)
+    mean = data.catalog.centre
+    tasks = [
+        Task(
+            str(e["name"]), build_in_space, (str(e["name"]), str(region), mean), weight=max(1, int(e["rows"]))
+        )
+        for e in entries
+    ]
+    result = runner(tasks, label="Indexing tiles (centred)", progress=progress, cancel=cancel)
+    if result.failures:
+        raise InputError(result.failure_sentence("tiles") or "Indexing the tiles (centred) failed.")
+
+
+def build_in_space(name: str, root: str, mean: Any, *, cancel: CancelToken | None = None) -> str:
+    """Build (or find, checked) shard ``name``'s index with scores centred on ``mean`` (a task); return its
+    fingerprint."""
+    from terrafind.core.read.reader import open_catalog
+    from terrafind.core.search.index import load_or_build_index
+
+    region = Path(root)
+    entry = next(e for e in M.read_manifest(region)["shards"] if e["name"] == name)
+    files = [str(M.real_path(region, f["path"])) for f in entry["files"]]
+    catalog = open_catalog(files, store_root=region / SHARDS_DIR / name, cancel=cancel)
+    return str(load_or_build_index(catalog.centred(mean), cancel=cancel).fingerprint)
 
 
 def _clear_leftovers(region: Path) -> None:

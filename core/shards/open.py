@@ -30,7 +30,7 @@ from terrafind.core.shards import manifest as M
 from terrafind.core.shards.index import ShardedIndex
 from terrafind.core.types import Region
 
-__all__ = ["ShardPart", "ShardedRegion", "open_sharded", "tiles_in"]
+__all__ = ["ShardPart", "ShardedRegion", "open_sharded", "tiles_in", "in_space"]
 
 _BLOCK = 65_536
 
@@ -66,8 +66,10 @@ class ShardedRegion:
         return [str(s.path) for cat in self.catalogs for s in cat.sources]
 
     def parts_of(self, catalog: Catalog) -> list[ShardPart] | None:
+        """The shards of ``catalog``: one opened here, or the same centred or plain (a catalog of another
+        space shares the plain rows of the one it was made from)."""
         for cat, parts in zip(self.catalogs, self.parts, strict=True):
-            if cat is catalog:
+            if cat is catalog or cat.plain is catalog.plain:
                 return parts
         return None
 
@@ -91,16 +93,23 @@ class ShardedRegion:
         for i, part in enumerate(parts):
             check(cancel)
             report(progress, i, len(parts), f"Loading the index of {part.name}")
+            own = in_space(part.catalog, catalog)
             one: Any = (
-                ix.load_or_build_index(part.catalog, cancel=cancel)
+                ix.load_or_build_index(own, cancel=cancel)
                 if build
-                else ix.load_cached_index(part.catalog, cancel=cancel)
+                else ix.load_cached_index(own, cancel=cancel)
             )
             if one is None:
                 return None
             loaded.append((part.offset, one))
         report(progress, len(parts), len(parts), "Index of every shard loaded")
-        return ShardedIndex(loaded, catalog.dim, fingerprint=catalog.fingerprint())
+        return ShardedIndex(loaded, catalog.dim, fingerprint=catalog.fingerprint(extra=catalog.space_key()))
+
+
+def in_space(shard: Catalog, region: Catalog) -> Catalog:
+    """A shard's catalog scoring as the region's does: centred on the region's mean, or plain. Its index
+    (in the shard's folder, its fingerprint naming the mean) then ranks in the region's space."""
+    return shard.centred(region.centre) if region.centre is not None else shard.uncentred()
 
 
 def _entries(root: Path) -> list[dict[str, Any]]:

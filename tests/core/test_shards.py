@@ -170,3 +170,26 @@ def test_tiles_of_two_years_open_as_two_dates(tmp_path):
         cat = session.dates.get(label).catalog
         index = session.load_index(catalog=cat)
         assert isinstance(index, ShardedIndex) and index.shards == 3 and len(index) == len(cat)
+
+
+def test_index_builds_each_shard_in_the_space_the_open_scores_in(emb, tmp_path, monkeypatch):
+    """Scores are centred on the region's mean by default: index --shards builds every shard's index in that
+    space too (the mean computed as the open computes it), so opening the region loads them, builds none."""
+    region = tmp_path / "region"
+    update_region(_files(emb), region, centred=True)
+    centred = Session.open([str(region)])
+    assert centred.catalog.is_centred
+    index = centred.load_index(build=False)
+    assert isinstance(index, ShardedIndex) and index.shards == 3 and index.from_cache
+    plain = Session.open([str(region)], centred=False)
+    assert not plain.catalog.is_centred
+    assert isinstance(plain.load_index(build=False), ShardedIndex)  # the shards' own, from the first pass
+    # and a centred search over the shards is the exact centred search
+    monkeypatch.setattr(query_mod, "EXACT_MAX_ROWS", 0)
+    monkeypatch.setattr(exact_mod, "EXACT_MAX_ROWS", 0)
+    cat = centred.catalog
+    for row in (7, 200):
+        merged = query_mod.search(cat, Examples(positives=[row]), k=25, index=index)
+        exact = query_mod.search(cat, Examples(positives=[row]), k=25, index=None)
+        assert merged.method == "index" and merged.rows.tolist() == exact.rows.tolist()
+        assert np.allclose(merged.scores, exact.scores, atol=1e-5)
