@@ -115,8 +115,10 @@ def _find_geometry(schema: pa.Schema, geo: dict[str, Any] | None) -> tuple[str |
     """(column, encoding, crs, bbox, covering) of the primary geometry."""
     if geo and isinstance(geo.get("columns"), dict):
         primary = geo.get("primary_column") or next(iter(geo["columns"]), None)
-        col = geo["columns"].get(primary) or {}
-        if primary in schema.names:
+        primary = primary if isinstance(primary, str) else None  # a file's metadata: any JSON at all
+        col = geo["columns"].get(primary) if primary is not None else None
+        col = col if isinstance(col, dict) else {}
+        if primary is not None and primary in schema.names:
             enc = str(col.get("encoding", "WKB"))
             crs = col["crs"] if "crs" in col else CRS84
             return primary, enc, crs, col.get("bbox"), col.get("covering")

@@ -205,6 +205,10 @@ def test_kind22b_a_file_of_only_bad_geometry_is_one_sentence(tmp_path):
                 }
             ).encode()
         },
+        # found by fuzzing: a column entry or a primary column that is not what GeoParquet says
+        {b"geo": json.dumps({"primary_column": "geometry", "columns": {"geometry": "WKT"}}).encode()},
+        {b"geo": json.dumps({"primary_column": ["geometry"], "columns": {"geometry": {}}}).encode()},
+        {b"geo": json.dumps({"primary_column": {"a": 1}, "columns": {"geometry": {}}}).encode()},
     ],
 )
 def test_kind23_metadata_bombs(tmp_path, meta):
