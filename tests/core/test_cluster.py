@@ -232,3 +232,32 @@ def test_ctrl_c_during_a_run_also_sets_the_runs_token():
             signal.raise_signal(signal.SIGINT)
     assert token.cancelled
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_cancelling_an_index_run_on_the_cluster_leaves_only_whole_shards(run, tmp_path):
+    from terrafind.core.shards.build import shard_finished
+    from terrafind.core.shards.manifest import read_manifest
+
+    embed_tiles(tiles(tmp_path / "img", n=4), tmp_path / "emb", params=PARAMS)
+    files = sorted(str(p) for p in (tmp_path / "emb").glob("*.parquet"))
+    token = CancelToken()
+
+    def progress(done, total, label):
+        if label.startswith("Indexing tiles 1/"):
+            token.cancel()
+
+    region = tmp_path / "region"
+    with pytest.raises(Cancelled):
+        update_region(files, region, runner=partial(run_tasks, run), progress=progress, cancel=token)
+    shards = read_manifest(region)["shards"]
+    assert 1 <= len(shards) < 4 and all(shard_finished(region, s) for s in shards)
+
+    def temporary() -> list[Path]:
+        return [p for p in (region / "shards").rglob(".*") if "tmp" in p.name or p.is_dir()]
+
+    deadline = time.monotonic() + 15  # the workers' cancelled tasks stop at their next chunk
+    while temporary() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not temporary()
+    rep = update_region(files, region, runner=partial(run_tasks, run))  # the rerun does the rest
+    assert sorted(rep.skipped + rep.built) == ["T0", "T1", "T2", "T3"] and len(rep.skipped) == len(shards)
