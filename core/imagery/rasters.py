@@ -23,6 +23,7 @@ __all__ = ["DRIVERS", "driver_for", "gdal_path", "open_raster", "check_vrt"]
 DRIVERS = {".tif": "GTiff", ".tiff": "GTiff", ".vrt": "VRT", ".jp2": "JP2OpenJPEG", ".img": "HFA"}
 MAX_VRT_BYTES = 1 << 20
 MAX_VRT_SOURCES = 2000
+MAX_BLOCK_BYTES = 256 << 20  # one block GDAL decodes whole (a COG's is 256 x 256 x bands)
 
 
 def driver_for(name: str) -> str:
@@ -113,4 +114,26 @@ def open_raster(loc: Remote | Local, *, roots: Sequence[Path] = (), dataset: str
         check_vrt(loc.path, roots=roots, dataset=dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NotGeoreferencedWarning is reported as "outside" later
-        return rasterio.open(gdal_path(loc), driver=driver)
+        src = rasterio.open(gdal_path(loc), driver=driver)
+    _check_blocks(src)
+    return src
+
+
+def _check_blocks(src: Any) -> None:
+    """GDAL decodes a whole block to read any part of it: a file of a few MB can hold one strip that
+    inflates to gigabytes. Refuse (closing it) a file whose blocks are larger than MAX_BLOCK_BYTES."""
+    import numpy as np
+
+    try:
+        h, w = src.block_shapes[0]
+        pixel = getattr(src.interleaving, "name", "") == "pixel"  # one block holds every band
+        size = np.dtype(src.dtypes[0]).itemsize * (src.count if pixel else 1)
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return  # (no bands: reported where the pixels are read)
+    if int(h) * int(w) * size > MAX_BLOCK_BYTES:
+        name = PurePosixPath(str(src.name)).name
+        src.close()
+        raise Refused(
+            f"{name} stores its pixels in blocks of {w:,} x {h:,}, too large to read a part of; convert it "
+            "to a tiled GeoTIFF (a COG)."
+        )

@@ -221,3 +221,30 @@ def test_kind23_metadata_bombs(tmp_path, meta):
     assert len(catalog) == n
     run, _ = run_measured(["info", str(path)])
     assert run.returncode in (0, 2) and "Traceback" not in run.stderr
+
+
+# --- kind 41: imagery whose blocks inflate to gigabytes (GDAL decodes a whole block to read a part) -------
+def test_kind41_imagery_with_huge_blocks_is_refused(tmp_path, monkeypatch):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from terrafind.core.imagery import rasters
+    from terrafind.core.net.locations import Local, Refused
+
+    path = tmp_path / "one-strip.tif"
+    profile = {"driver": "GTiff", "width": 512, "height": 512, "count": 3, "dtype": "uint8"}
+    with rasterio.open(
+        path,
+        "w",
+        **profile,
+        crs="EPSG:4326",
+        transform=from_origin(-75.7, 37.6, 1e-4, 1e-4),
+        blockysize=512,  # the whole image in one strip, as a crafted file holds gigabytes in one
+        compress="deflate",
+    ) as dst:
+        dst.write(np.zeros((3, 512, 512), np.uint8))
+    with rasters.open_raster(Local(path)) as src:  # 768 KB blocks: under the real limit
+        assert src.width == 512
+    monkeypatch.setattr(rasters, "MAX_BLOCK_BYTES", 512 * 512 * 3 - 1)  # the same check, a smaller limit
+    with pytest.raises(Refused, match="blocks of 512 x 512"):
+        rasters.open_raster(Local(path))
