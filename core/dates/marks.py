@@ -112,7 +112,15 @@ def marks_from_dict(data: Any) -> dict[str, DateMarks]:
     for label, entry in data.items():
         if not isinstance(entry, dict):
             continue
-        ex = {str(e["id"]): e["kind"] for e in entry.get("examples") or [] if e.get("kind") in kinds}
-        lab = {str(e["id"]): e["label"] for e in entry.get("labels") or [] if e.get("label") in kinds}
+        ex = {str(e["id"]): e["kind"] for e in _entries(entry.get("examples")) if e.get("kind") in kinds}
+        lab = {str(e["id"]): e["label"] for e in _entries(entry.get("labels")) if e.get("label") in kinds}
         out[str(label)] = DateMarks(ex, lab)
     return out
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    """The {"id": ..., ...} objects of a list a project file holds (it may come from someone else:
+    anything else in it is left out)."""
+    if not isinstance(value, list):
+        return []
+    return [e for e in value if isinstance(e, dict) and isinstance(e.get("id"), (str, int))]

@@ -111,3 +111,26 @@ def test_a_projects_own_fields_round_trip(base):
     assert proj.view == {"lat": 37.3, "lon": -75.9, "zoom": 11.0}
     assert proj.results["ids"] == ["chip-0-0000001"] and proj.results["k"] == 3
     assert isinstance(Project.from_dict(data), Project)
+
+
+def test_kind39b_other_dates_marks_of_the_wrong_shape_are_left_out():
+    """Found by fuzzing a dated project: the marks of other dates were trusted to be lists of objects."""
+    from terrafind.core.dates.marks import marks_from_dict
+
+    marks = marks_from_dict(
+        {
+            "2019": {"examples": True, "labels": 1e308},
+            "2021": {
+                "examples": [
+                    "",
+                    7,
+                    None,
+                    {"id": ["x"], "kind": "positive"},
+                    {"id": "c1", "kind": "positive"},
+                ],
+                "labels": [[1, 2], {"id": "c2", "label": "negative"}, {"id": "c3", "label": "<b>"}],
+            },
+        }
+    )
+    assert marks["2019"].is_empty()
+    assert marks["2021"].examples == {"c1": "positive"} and marks["2021"].labels == {"c2": "negative"}
