@@ -239,7 +239,12 @@ def _kml_geometry(el: ET.Element, depth: int = 0) -> Any:
                 outer = _kml_coords(ring)
             elif _local(boundary.tag) == "innerBoundaryIs":
                 holes.append(_kml_coords(ring))
-        return shapely.Polygon(outer, holes) if outer and len(outer) >= 3 else None
+        if not outer or len(outer) < 3:
+            return None
+        try:  # a hole of fewer than three points (or an empty one) is left out, as an outline would be
+            return shapely.Polygon(outer, [h for h in holes if len(h) >= 3])
+        except shapely.errors.ShapelyError:
+            return None  # a ring GEOS cannot build: skipped like an empty place
     if kind == "MultiGeometry" and depth < 8:
         parts = [g for g in (_kml_geometry(c, depth + 1) for c in el) if g is not None]
         return shapely.GeometryCollection(parts) if parts else None

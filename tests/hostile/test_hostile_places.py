@@ -147,3 +147,21 @@ def test_kind29_disguised_vector_files_never_reach_gdal(tmp_path, data, name):
         zf.writestr("a.vrt", vrt)
     with pytest.raises(InputError, match="one shapefile"):
         read_places(tmp_path / "two.zip")
+
+
+# --- kind 29b: a KML polygon whose hole is empty (found by fuzzing: GEOS refused the ring, a crash) -------
+def test_kind29b_kml_polygon_with_an_empty_hole(tmp_path, data):
+    path = tmp_path / "holes.kml"
+    ring = "-75.9,37.3 -75.8,37.3 -75.8,37.4 -75.9,37.3"
+    path.write_text(
+        '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>'
+        '<ExtendedData><Data name="status"><value>yes</value></Data></ExtendedData><Polygon>'
+        f"<outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing></outerBoundaryIs>"
+        "<innerBoundaryIs><LinearRing><coordinates></coordinates></LinearRing></innerBoundaryIs>"
+        "<innerBoundaryIs><LinearRing><coordinates>-75.85,37.35 -75.84,37.35</coordinates></LinearRing>"
+        "</innerBoundaryIs></Polygon></Placemark></Document></kml>"
+    )
+    places = read_places(path)
+    assert len(places) == 1 and places[0].geometry.geom_type == "Polygon"
+    run = cli_labels(data, path)
+    assert "Traceback" not in run.stderr, run.stderr
