@@ -254,8 +254,8 @@ def child_reopen(args) -> dict:
     from terrafind.core.types import Examples
 
     if args.cold:
-        (store,) = [s for s in list_stores()]
-        _evict(store.folder)
+        for store in list_stores():  # the region's store and any cut from it (a pack's part)
+            _evict(store.folder)
     t0 = time.perf_counter()
     cat = open_catalog(args.file)
     open_s = time.perf_counter() - t0
