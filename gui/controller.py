@@ -10,18 +10,16 @@ controller's ``use_*`` / ``show_*`` methods, never by setting fields or emitting
 
 from __future__ import annotations
 
-import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from terrafind.core import project as projects
 from terrafind.core.errors import InputError
 from terrafind.core.present.features import ShownResults
 from terrafind.core.present.items import NEGATIVE, POSITIVE
+from terrafind.core.project import Project
 from terrafind.core.session import DEFAULT_PARAMS, OpenedData, Session
 from terrafind.core.session_space import save_centred, saved_centred
 from terrafind.gui.flows.cache_flow import CacheFlow
@@ -30,6 +28,7 @@ from terrafind.gui.flows.dates_flow import DatesFlow
 from terrafind.gui.flows.imagery_flow import ImageryFlow
 from terrafind.gui.flows.import_flow import ImportFlow
 from terrafind.gui.flows.pack_flow import PackFlow
+from terrafind.gui.flows.project_flow import ProjectFlow
 from terrafind.gui.flows.rounds_flow import RoundsFlow
 from terrafind.gui.flows.search_flow import SearchFlow
 from terrafind.gui.flows.sites_flow import SitesFlow
@@ -57,7 +56,6 @@ class AppController(QObject):
     params_changed = Signal(dict)
     region_changed = Signal(object)  # terrafind.core.types.Region | None
     view_requested = Signal(dict)  # {"lon", "lat", "zoom"} from a project, for the map
-    project_path_changed = Signal(str)
     project_applied = Signal(object)  # terrafind.core.project.Project, after its examples and labels are back
     message = Signal(str)  # a status-bar sentence
     # (terrafind.core.net.gate.NotAllowed, retry callable or None): a file named a site or folder the user
@@ -72,7 +70,6 @@ class AppController(QObject):
         super().__init__(parent)
         self.runner = runner or TaskRunner(self)
         self.runner.error.connect(self.report_error)
-        self.autosave = autosave
         self.undo_stack = QUndoStack(self)
         self.session = Session()
         self.session.centred = saved_centred()  # what scores are: the person's choice, kept between runs
@@ -89,10 +86,9 @@ class AppController(QObject):
         self.cache = CacheFlow(self, self.runner)  # the app cache: its size, Clear
         self.dates = DatesFlow(self, self.runner)  # comparisons, new since, timeline, checks across dates
         self.rounds = RoundsFlow(self, self.runner)  # "Improve automatically": hard-negative rounds
-        self._view_timer = QTimer(
-            self, singleShot=True, interval=1500
-        )  # map pans: autosave at most every 1.5 s
-        self._view_timer.timeout.connect(self.save_recovery)
+        self.projects = ProjectFlow(self, autosave=autosave)  # save, open, recovery file, archive
+        self._view_timer = QTimer(self, singleShot=True, interval=1500)  # map pans: autosave every 1.5 s
+        self._view_timer.timeout.connect(self.projects.save_recovery)
 
     # --- errors and messages --------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -118,7 +114,7 @@ class AppController(QObject):
         """Mark the project sensitive (precise coordinates locked until unlocked) or not."""
         self.session.mark_sensitive(on)
         self.sensitivity_changed.emit(self.session.sensitive, self.session.unlocked)
-        self.save_recovery()
+        self.projects.save_recovery()
         self.message.emit(
             "This project is sensitive: exports are blurred and field packs refused until you unlock "
             "precise coordinates."
@@ -169,7 +165,7 @@ class AppController(QObject):
         )
         self.data.build_index()
         self.cache.refresh()
-        self.save_recovery()
+        self.projects.save_recovery()
         freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections
 
     def set_date(self, label: str) -> None:
@@ -350,7 +346,7 @@ class AppController(QObject):
         items = self.session.example_items()
         self.examples_changed.emit(items)
         self.thumbs.want([it.row for it in items])
-        self.save_recovery()
+        self.projects.save_recovery()
 
     def search_if_auto(self) -> None:
         if self.session.params.get("auto", True) and self.session.has_positive():
@@ -380,7 +376,7 @@ class AppController(QObject):
         if p.get("threshold") != old.get("threshold"):
             self.threshold_changed.emit(p.get("threshold"))
         self.params_changed.emit(dict(p))
-        self.save_recovery()
+        self.projects.save_recovery()
         if (p["mode"], p["k"]) != (old["mode"], old["k"]) and self.shown is not None:
             self.search.request()
 
@@ -402,7 +398,7 @@ class AppController(QObject):
             return
         learn.update(changed)
         self.learn_changed.emit(dict(learn))
-        self.save_recovery()
+        self.projects.save_recovery()
         if changed.get("refine") and not self.session.can_refine():
             self.message.emit(
                 "Refine learns from your labels: mark at least one hit right (Y) and one wrong (N) first."
@@ -436,64 +432,17 @@ class AppController(QObject):
         self.results_ready.emit(shown)
         self.thumbs.prefetch([int(x) for x in r.rows])
         if partial is None:
-            self.save_recovery()
-
-    def visible_hits(self) -> tuple[Any, Any]:
-        """Rows and scores of the visible hits (:meth:`Session.visible`), best first."""
-        import numpy as np
-
-        v = self.session.visible()
-        if v is None:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return np.asarray(v.rows), np.asarray(v.scores)
+            self.projects.save_recovery()
 
     # --- map view -------------------------------------------------------------------------------------
     def set_view(self, lon: float, lat: float, zoom: float) -> None:
         self.session.view = {"lon": float(lon), "lat": float(lat), "zoom": float(zoom)}
         self._view_timer.start()
 
-    # --- projects -------------------------------------------------------------------------------------
-    def project(self) -> projects.Project:
-        return self.session.to_project()
-
-    def save_recovery(self) -> None:
-        s = self.session
-        if not self.autosave or (s.catalog is None and not s.examples and not s.labels):
-            return
-        try:
-            projects.write_recovery(self.project())
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the session goes on
-            self.report_error(exc)
-
-    def save_project(self, path: str) -> str:
-        saved = projects.save_project(self.project(), path, self.session.protected_paths())
-        self.session.project_path = str(saved)
-        self.project_path_changed.emit(str(saved))
-        self.message.emit(f"Saved the project to {saved}.")
-        return str(saved)
-
-    def open_project(self, path: str) -> None:
-        """Read a ``*.terrafind`` file and bring its session back (opening its data in a job)."""
-        proj = projects.load_project(path)
-        if not proj.sources:
-            raise InputError(f"The project {path} names no data file to open.")
-        last = str(path).endswith(projects.last_session_path().name)
-        self.session.project_path = None if last else str(path)
-        self.restore(proj)
-
-    def restore(self, proj: projects.Project, *, failed=None) -> None:
-        """Open a project's data (in a job) and bring back its session; ``failed(exc)`` runs when the data
-        cannot be opened."""
-        from terrafind.core.types import Region
-
-        self.imagery.expect(proj.sources, proj.imagery)
-        region = Region.from_dict(proj.region) if proj.region else None
-        dates = (proj.dates or {}).get("assigned") or None  # dates the user gave files: the same dates again
-        self.data.open_paths(
-            proj.sources, region, dates=dates, then=lambda: self._apply_project(proj), failed=failed
-        )
-
-    def _apply_project(self, proj: projects.Project) -> None:
+    # --- projects (files in gui.flows.project_flow) -----------------------------------------------
+    def use_project(self, proj: Project) -> None:
+        """A project's data is open (the project flow's job): bring back its examples, labels, view and
+        results, and announce the whole session to the window."""
         s = self.session
         self.undo_stack.clear()
         missing = s.apply_project(proj)
@@ -515,8 +464,6 @@ class AppController(QObject):
         if saved is not None:
             self.search.show_saved(saved)
         self.threshold_changed.emit(s.params.get("threshold"))
-        if s.project_path:
-            self.project_path_changed.emit(s.project_path)
         self.project_applied.emit(proj)
         if s.learn.get("refine") and s.can_refine():
             self.search_now()  # the probabilities, the review queue and the quality come back too
@@ -525,25 +472,9 @@ class AppController(QObject):
         else:
             self.message.emit(f"Restored {len(s.examples)} examples and {len(s.labels)} labels.")
 
-    def archive_session(self) -> str | None:
-        """Keep the session about to be replaced as a project file under data_dir()/sessions, so that
-        opening other data (or another region) never loses what the user showed and labelled."""
-        s = self.session
-        if not self.autosave or not (s.examples or s.labels) or s.catalog is None:
-            return None
-        from terrafind.core.paths import data_dir
-
-        stem = Path(s.sources[0]).stem if s.sources else "session"
-        path = data_dir() / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}.terrafind"
-        try:
-            return projects.save_project(self.project(), path).as_posix()
-        except Exception as exc:  # noqa: BLE001 - shown; the new data still opens
-            self.report_error(exc)
-            return None
-
     def reset_session(self) -> None:
         """Forget examples, labels and results (new data is being opened); the old session is archived."""
-        kept = self.archive_session()
+        kept = self.projects.archive()
         if kept:
             self.message.emit(f"Your previous examples and labels are kept in {kept} (File > Open project).")
         self.search.cancel()
@@ -559,5 +490,4 @@ class AppController(QObject):
         self.search.cancel()
         self.runner.shutdown()
         self.thumbs.close()
-        if self.autosave:
-            projects.finish_session(self.project())
+        self.projects.finish()

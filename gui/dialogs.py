@@ -112,7 +112,7 @@ def save_project_as(window) -> None:
 
 def _save(window, path: str) -> None:
     try:
-        window.c.save_project(path)
+        window.c.projects.save(path)
     except Exception as exc:  # noqa: BLE001 - shown in the message bar
         window.c.report_error(exc)
 

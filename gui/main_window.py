@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         """A data file, a folder of them, a field pack folder, or a ``*.terrafind`` project."""
         try:
             if str(path).endswith(".terrafind"):
-                self.c.open_project(path)
+                self.c.projects.open(path)
             else:
                 self.c.data.open_paths([path])
         except Exception as exc:  # noqa: BLE001 - a bad project file is shown, not raised

@@ -298,7 +298,7 @@ def run_selftest(app: QApplication, path: str | None, *, screenshot: str | None 
                 raise SelftestError("there was nothing to export")
             wait_until(lambda: no_problem() or done, TIMEOUTS["export"], "the export")
             features = json.loads(out.read_text())["features"]
-            visible = len(c.visible_hits()[0])
+            visible = len(c.session.visible() or ())
             if len(features) != visible:
                 raise SelftestError(f"exported {len(features)} features, expected {visible}")
             report["counts"]["exported_features"] = len(features)

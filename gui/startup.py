@@ -47,7 +47,7 @@ def offer_recovery(window) -> bool:
                     "warning",
                 )
 
-        window.c.restore(proj, failed=unopened)
+        window.c.projects.restore(proj, failed=unopened)
         return True
     pending.rename(pending.with_name(f"recovery-declined-{time.strftime('%Y%m%d-%H%M%S')}.terrafind"))
     return False

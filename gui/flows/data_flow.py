@@ -118,10 +118,10 @@ class DataFlow(QObject):
         if not self.c.session.sources:
             self.c.say("Open a file first, then choose a region.")
             return
-        proj = self.c.project()
+        proj = self.c.projects.project()
         proj.region = region.to_dict() if region is not None else None
         proj.results = None
-        self.c.restore(proj)
+        self.c.projects.restore(proj)
 
     # --- index --------------------------------------------------------------------------------------
     def build_index(self) -> None:

@@ -139,7 +139,7 @@ class ImageryFlow(QObject):
             return False
         c.set_imagery(value)
         self.refresh_thumbnails()
-        c.save_recovery()
+        c.projects.save_recovery()
         c.say(
             f"Thumbnails are now cut from {value}." if value else "No imagery is set for this data any more."
         )

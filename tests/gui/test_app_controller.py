@@ -94,7 +94,8 @@ def test_threshold_filters_visible_hits(qtbot, controller, data):
     seen = []
     c.threshold_changed.connect(seen.append)
     c.set_threshold(t)
-    rows, kept = c.visible_hits()
+    v = c.session.visible()
+    rows, kept = v.rows, v.scores
     assert seen == [t] and len(rows) == int((scores >= t).sum()) and (kept >= t).all()
 
 
@@ -110,14 +111,14 @@ def test_project_round_trip_and_recovery(qtbot, controller, data, tmp_path):
     # every change is in the recovery file at once
     rec = projects.load_project(projects.recovery_pending())
     assert rec.labels == [{"id": str(cat.ids[top]), "label": "positive"}]
-    path = c.save_project(str(tmp_path / "mine"))
+    path = c.projects.save(str(tmp_path / "mine"))
     assert path.endswith("mine.terrafind")
 
     other = AppController()
     try:
         views = []
         other.view_requested.connect(views.append)
-        other.open_project(path)
+        other.projects.open(path)
         qtbot.waitUntil(lambda: other.shown is not None, timeout=15000)
         assert other.session.examples == {10: "positive"}
         assert other.session.labels == {top: "positive"}

@@ -114,7 +114,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     qtbot.waitUntil(lambda: (5, "ok") in got and (top, "ok") in got, timeout=20000)
     assert w.dataset_panel.imagery_label.text() == "Imagery: scene.tif"
     assert imagery_settings.imagery_for([files["plain"]]) == str(files["cog"].resolve())
-    assert c.project().imagery == str(files["cog"].resolve())
+    assert c.projects.project().imagery == str(files["cog"].resolve())
     # Local imagery also gives the imagery basemap.
     qtbot.waitUntil(lambda: w._own_basemap, timeout=30000)
     qtbot.waitUntil(lambda: _base(qtbot, w) == "Imagery (offline)", timeout=10000)
@@ -189,14 +189,14 @@ def test_project_brings_its_imagery_and_a_tile_template_makes_no_basemap(qtbot, 
     assert set(ready) == {""}  # terms of service: a tile service is never rendered into MBTiles
     assert c.thumbs.service.thumbnail(c.session.catalog, 3).status == "offline"  # the window is offline
     assert w.dataset_panel.imagery_label.text() == "Imagery: tiles from tiles.example.org (offline)"
-    saved = c.save_project(str(tmp_path / "survey.terrafind"))
+    saved = c.projects.save(str(tmp_path / "survey.terrafind"))
 
     imagery_settings.set_imagery_for(
         c.session.sources, None
     )  # as on another computer: only the project knows
     _open(qtbot, w, files["with_url"])
-    c.open_project(saved)
+    c.projects.open(saved)
     qtbot.waitUntil(
         lambda: c.session.sources == [str(files["plain"])] and c.imagery.value == template, timeout=20000
     )
-    assert c.project().imagery == template
+    assert c.projects.project().imagery == template

@@ -65,4 +65,4 @@ def test_embed_imagery_opens_it_then_pack_and_open_the_pack(qtbot, controller, t
     qtbot.waitUntil(lambda: len(loaded) == 2, timeout=30000)
     assert c.session.pack is not None and 0 < len(c.session.catalog) < len(cat)
     qtbot.waitUntil(lambda: c.session.index is not None, timeout=30000)
-    assert c.project().sources == [str(c.session.pack.root)]
+    assert c.projects.project().sources == [str(c.session.pack.root)]

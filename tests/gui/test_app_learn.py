@@ -210,7 +210,7 @@ def test_threshold_filters_by_probability_after_refine_and_by_similarity_after(q
     assert len(w.results_panel.visible_rows()) == expected
     assert "probability of at least" in w.results_panel.count_label.toolTip()
     qtbot.waitUntil(lambda: _counts(w).get("results") == expected, timeout=5000)
-    assert len(w.c.visible_hits()[0]) == expected
+    assert len(w.c.session.visible() or ()) == expected
     done: list = []
     path = tmp_path / "visible.geojson"
     assert w.c.data.export_hits(str(path), then=lambda p, n: done.append(n))
@@ -382,7 +382,7 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
     w = window
     c = w.c
     cat = c.session.catalog
-    c.autosave = True  # the app's controller autosaves; this module's window was made without
+    c.projects.autosave = True  # the app's controller autosaves; this module's window was made without
     try:
         taken = set(c.session.examples) | set(c.session.labels)
         masked = [r for r in range(5, len(cat), 53) if r not in taken][:3]
@@ -404,7 +404,7 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
         assert saved.learn == {"refine": True, "group": False, "sites": True, "gallery": "review"}
         crash = tmp_path / "crashed.terrafind"  # the recovery file as a crash right now would leave it
         crash.write_text(projects.recovery_path().read_text())
-        path = c.save_project(str(tmp_path / "kept"))
+        path = c.projects.save(str(tmp_path / "kept"))
 
         def forget_all() -> None:
             w.actions.refine.setChecked(False)
@@ -416,12 +416,12 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
 
         forget_all()
         before = c.shown
-        c.open_project(path)
+        c.projects.open(path)
         _wait_restored(qtbot, w, before, want)
 
         forget_all()
         before = c.shown
-        c.restore(
+        c.projects.restore(
             projects.load_project(crash)
         )  # what terrafind.gui.startup.offer_recovery does after a crash
         _wait_restored(qtbot, w, before, want)
@@ -431,9 +431,9 @@ def test_project_and_recovery_keep_masks_toggles_and_review(qtbot, window, tmp_p
         del data["masked"], data["learn"]
         old_file = tmp_path / "old.terrafind"
         old_file.write_text(json.dumps(data))
-        c.open_project(str(old_file))
+        c.projects.open(str(old_file))
         qtbot.waitUntil(lambda: not w.actions.refine.isChecked() and not w.c.session.masked, timeout=10000)
         assert w.c.session.learn["gallery"] == "best" and not w.actions.sites.isChecked()
         assert sorted(r for r in c.session.examples) == sorted(cat.row_of(e["id"]) for e in data["examples"])
     finally:
-        c.autosave = False
+        c.projects.autosave = False

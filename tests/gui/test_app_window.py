@@ -153,7 +153,7 @@ def test_recovery_is_offered_and_restores_labels(qtbot, window, data, dialogs):
     )
     assert w.controls.params()["mode"] == "max" and w.controls.params()["k"] == 40
     qtbot.waitUntil(lambda: _counts(w).get("examples") == 2, timeout=5000)
-    json.dumps(w.c.project().to_dict())  # the restored session serialises
+    json.dumps(w.c.projects.project().to_dict())  # the restored session serialises
 
 
 def test_map_selection_reaches_gallery_and_thumbnails_arrive(qtbot, window):
