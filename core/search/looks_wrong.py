@@ -73,17 +73,18 @@ def run_warnings(session: Any) -> list[str]:
         )
     visible = session.visible()
     if visible is not None and 2 * MIN_SITE_CHIPS <= len(visible) <= MAX_SITE_HITS:
-        from terrafind.core.search.sites import merge_sites
+        from terrafind.core.search.sites import area_hectares, largest_site, site_outline
 
-        sites = merge_sites(catalog, visible)
-        if sites:
-            big = max(sites, key=lambda s: s.chip_count)
-            if big.chip_count >= MIN_SITE_CHIPS and big.chip_count >= MAX_SITE_SHARE * len(visible):
-                out.append(
-                    f"One site holds {big.chip_count:,} of the {len(visible):,} hits ({big.area_ha:,.0f} ha): the "
-                    "search may be tracing a land cover rather than finding sites. Mark some of it Not this, or "
-                    "raise the line."
-                )
+        # runs on the window thread after every search and mark: outlines only a site it warns about
+        big = largest_site(catalog, visible.rows)
+        count = len(big)
+        if count >= MIN_SITE_CHIPS and count >= MAX_SITE_SHARE * len(visible):
+            ha = area_hectares(site_outline(catalog, big))
+            out.append(
+                f"One site holds {count:,} of the {len(visible):,} hits ({ha:,.0f} ha): the "
+                "search may be tracing a land cover rather than finding sites. Mark some of it Not this, or "
+                "raise the line."
+            )
     ex = session.search_examples()
     out.extend(contradictions(catalog, ex.positives, ex.negatives))
     return out
