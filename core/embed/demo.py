@@ -33,6 +33,7 @@ __all__ = [
     "bundled_demo",
     "install_bundled_demo",
     "swap_in",
+    "build_then_swap",
 ]
 
 BUILDER_VERSION = 2  # 2: multiband COG in ZSTD, emb footer names the final imagery path
@@ -108,15 +109,9 @@ def ensure_demo(*, progress: ProgressFn | None = None, cancel: CancelToken | Non
     if region is not None:
         return region
     final = _folder()
-    work = final.with_name(f".demo-build-{uuid.uuid4().hex[:8]}")
-    work.mkdir(parents=True)
-    try:
-        stamp = _build(work, final, progress=progress, cancel=cancel)
-        (work / STAMP).write_text(json.dumps(stamp, indent=1))
-        swap_in(work, final, demo_region)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    build_then_swap(
+        final, "demo-build", lambda work: _build(work, final, progress=progress, cancel=cancel), demo_region
+    )
     region = demo_region()
     if region is None:  # pragma: no cover - only if another process replaced it with something broken
         raise RuntimeError(f"the demo region built in {final} does not check out")
@@ -142,9 +137,8 @@ def install_bundled_demo() -> DemoRegion | None:
     import pyarrow.parquet as pq
 
     final = _folder()
-    work = final.with_name(f".demo-install-{uuid.uuid4().hex[:8]}")
-    work.mkdir(parents=True)
-    try:
+
+    def copy(work: Path) -> dict:
         for name in (RGB, MBTILES, MULTIBAND):
             if (source / name).is_file():
                 shutil.copy2(source / name, work / name)
@@ -155,12 +149,24 @@ def install_bundled_demo() -> DemoRegion | None:
         stamp = json.loads((source / STAMP).read_text())
         stamp["folder"] = str(final.resolve())
         stamp["multiband"] = (work / MULTIBAND).is_file()
+        return stamp
+
+    build_then_swap(final, "demo-install", copy, demo_region)
+    return demo_region()
+
+
+def build_then_swap(final: Path, tag: str, build, ready) -> None:
+    """Make a folder's files beside it (``build(work)`` returns the stamp written last) and swap it in for
+    ``final``, so a half-built folder is never what others find; the work folder never outlives the call."""
+    work = final.with_name(f".{tag}-{uuid.uuid4().hex[:8]}")
+    work.mkdir(parents=True)
+    try:
+        stamp = build(work)
         (work / STAMP).write_text(json.dumps(stamp, indent=1))
-        swap_in(work, final, demo_region)
+        swap_in(work, final, ready)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    return demo_region()
 
 
 def swap_in(work: Path, final: Path, ready) -> None:

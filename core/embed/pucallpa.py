@@ -15,16 +15,14 @@ repository, see its SOURCE.md); the build takes a few seconds on 2 cores.
 from __future__ import annotations
 
 import json
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from terrafind.core import paths
-from terrafind.core.embed.demo import swap_in
+from terrafind.core.embed.demo import build_then_swap
 from terrafind.core.embed.embedder import EmbedderParams, write_embeddings
 from terrafind.core.errors import TerrafindError
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
@@ -109,15 +107,11 @@ def ensure_pucallpa(*, progress: ProgressFn | None = None, cancel: CancelToken |
     if demo is not None:
         return demo
     final = _folder()
-    work = final.with_name(f".demo-pucallpa-build-{uuid.uuid4().hex[:8]}")
-    work.mkdir(parents=True)
-    try:
-        stamp = _build(work, final, progress=progress, cancel=cancel)
-        (work / STAMP).write_text(json.dumps(stamp, indent=1))
-        swap_in(work, final, pucallpa_demo)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+
+    def build(work: Path) -> dict:
+        return _build(work, final, progress=progress, cancel=cancel)
+
+    build_then_swap(final, "demo-pucallpa-build", build, pucallpa_demo)
     demo = pucallpa_demo()
     if demo is None:  # pragma: no cover - only if another process replaced it with something broken
         raise RuntimeError(f"the Pucallpa demo built in {final} does not check out")
