@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from terrafind.core.store.rows import RowView
+
 __all__ = ["CentredVectors", "mean_of", "centre_key", "MIN_CNORM"]
 
 MIN_CNORM = 1e-6  # a row equal to the mean has no direction: it scores 0 against everything
@@ -53,7 +55,7 @@ def centre_key(mu: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(mu, "<f4").tobytes()).hexdigest()[:16]
 
 
-class CentredVectors:
+class CentredVectors(RowView):
     """The centred unit rows of ``unit`` (see the module docstring); read-only and array-like."""
 
     dtype = np.dtype(np.float32)
@@ -109,52 +111,14 @@ class CentredVectors:
     def nbytes(self) -> int:
         return int(self.unit.nbytes)
 
-    def __len__(self) -> int:
-        return int(self.unit.shape[0])
-
     def _centre(self, x: np.ndarray, rows: Any) -> np.ndarray:
         out = np.array(x, np.float32, copy=True)
         out -= self.mu
         out *= self._inv(rows)[..., None]
         return out
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, tuple):  # (rows, columns...): rows centred, then numpy indexes the rest
-            rows, *cols = key
-            if isinstance(rows, (int, np.integer)):
-                return self[rows][tuple(cols)]
-            return self[rows][(..., *cols)]
-        if isinstance(key, (int, np.integer)):
-            i = int(key)
-            if i < 0:
-                i += len(self)
-            if not 0 <= i < len(self):
-                raise IndexError(f"row {key} out of range for {len(self)} vectors")
-            return self._centre(np.asarray(self.unit[i : i + 1]), slice(i, i + 1))[0]
-        if isinstance(key, slice):
-            start, stop, step = key.indices(len(self))
-            if step == 1:
-                return self.block(start, max(start, stop))
-            key = np.arange(start, stop, step)
-        idx = np.asarray(key)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64, copy=False)
-        if idx.ndim != 1:
-            return self[idx.reshape(-1)].reshape(*idx.shape, self.shape[1])
+    def _gather(self, idx: np.ndarray) -> np.ndarray:
         return self._centre(np.asarray(self.unit[idx], np.float32), idx)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self.block(0, len(self))
-        return out if dtype is None else out.astype(dtype)
-
-    @property
-    def T(self) -> np.ndarray:  # noqa: N802 - numpy's name
-        """The centred matrix transposed (small regions only: this reads every row)."""
-        return np.asarray(self).T
-
-    def __matmul__(self, other: Any) -> np.ndarray:
-        return np.asarray(self) @ other
 
     def block(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         """Centred unit rows [start, stop) as a new float32 array (or into ``out``)."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from terrafind.core.store.codec import Int8Codec
+from terrafind.core.store.rows import RowView
 
 __all__ = ["map_array", "StoredVectors", "RELEASE_BYTES", "SUB_ROWS", "GATHER_RELEASE_ROWS"]
 
@@ -58,7 +59,7 @@ def release(mm: mmap.mmap | None, start: int = 0, stop: int | None = None) -> No
             pass
 
 
-class StoredVectors:
+class StoredVectors(RowView):
     """Unit vectors stored as int8 codes + 1/|decoded| per row (see the module docstring)."""
 
     dtype = np.dtype(np.float32)
@@ -81,37 +82,13 @@ class StoredVectors:
     def nbytes(self) -> int:
         return int(self.codes.nbytes)
 
-    def __len__(self) -> int:
-        return int(self.codes.shape[0])
+    def _span(self, start: int, stop: int) -> np.ndarray:
+        out = self.block(start, stop)
+        if self.release_pages and stop - start >= GATHER_RELEASE_ROWS:
+            self.release(start, stop)  # a scan block by block (refine's pool) must not keep them all
+        return out
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, tuple):  # (rows, columns...): rows decoded, then numpy indexes the rest
-            rows, *cols = key
-            if isinstance(rows, (int, np.integer)):
-                return self[rows][tuple(cols)]
-            return self[rows][(..., *cols)]
-        if isinstance(key, (int, np.integer)):
-            i = int(key)
-            if i < 0:
-                i += len(self)
-            if not 0 <= i < len(self):
-                raise IndexError(f"row {key} out of range for {len(self)} vectors")
-            return self._decode(np.asarray(self.codes[i : i + 1]), self.inv[i : i + 1])[0]
-        if isinstance(key, slice):
-            start, stop, step = key.indices(len(self))
-            if step == 1:
-                out = self.block(start, max(start, stop))
-                if self.release_pages and stop - start >= GATHER_RELEASE_ROWS:
-                    self.release(start, stop)  # a scan block by block (refine's pool) must not keep them all
-                return out
-            key = np.arange(start, stop, step)
-        idx = np.asarray(key)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64, copy=False)
-        if idx.ndim != 1:
-            flat = self[idx.reshape(-1)]
-            return flat.reshape(*idx.shape, self.shape[1])
+    def _gather(self, idx: np.ndarray) -> np.ndarray:
         if not (self.release_pages and len(idx) >= GATHER_RELEASE_ROWS):
             return self._decode(self.codes[idx], self.inv[idx])
         # Rows scattered over a big file: each page fault maps its neighbourhood too (fault-around,
@@ -126,18 +103,6 @@ class StoredVectors:
             codes[part] = self.codes[rows]
             self.release(int(rows[0]), int(rows[-1]) + 1)
         return self._decode(codes, self.inv[idx])
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self.block(0, len(self))
-        return out if dtype is None else out.astype(dtype)
-
-    @property
-    def T(self) -> np.ndarray:  # noqa: N802 - numpy's name
-        """The decoded matrix transposed (small regions only: this decodes every row)."""
-        return np.asarray(self).T
-
-    def __matmul__(self, other: Any) -> np.ndarray:
-        return np.asarray(self) @ other
 
     def _decode(self, codes: np.ndarray, inv: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         out = self.codec.decode(codes, out)
