@@ -39,6 +39,24 @@ PROCESS_MIN_ROWS = 100_000
 STOP_GRACE_S = 60.0
 
 
+def _yield_to_the_window() -> None:
+    """Run at a lower priority: a graph build takes both cores for minutes, and the person's searches and
+    the window (normal priority) should come first; the build only waits while they work."""
+    import os
+    import sys
+
+    try:
+        if sys.platform == "win32":
+            import ctypes
+
+            below_normal = 0x4000  # BELOW_NORMAL_PRIORITY_CLASS
+            ctypes.windll.kernel32.SetPriorityClass(ctypes.windll.kernel32.GetCurrentProcess(), below_normal)
+        else:
+            os.nice(10)
+    except (OSError, AttributeError):  # not allowed here: the build runs at the usual priority
+        pass
+
+
 def _serve(
     commands: Any, replies: Any, folder: str, params: dict[str, Any], build: bool, centre: Any = None
 ) -> None:
@@ -49,6 +67,8 @@ def _serve(
     from terrafind.core.store.open import load_store
 
     token = CancelToken()
+    if build:
+        _yield_to_the_window()
 
     def progress(done: int, total: int, label: str) -> None:
         replies.send(("progress", int(done), int(total), str(label)))
