@@ -8,12 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QLabel
-
-from terrafind.gui import errors
-from terrafind.gui.controller import AppController
-from terrafind.gui.main_window import MainWindow
+from windowkit import app_window
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.webengine
@@ -36,15 +32,8 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def window(qapp):
-    errors.set_dialog_hook(lambda *a: True)
-    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    w.close()
-    w.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    errors.set_dialog_hook(None)
+    with app_window() as w:
+        yield w
 
 
 def _new_payload(qtbot, w, old, timeout=15000):

@@ -10,14 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QDialogButtonBox
+from windowkit import app_window
 
 from terrafind.core.imagery import settings as imagery_settings
 from terrafind.core.types import Region
-from terrafind.gui import errors
-from terrafind.gui.controller import AppController
-from terrafind.gui.main_window import MainWindow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 BBOX = (-75.80, 37.40, -75.75, 37.45)  # chips here; the COGs reach a little beyond
@@ -47,17 +44,8 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def window(qapp):
-    errors.set_dialog_hook(lambda kind, title, text, detail: True)
-    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    if w.imagery_dialog is not None:
-        w.imagery_dialog.close()
-    w.close()
-    w.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    errors.set_dialog_hook(None)
+    with app_window() as w:
+        yield w
 
 
 def _open(qtbot, w, path):

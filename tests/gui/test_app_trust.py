@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
+from windowkit import app_window
 
-from terrafind.gui import errors
-from terrafind.gui.controller import AppController
-from terrafind.gui.main_window import MainWindow
 from terrafind.gui.results.results_model import ItemRole
 from terrafind.gui.selftest import page_value
 
@@ -31,18 +29,8 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def window(qapp, data):
-    seen: list = []
-    errors.set_dialog_hook(lambda kind, title, text, detail: seen.append((kind, text, detail)) or True)
-    w = MainWindow(AppController(autosave=False), restore_geometry=False, online=False)
-    w.resize(1400, 900)
-    w.show()
-    w.dialogs = seen
-    yield w
-    w.c.undo_stack.clear()
-    w.close()
-    w.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    errors.set_dialog_hook(None)
+    with app_window() as w:
+        yield w
 
 
 def _new_payload(qtbot, w, old, how=None, timeout=15000):
