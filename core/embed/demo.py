@@ -34,6 +34,7 @@ __all__ = [
     "install_bundled_demo",
     "swap_in",
     "build_then_swap",
+    "current_stamp",
 ]
 
 BUILDER_VERSION = 2  # 2: multiband COG in ZSTD, emb footer names the final imagery path
@@ -76,14 +77,24 @@ def _basemap_builder():
     return getattr(module, "build_mbtiles", None)
 
 
-def demo_region() -> DemoRegion | None:
-    """The built demo when it is present and current, else None. Fast: reads one small JSON file."""
-    folder = _folder()
+def current_stamp(folder: Path, version: int) -> dict | None:
+    """A built folder's stamp when it was built by builder ``version`` in this very folder, else None."""
     try:
         stamp = json.loads((folder / STAMP).read_text())
     except (OSError, ValueError):
         return None
-    if stamp.get("builder_version") != BUILDER_VERSION or stamp.get("folder") != str(folder.resolve()):
+    if not isinstance(stamp, dict):
+        return None
+    if stamp.get("builder_version") != version or stamp.get("folder") != str(folder.resolve()):
+        return None
+    return stamp
+
+
+def demo_region() -> DemoRegion | None:
+    """The built demo when it is present and current, else None. Fast: reads one small JSON file."""
+    folder = _folder()
+    stamp = current_stamp(folder, BUILDER_VERSION)
+    if stamp is None:
         return None
     if stamp.get("basemap") is None and _basemap_builder() is not None:
         return None  # built before the basemap builder existed: build again to get the basemap

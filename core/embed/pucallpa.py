@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from terrafind.core import paths
-from terrafind.core.embed.demo import build_then_swap
+from terrafind.core.embed.demo import build_then_swap, current_stamp
 from terrafind.core.embed.embedder import EmbedderParams, write_embeddings
 from terrafind.core.errors import TerrafindError
 from terrafind.core.progress import CancelToken, ProgressFn, check, report
@@ -82,11 +82,8 @@ def _folder() -> Path:
 def pucallpa_demo() -> PucallpaDemo | None:
     """The built demo when present and current, else None (reads one small JSON file)."""
     folder = _folder()
-    try:
-        stamp = json.loads((folder / STAMP).read_text())
-    except (OSError, ValueError):
-        return None
-    if stamp.get("builder_version") != BUILDER_VERSION or stamp.get("folder") != str(folder.resolve()):
+    stamp = current_stamp(folder, BUILDER_VERSION)
+    if stamp is None:
         return None
     years = [str(y) for y in YEARS]
     emb = {y: folder / f"pucallpa_{y}.parquet" for y in years}
