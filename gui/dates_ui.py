@@ -113,7 +113,7 @@ class DatesUi:
         if dated:
             self.dock.raise_()
             if not self.show_date_basemap():  # this date's own local imagery, when it has some
-                QTimer.singleShot(0, self.w._maybe_basemap)
+                QTimer.singleShot(0, self.w.basemaps.decide)
             if self.timeline.counts:
                 self.timeline.set_counts(self.timeline.counts, session.date, self.timeline.caption_text())
             title = f"Terrafind - {session.date} of {labels[0]}-{labels[-1]}"
@@ -134,7 +134,7 @@ class DatesUi:
             return False
         if self._basemap_shown != here.basemap:
             credit = self.pucallpa.attribution if self.pucallpa is not None else ""
-            self.w._imagery_basemap(here.basemap, s.catalog.bounds if len(s.catalog) else None, credit)
+            self.w.basemaps.show_mbtiles(here.basemap, s.catalog.bounds if len(s.catalog) else None, credit)
             self._basemap_shown = here.basemap
         return True
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout
 from terrafind.core.present.features import examples_fc
 from terrafind.gui import dialogs, errors
 from terrafind.gui.actions import Actions
+from terrafind.gui.basemap_ui import BasemapUi
 from terrafind.gui.controller import AppController
 from terrafind.gui.dates_ui import DatesUi
 from terrafind.gui.feedback import Feedback
@@ -51,7 +52,6 @@ class MainWindow(QMainWindow):
         self._remember_geometry = restore_geometry  # the self test and tests leave the user's layout alone
         self.demo = None  # terrafind.core.embed.demo.DemoRegion when the demo region is open
         self.imagery_dialog = None
-        self._own_basemap = False  # whether the map's imagery layer was made from the data's local imagery
         self._refusal = ""  # the last refused imagery's sentence, taken off the message bar once one is taken
         self.view_bounds: tuple[float, float, float, float] | None = None  # what the map shows (w, s, e, n)
 
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         side.addWidget(self.examples_panel, 1)
         self.presenter = ResultsPresenter(self)
         self.dates_ui = DatesUi(self, self._centre_layout)  # date bar, "Over time" dock, timeline
+        self.basemaps = BasemapUi(self)  # the map's imagery layer: a pack's, the demo's, a date's, or made
         self.feedback = Feedback(self)  # after-the-fact words: exports, packs, first-use hints
         self.c.packs.parent_widget = self.c.importer.parent_widget = self
         self._wire()
@@ -147,7 +148,6 @@ class MainWindow(QMainWindow):
         c.thumbs.thumbnail_ready.connect(self._on_thumbnail)
         c.data.opened.connect(self._on_opened)
         c.data.demo_ready.connect(self._on_demo_ready)
-        c.imagery.basemap_ready.connect(self._on_basemap_ready)
         c.imagery.refused.connect(lambda text: setattr(self, "_refusal", text))
         c.imagery.explained.connect(self._on_imagery_explained)
         c.sites.sites_ready.connect(self._on_sites_ready)
@@ -247,11 +247,7 @@ class MainWindow(QMainWindow):
         if len(catalog):
             self.map_view.fit_bounds(*catalog.bounds)
         pack = session.pack
-        self._own_basemap = False
-        if pack is not None and pack.mbtiles_path is not None:
-            self._imagery_basemap(pack.mbtiles_path, pack.region.bbox if pack.region else None)
-        elif self.demo is None or str(self.demo.embeddings) not in session.sources:
-            self.map_view.set_imagery_basemap(None)
+        self.basemaps.data_opened(session)
         if pack is not None and pack.problems:
             self.message_bar.show_message(" ".join(pack.problems), "warning")
 
@@ -295,29 +291,12 @@ class MainWindow(QMainWindow):
     def _on_demo_ready(self, demo) -> None:
         self.demo = demo
         if demo.basemap_mbtiles:
-            self._imagery_basemap(demo.basemap_mbtiles, demo.bbox, demo.attribution)
+            self.basemaps.show_mbtiles(demo.basemap_mbtiles, demo.bbox, demo.attribution)
         if demo.hint and not self.settings.hint_dismissed():
             self.feedback.show_hint(demo.hint)
             self.settings.set_hint_dismissed()
 
     # --- imagery --------------------------------------------------------------------------------------
-    def _imagery_basemap(self, mbtiles, bounds=None, attribution: str = "") -> None:
-        """Serve an MBTiles pyramid as the map's imagery layer (tiles read in the scheme handler)."""
-        from terrafind.core.imagery.basemap import MBTiles
-
-        try:
-            tiles = MBTiles(mbtiles)
-            meta = tiles.metadata() or {}
-        except Exception as exc:  # noqa: BLE001 - no basemap is not a reason to stop
-            self.c.report_error(exc)
-            return
-        self.map_view.set_imagery_basemap(
-            tiles.tile,
-            max_zoom=int(meta.get("maxzoom", 16)),
-            bounds=tuple(bounds) if bounds else None,
-            attribution=attribution or str(meta.get("attribution", "")),
-        )
-
     def _on_imagery_explained(self, why) -> None:
         """One sentence about the thumbnails' imagery, the same everywhere (core.imagery.explain)."""
         self.dataset_panel.set_imagery(why.short, why.sentence)
@@ -330,26 +309,7 @@ class MainWindow(QMainWindow):
             self.message_bar.dismiss()  # the refused choice was replaced by one that was taken
         self._refusal = ""
         # After the open finished (demo_ready comes in the same call): then decide about a basemap.
-        QTimer.singleShot(0, self._maybe_basemap)
-
-    def _maybe_basemap(self) -> None:
-        if self.dates_ui.show_date_basemap():  # a date that brings its own basemap (a demo, a dated pack)
-            self.c.runner.cancel("basemap")
-            return
-        pack = self.c.session.pack
-        if self.demo is not None or (pack is not None and pack.mbtiles_path is not None):
-            self.c.runner.cancel("basemap")  # they bring their own basemap
-            return
-        self.c.imagery.make_basemap()
-
-    def _on_basemap_ready(self, path: str, bounds, attribution: str) -> None:
-        if not path:
-            if self._own_basemap:
-                self.map_view.set_imagery_basemap(None)
-                self._own_basemap = False
-            return
-        self._imagery_basemap(path, bounds, attribution)
-        self._own_basemap = True
+        QTimer.singleShot(0, self.basemaps.decide)
 
     # --- controller -> views --------------------------------------------------------------------------
     def _on_examples_changed(self, items: list) -> None:

@@ -104,7 +104,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     assert imagery_settings.imagery_for([files["plain"]]) == str(files["cog"].resolve())
     assert c.projects.project().imagery == str(files["cog"].resolve())
     # Local imagery also gives the imagery basemap.
-    qtbot.waitUntil(lambda: w._own_basemap, timeout=30000)
+    qtbot.waitUntil(lambda: w.basemaps.made, timeout=30000)
     qtbot.waitUntil(lambda: _base(qtbot, w) == "Imagery (offline)", timeout=10000)
     qtbot.wait(600)
     w.grab().save(str(ARTIFACTS / "imagery_configured.png"))
@@ -131,7 +131,7 @@ def test_configured_imagery_gives_thumbnails_is_remembered_and_feeds_the_pack(qt
     w.actions.imagery_action.trigger()
     dialog.clear_button.click()
     assert c.imagery.value is None and imagery_settings.imagery_for(c.session.sources) is None
-    qtbot.waitUntil(lambda: not w._own_basemap, timeout=10000)
+    qtbot.waitUntil(lambda: not w.basemaps.made, timeout=10000)
     assert c.thumbs.service.thumbnail(c.session.catalog, 7).status == "no-imagery"
 
 
