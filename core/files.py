@@ -15,6 +15,7 @@ Readers see the old file or the new one, never a mix.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
+    "sha256_file",
     "write_atomic",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -31,6 +33,16 @@ __all__ = [
 ]
 
 _TRANSIENT = ("-journal", "-wal", "-shm")  # SQLite's (GeoPackage) working files: never moved into place
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read 4 MB at a time: what manifests of packs, shards and
+    embedded tiles record to tell a finished file from a changed or half-written one."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def fsync_path(path: Path) -> None:

@@ -11,7 +11,6 @@ matches, so a stopped run continues, and a tile that failed is named while the o
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,7 @@ from terrafind.core.embed.embedder import EmbedderParams, fit_embedder, like_set
 from terrafind.core.embed.like import model_to_meta
 from terrafind.core.embed.rcf import RCFModel
 from terrafind.core.errors import InputError
-from terrafind.core.files import write_text_atomic
+from terrafind.core.files import sha256_file, write_text_atomic
 from terrafind.core.progress import CancelToken, ProgressFn, report
 from terrafind.core.tasks import Runner, Task, run_here
 
@@ -42,14 +41,6 @@ class TilesReport:
     sentence: str | None = None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def embed_tile(
     image: str, out: str, params: EmbedderParams, model: RCFModel, like: str | None,
     time_range: tuple[str, str] | None, *, cancel: CancelToken | None = None,
@@ -60,7 +51,7 @@ def embed_tile(
                             cancel=cancel)  # fmt: skip
     import pyarrow.parquet as pq
 
-    return {"rows": int(pq.ParquetFile(path).metadata.num_rows), "sha256": _sha256(path)}
+    return {"rows": int(pq.ParquetFile(path).metadata.num_rows), "sha256": sha256_file(path)}
 
 
 def _names(images: Sequence[str]) -> list[str]:
@@ -134,7 +125,7 @@ def embed_tiles(
             entry
             and entry.get("source") == _identity(image)
             and target.exists()
-            and _sha256(target) == entry.get("sha256")
+            and sha256_file(target) == entry.get("sha256")
         ):
             out.skipped.append(name)
             continue

@@ -12,13 +12,12 @@ Layout of a pack folder::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from terrafind.core.files import write_text_atomic
+from terrafind.core.files import sha256_file, write_text_atomic
 
 __all__ = [
     "MANIFEST",
@@ -38,14 +37,6 @@ STATE = "pack-state.json"
 PACK_FORMAT = 1
 THUMB_BYTES_EST = 30_000  # a 128 px RGB PNG of Sentinel-2 land cover (measured 20-40 KB)
 TILE_BYTES_EST = 9_000  # a 256 px WEBP tile (q85) of a Sentinel-2 scene (measured 5-12 KB)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

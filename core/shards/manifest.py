@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from terrafind.core.errors import InputError
-from terrafind.core.files import write_text_atomic
+from terrafind.core.files import sha256_file, write_text_atomic
 
 __all__ = [
     "MANIFEST",
@@ -33,14 +33,6 @@ __all__ = [
 MANIFEST = "region.json"
 FORMAT = "terrafind-sharded-region"
 VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_sharded(path: str | Path) -> bool:
