@@ -75,6 +75,18 @@ def still_usable(qtbot, w, folder: Path) -> None:
     qtbot.waitUntil(lambda: w.c.shown is not None and len(w.c.shown.items) > 0, timeout=20000)
 
 
+def export_hits_as(qtbot, w, monkeypatch, path: Path, chosen_filter: str) -> list[str]:
+    """File > Export hits..., the person naming ``path`` with ``chosen_filter``; the paths written."""
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), chosen_filter))
+    )
+    written: list[str] = []
+    w.c.data.exported.connect(lambda p, n: written.append(p))
+    w.actions.export_hits_action.trigger()
+    qtbot.waitUntil(lambda: bool(written), timeout=20000)
+    return written
+
+
 def bar(w) -> str:
     return w.message_bar.text()
 
@@ -206,15 +218,7 @@ def test_app_kind14_export_never_replaces_the_data(qtbot, window, tmp_path, monk
     still_usable(qtbot, w, tmp_path)
     data = Path(w.c.session.sources[0])
     before = hashlib.sha256(data.read_bytes()).hexdigest()
-    monkeypatch.setattr(
-        QFileDialog,
-        "getSaveFileName",
-        staticmethod(lambda *a, **k: (str(data), "GPX waypoints for phones (*.gpx)")),
-    )
-    written = []
-    w.c.data.exported.connect(lambda path, n: written.append(path))
-    w.actions.export_hits_action.trigger()
-    qtbot.waitUntil(lambda: bool(written), timeout=20000)
+    written = export_hits_as(qtbot, w, monkeypatch, data, "GPX waypoints for phones (*.gpx)")
     assert written[0].endswith("good.parquet.gpx") and Path(written[0]).read_bytes().startswith(b"<?xml")
     assert hashlib.sha256(data.read_bytes()).hexdigest() == before
 
@@ -311,15 +315,7 @@ def test_app_sensitive_project_asks_how_precisely(qtbot, window, tmp_path, monke
 
     monkeypatch.setattr(sensitive, "chooser", look)
     target = tmp_path / "hits.geojson"
-    monkeypatch.setattr(
-        QFileDialog,
-        "getSaveFileName",
-        staticmethod(lambda *a, **k: (str(target), "GeoJSON (*.geojson *.json)")),
-    )
-    written = []
-    w.c.data.exported.connect(lambda path, n: written.append(path))
-    w.actions.export_hits_action.trigger()
-    qtbot.waitUntil(lambda: bool(written), timeout=20000)
+    export_hits_as(qtbot, w, monkeypatch, target, "GeoJSON (*.geojson *.json)")
     assert shown[True] == (False, True)  # exact places locked, blurred chosen
     fc = json.loads(target.read_text())
     assert fc["terrafind"]["blurred_km"] == 5.0 and "id" not in fc["features"][0]["properties"]
