@@ -25,6 +25,7 @@ from terrafind.gui.map.web_scheme import register_scheme
 register_scheme()  # before the QApplication, as the app does
 app = QApplication(sys.argv)
 
+import terrafind  # noqa: E402
 from terrafind.core.types import Region  # noqa: E402
 from terrafind.gui import errors  # noqa: E402
 from terrafind.gui.controller import AppController  # noqa: E402
@@ -32,33 +33,57 @@ from terrafind.gui.main_window import MainWindow  # noqa: E402
 from terrafind.gui.memory import peak_memory  # noqa: E402
 from terrafind.gui.selftest import click_chip, dispose, wait_until  # noqa: E402
 
+OURS = str(Path(terrafind.__file__).parent)  # as imported (the frames' file names), not resolved
 
-def _watch_stalls(ticks: list, step: list, after_s: float = 0.25) -> dict:
-    """A watchdog thread: while the window's thread has not ticked for ``after_s``, note where it is
-    (its innermost frames in our code), counted per step, so that a freeze names its cause."""
+
+def _where(frame) -> str:
+    import traceback
+
+    stack = traceback.extract_stack(frame)
+    # our package's frames wherever it is installed from (an editable install's files are not under a
+    # "terrafind" folder), else the innermost frames of all
+    ours = [f for f in stack if f.filename.startswith(OURS)] or stack[-3:]
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-6:]))
+
+
+def _watch_stalls(ticks: list, step: list, after_s: float = 0.1) -> dict:
+    """A watchdog thread: while the window's thread has not ticked for ``after_s``, note where it is, and
+    when the watchdog itself was kept from running for 100 ms (some thread held the GIL: that freezes the
+    window without a frame of the window's own), where every other thread was just before and just after.
+    Counted per step, so that a freeze names its cause."""
     import sys
     import threading
-    import traceback
 
     main = threading.main_thread().ident
     seen: dict = {}
 
+    def stacks(skip: int) -> dict:
+        names = {t.ident: t.name for t in threading.enumerate()}
+        return {
+            ("window" if i == main else names.get(i, str(i))): _where(f)
+            for i, f in sys._current_frames().items()
+            if i != skip
+        }
+
+    def count(key: str) -> None:
+        per_step = seen.setdefault(step[0], {})
+        per_step[key] = per_step.get(key, 0) + 1
+
     def watch() -> None:
+        me = threading.get_ident()
+        last, before = time.perf_counter(), stacks(me)
         while True:
-            time.sleep(0.05)
-            if not ticks or time.perf_counter() - ticks[-1][0] < after_s:
-                continue
-            frame = sys._current_frames().get(main)
-            if frame is None:
-                continue
-            ours = [
-                f
-                for f in traceback.extract_stack(frame)
-                if "/terrafind" in f.filename or "landscape" in f.filename
-            ]
-            key = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-6:]))
-            per_step = seen.setdefault(step[0], {})
-            per_step[key] = per_step.get(key, 0) + 1
+            time.sleep(0.01)
+            now, after = time.perf_counter(), stacks(me)
+            if now - last > 0.1:  # starved of the GIL: who held it?
+                for who, where in after.items():
+                    if before.get(who) != where or who == "window":
+                        count(
+                            f"GIL held {round((now - last) * 1000)} ms; {who}: {before.get(who)} -> {where}"
+                        )
+            elif ticks and now - ticks[-1][0] > after_s:
+                count(f"window: {after.get('window')}")
+            last, before = now, after
 
     threading.Thread(target=watch, daemon=True).start()
     return seen
