@@ -146,16 +146,30 @@ class ResultsPresenter:
 
     def show_warnings(self) -> None:
         """Say when the run looks wrong (hits covering much of the region, one site swallowing the hits,
-        examples that contradict each other): the first in the message bar, all in its tooltip."""
-        from terrafind.core.search.looks_wrong import run_warnings
+        examples that contradict each other): the first in the message bar, all in its tooltip. Worked out
+        on a worker from the run as it is now (core.search.looks_wrong: the touching hits and the region's
+        sample cost tens of milliseconds on a big region, and a person marks hits one after another); a
+        newer request supersedes one still running."""
+        from terrafind.core.search.looks_wrong import run_facts, warnings_for
 
         shown = self.c.shown
-        found = run_warnings(self.c.session) if shown is not None else []
         spread = (
             shown.outcome.warning if shown is not None and not self.c.session.learn.get("group") else None
         )
-        if spread:  # examples far apart (core.search.groups): said first, it has its own remedy
-            found.insert(0, spread)
+        first = [spread] if spread else []  # examples far apart (core.search.groups): said first, own remedy
+        facts = run_facts(self.c.session) if shown is not None else None
+        if facts is None:
+            self.c.runner.cancel("warnings")
+            self._say_warnings(first)
+            return
+        self.c.runner.start(
+            "warnings",
+            lambda progress, cancel: warnings_for(facts),
+            shown=False,
+            on_done=lambda found: self._say_warnings(first + found),
+        )
+
+    def _say_warnings(self, found: list[str]) -> None:
         text = " ".join(found)
         if text == self._warned_text:
             return

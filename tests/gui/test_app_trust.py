@@ -311,8 +311,17 @@ def test_improve_automatically_reviewed_rounds_then_taken_without_asking(qtbot, 
     assert w.dialogs == []
 
 
-def test_warnings_odd_examples_and_clicks_beside_the_data(qtbot, window, data):
+def test_warnings_odd_examples_and_clicks_beside_the_data(qtbot, window, data, monkeypatch):
+    import threading
+
+    from terrafind.core.search import looks_wrong
+
     w = window
+    worked_on = []  # the threads the warnings were worked out on: never the window's (it would freeze)
+    real = looks_wrong.warnings_for
+    monkeypatch.setattr(
+        looks_wrong, "warnings_for", lambda facts: worked_on.append(threading.current_thread()) or real(facts)
+    )
     _open(qtbot, w, data["path"])
     s = w.c.session
     cat = s.catalog
@@ -328,6 +337,7 @@ def test_warnings_odd_examples_and_clicks_beside_the_data(qtbot, window, data):
     # a line that keeps 30 % of the region: the run looks wrong, and the message bar says so
     w.c.set_params({"threshold_unit": "top", "threshold_share": 0.3})
     qtbot.waitUntil(lambda: "% of this region" in w.message_bar.text(), timeout=5000)
+    assert worked_on and threading.main_thread() not in worked_on
     w.c.set_params({"threshold_unit": "value", "threshold": None})
     # positives of one kind, then one of another kind: flagged in the examples list
     same = [int(r) for r in np.flatnonzero(labels == labels[row])[:3] if int(r) != row]
