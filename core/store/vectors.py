@@ -12,7 +12,8 @@ no slower than float32 because a quarter of the bytes come from memory (docs/per
 
 Mapped pages count as the process's memory while they stay mapped. Above :data:`RELEASE_BYTES` a scan
 hands each range back to the page cache after use (:meth:`StoredVectors.release`), so searching a 10 M
-region never holds its 3.8 GB: the next scan maps them again from the page cache (~35 ms per million).
+region never holds its 3.8 GB, nor a 1 M region its 0.37 GB: the next scan maps them again from the page
+cache (~25-35 ms per million).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from terrafind.core.store.rows import RowView
 
 __all__ = ["map_array", "StoredVectors", "RELEASE_BYTES", "SUB_ROWS", "GATHER_RELEASE_ROWS"]
 
-RELEASE_BYTES = 1 << 30  # stores bigger than this give their pages back after each scan range
+# Stores bigger than this give their pages back after each scan range: from ~0.7 M chips of 384-d. At 1 M
+# (367 MB of codes) that costs an exact top-100 25-35 ms more (33 -> 57-67 ms, page cache warm) and keeps
+# the whole file from staying resident in the app beside its search graph's process (docs/performance.md).
+RELEASE_BYTES = 256 << 20
 GATHER_RELEASE_ROWS = 256  # a gather of this many rows or more hands the pages back (see __getitem__)
 SUB_ROWS = 2048  # rows cast per step: 2048 x 384 x 4 B = 3 MB fits the cache; 64k-row blocks ran 2-3x slower
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
