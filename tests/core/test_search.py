@@ -157,7 +157,8 @@ def test_cancel_token_stops_a_search(data):
 def test_index_path_agrees_with_exact(data, monkeypatch, mode):
     cat, labels = data
     vi = build_index(cat, params=IndexParams(chunk_rows=1000, ef_construction=100))
-    ex = Examples(positives=[20, 2500], negatives=[1200])
+    alike = int(np.flatnonzero(labels == labels[20])[-1])  # two examples of one kind
+    ex = Examples(positives=[20, alike], negatives=[1200])
     exact = search(cat, ex, k=100, mode=mode, exclude=range(21, 60))
     # Small catalogs are served exactly even with an index at hand.
     assert search(cat, ex, k=100, mode=mode, index=vi).method == "exact"
@@ -165,7 +166,7 @@ def test_index_path_agrees_with_exact(data, monkeypatch, mode):
     approx = search(cat, ex, k=100, mode=mode, index=vi, exclude=range(21, 60))
     assert approx.method == "index" and len(approx) == 100
     assert len(np.intersect1d(approx.rows, exact.rows)) >= 95
-    assert not set(approx.rows.tolist()) & {20, 2500, 1200, *range(21, 60)}
+    assert not set(approx.rows.tolist()) & {20, alike, 1200, *range(21, 60)}
     assert np.all(np.diff(approx.scores) <= 0)
     common = np.intersect1d(approx.rows, exact.rows)
     a = dict(zip(approx.rows.tolist(), approx.scores.tolist(), strict=True))
@@ -178,3 +179,21 @@ def test_index_path_agrees_with_exact(data, monkeypatch, mode):
     # An index built for other data (different size) is ignored, not trusted.
     other = build_index(make_catalog(n=500)[0], params=IndexParams(ef_construction=32))
     assert search(cat, ex, k=10, mode=mode, index=other).method == "exact"
+
+
+def test_examples_far_apart_are_scored_exactly_even_with_an_index(data, monkeypatch):
+    """Their mean lies between kinds, where the graph walk goes astray (docs/performance.md): exact."""
+    from terrafind.core.search.groups import SPREAD_WARN_CLOSENESS, closeness
+
+    cat, labels = data
+    vi = build_index(cat, params=IndexParams(chunk_rows=1000, ef_construction=100))
+    monkeypatch.setattr(search_mod, "EXACT_MAX_ROWS", 0)
+    apart = [20, int(np.flatnonzero(labels != labels[20])[0])]
+    alike = [20, int(np.flatnonzero(labels == labels[20])[-1])]
+    assert closeness(cat, apart) < SPREAD_WARN_CLOSENESS <= closeness(cat, alike)
+    far = search(cat, Examples(positives=apart), k=50, index=vi)
+    assert far.method == "exact"
+    assert far.rows.tolist() == search(cat, Examples(positives=apart), k=50).rows.tolist()
+    assert search(cat, Examples(positives=alike), k=50, index=vi).method == "index"
+    # "max" scores each chip by its closest example: no mean between kinds, the graph serves it
+    assert search(cat, Examples(positives=apart), k=50, mode="max", index=vi).method == "index"
