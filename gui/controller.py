@@ -164,6 +164,7 @@ class AppController(QObject):
             f"Opened {len(catalog):,} chips, {catalog.model_name}{extra}. Click on the map to search."
         )
         self.data.build_index()
+        self.data.warm_up()
         self.cache.refresh()
         self.projects.save_recovery()
         freeze_heap()  # the catalog and the libraries the open imported stay: out of full collections

@@ -63,8 +63,12 @@ def _open(qtbot, w, path):
 
 
 def test_real_click_gives_results_in_map_gallery_and_plot(qtbot, window, data):
+    from terrafind.core.search import percentiles
+
     w = window
     _open(qtbot, w, data["path"])
+    # the region's sample is gathered on a worker as the region opens, before any click needs it
+    qtbot.waitUntil(lambda: percentiles._SAMPLES.get(w.c.session.catalog) is not None, timeout=10000)
     row = w.c.session.catalog.nearest(-75.75, 37.45)
     click_chip(w, row)
     qtbot.waitUntil(lambda: w.c.session.examples == {row: "positive"}, timeout=10000)
