@@ -4,7 +4,7 @@ packs a sub-region").
 
 Run by hand or by ``bench/scale.py --selftest`` (never from tests)::
 
-    TERRAFIND_HOME=<bench home> QT_QPA_PLATFORM=offscreen python bench/app_walk.py FILE OUTDIR
+    TERRAFIND_HOME=<bench home> QT_QPA_PLATFORM=offscreen python bench/app_walk.py FILE OUTDIR [--no-pack]
 
 Prints one JSON line: each step's time (ms), counts, the longest freeze of the window per step (a 20 ms
 heartbeat timer's longest gap) and the peak memory of the app, its index process and its map page.
@@ -75,6 +75,8 @@ def _watch_stalls(ticks: list, step: list, after_s: float = 0.1) -> dict:
         while True:
             time.sleep(0.01)
             now, after = time.perf_counter(), stacks(me)
+            if not step[0]:
+                return
             if now - last > 0.1:  # starved of the GIL: who held it?
                 for who, where in after.items():
                     if before.get(who) != where or who == "window":
@@ -89,7 +91,7 @@ def _watch_stalls(ticks: list, step: list, after_s: float = 0.1) -> dict:
     return seen
 
 
-def main(path: str, out: Path) -> dict:
+def main(path: str, out: Path, *, pack_part: bool = True) -> dict:
     asked: list = []
     errors.set_dialog_hook(lambda kind, title, text, detail: asked.append((kind, title)) or True)
     import shutil
@@ -187,8 +189,10 @@ def main(path: str, out: Path) -> dict:
             "bytes": sum(p.stat().st_size for p in target.rglob("*") if p.is_file()),
         }
 
-    run("pack", pack)
+    if pack_part:
+        run("pack", pack)
     heartbeat.stop()
+    step[0] = ""  # the walk is over: closing the window is not a freeze
     stalls: dict[str, float] = {}
     for (a, _), (b, name) in zip(ticks, ticks[1:], strict=False):
         stalls[name] = max(stalls.get(name, 0.0), round((b - a) * 1000.0, 1))
@@ -201,4 +205,4 @@ def main(path: str, out: Path) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], Path(sys.argv[2]))), flush=True)
+    print(json.dumps(main(sys.argv[1], Path(sys.argv[2]), pack_part="--no-pack" not in sys.argv)), flush=True)
