@@ -56,6 +56,9 @@ def _metadata_without_bbox(meta: dict[bytes, bytes] | None) -> dict[bytes, bytes
     return out
 
 
+_BATCH_ROWS = 8192
+
+
 def write_region_subset(
     source: str | Path,
     region: Region,
@@ -98,14 +101,16 @@ def write_region_subset(
         with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
             for i, g in enumerate(groups):
                 check(cancel)
-                table = src.parquet.read_row_group(g)
-                for batch in table.to_batches(max_chunksize=65536):
+                # Small batches: decoding a whole row group of 65k x 384 chips (a fixed-size list column)
+                # peaks at 5x its 111 MB (measured); 8,192 rows at a time keep the copy near 0.26 GB
+                for batch in src.parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=[g]):
                     bounds, geoms = footprint_bounds(batch, lay, plan, size)
                     keep = region_keep(geoms, bounds, region, prepared)
                     if keep.any():
                         part = pa.Table.from_batches([batch]).filter(pa.array(keep))
                         writer.write_table(part.replace_schema_metadata(schema.metadata))
                         kept += int(keep.sum())
+                pa.default_memory_pool().release_unused()  # Arrow keeps decoded pages for reuse: give back
                 report(progress, i + 1, len(groups), f"Copying {src.label}")
             if kept == 0:
                 writer.write_table(schema.empty_table())
