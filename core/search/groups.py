@@ -5,16 +5,8 @@ space" (research/peers.md section 3, item 2). Grouping keeps each kind's own mea
 groups' hits by their best score lets every kind find its own lookalikes. Each hit records which example
 (of the positives as given) it is closest to.
 
-How far apart is "far" depends on the model: some embeddings put any two chips at cosine 0.5, others at 0.
-So closeness is measured against the region itself::
-
-    closeness = (mean pairwise cosine of the positives - b) / (1 - b)
-
-where ``b`` is the median cosine between random chips of the region. 1 means identical examples, 0 means the
-examples are as unlike each other as random chips are. :func:`spread_warning` speaks below
-``SPREAD_WARN_CLOSENESS`` (0.35). Measured on the Clay v0 sample (417 chips, 768-d): a chip and its four
-nearest neighbours score 0.89-0.98 (10th-90th percentile), random pairs 0.08 at the median and 0.58 at
-the 75th percentile; on the synthetic test data one kind scores ~0.8 and two kinds ~0.2.
+How far apart is "far" is measured against the region itself (:mod:`terrafind.core.search.closeness`):
+:func:`spread_warning` speaks below ``SPREAD_WARN_CLOSENESS`` (0.35).
 """
 
 from __future__ import annotations
@@ -27,6 +19,7 @@ import numpy as np
 from terrafind.core.catalog import Catalog
 from terrafind.core.errors import InputError
 from terrafind.core.progress import CancelToken, check
+from terrafind.core.search.closeness import SPREAD_WARN_CLOSENESS, closeness, positive_rows
 from terrafind.core.types import Examples, SearchResult
 
 __all__ = [
@@ -38,49 +31,9 @@ __all__ = [
     "spread_warning",
 ]
 
-SPREAD_WARN_CLOSENESS = 0.35
 # A split into groups is taken only when it is clearly better than one group: silhouette (cosine) >= 0.25
 # is the usual "weak but real structure" mark; below it, grouping would only scatter one kind.
 MIN_SILHOUETTE = 0.25
-_BG_SAMPLE = 256
-
-
-def _background_cosine(catalog: Catalog) -> float:
-    """Median cosine between random chips of the region (a fixed sample, so the answer is repeatable).
-
-    The median, not the mean: in some products (Clay v0 sample: mean 0.92) a few odd chips drag the mean
-    far below what a typical pair scores, and "as alike as a typical pair" is what the warning means."""
-    n = len(catalog)
-    if n < 3:
-        return 0.0
-    rng = np.random.default_rng(12345)
-    rows = rng.choice(n, size=min(n, _BG_SAMPLE), replace=False)
-    v = catalog.vectors[rows]
-    s = v @ v.T
-    return float(np.median(s[np.triu_indices(len(rows), k=1)]))
-
-
-def _pairwise_mean(v: np.ndarray) -> float:
-    s = v @ v.T
-    m = len(v)
-    return float((s.sum() - np.trace(s)) / (m * (m - 1)))
-
-
-def _rows(catalog: Catalog, positives: Sequence[int]) -> list[int]:
-    rows = [int(r) for r in positives]
-    bad = [r for r in rows if not 0 <= r < len(catalog)]
-    if bad:
-        raise InputError(f"The positive example at row {bad[0]} is not a chip of this region.")
-    return rows
-
-
-def closeness(catalog: Catalog, positives: Sequence[int]) -> float | None:
-    """How alike the positives are, relative to random chips of the region (see module docs); None for < 2."""
-    rows = list(dict.fromkeys(_rows(catalog, positives)))
-    if len(rows) < 2:
-        return None
-    b = min(_background_cosine(catalog), 0.99)
-    return (_pairwise_mean(catalog.vectors[rows]) - b) / (1.0 - b)
 
 
 def spread_warning(catalog: Catalog, positives: Sequence[int]) -> str | None:
@@ -103,7 +56,7 @@ def group_examples(catalog: Catalog, positives: Sequence[int], *, max_groups: in
     groups when their closeness is below ``SPREAD_WARN_CLOSENESS``. Groups keep the given row order and are
     ordered by their first example.
     """
-    rows = list(dict.fromkeys(_rows(catalog, positives)))
+    rows = list(dict.fromkeys(positive_rows(catalog, positives)))
     if len(rows) <= 1 or max_groups <= 1:
         return [rows] if rows else []
     if len(rows) == 2:
@@ -149,7 +102,7 @@ def grouped_search(
     from terrafind.core.search.query import search
 
     t0 = time.perf_counter()
-    given = _rows(catalog, positives)
+    given = positive_rows(catalog, positives)
     if not given:
         raise InputError("Add at least one example chip (a positive) before searching.")
     groups = group_examples(catalog, given, max_groups=max_groups)

@@ -190,11 +190,12 @@ def search(
 
 
 def _far_apart(catalog: Catalog, examples: Examples) -> bool:
-    """Positives as unlike each other as random chips (core.search.groups: the "far apart" warning): their
-    mean lies between kinds, where the graph's walk stops in the wrong neighbourhood. Measured on 1 M
-    clustered chips (docs/performance.md): recall@100 0.87 for such means against 0.96-0.98 for one example
-    or alike ones; they are scored exactly instead (35-65 ms at 1 M, streamed at 10 M)."""
-    from terrafind.core.search.groups import SPREAD_WARN_CLOSENESS, closeness
+    """Positives as unlike each other as random chips (core.search.closeness, the line of the "far apart"
+    warning): their mean lies between kinds, where the graph's walk stops in the wrong neighbourhood.
+    Measured on 1 M and 10 M clustered chips (docs/performance.md): recall@100 0.87 for such means against
+    0.96-0.98 for one example or alike ones; they are scored exactly instead (~90 ms at 1 M, 0.5 s at
+    10 M, streamed) at recall 0.98."""
+    from terrafind.core.search.closeness import SPREAD_WARN_CLOSENESS, closeness
 
     rows = [int(r) for r in examples.positives]
     c = closeness(catalog, rows) if len(set(rows)) > 1 else None
