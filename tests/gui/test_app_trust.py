@@ -338,6 +338,7 @@ def test_warnings_odd_examples_and_clicks_beside_the_data(qtbot, window, data, m
     w.c.set_params({"threshold_unit": "top", "threshold_share": 0.3})
     qtbot.waitUntil(lambda: "% of this region" in w.message_bar.text(), timeout=5000)
     assert worked_on and threading.main_thread() not in worked_on
+    _shot(qtbot, w, "trust_run_looks_wrong.png")
     w.c.set_params({"threshold_unit": "value", "threshold": None})
     # positives of one kind, then one of another kind: flagged in the examples list
     same = [int(r) for r in np.flatnonzero(labels == labels[row])[:3] if int(r) != row]
