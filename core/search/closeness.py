@@ -16,6 +16,8 @@ test data one kind scores ~0.8 and two kinds ~0.2.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,11 +31,21 @@ SPREAD_WARN_CLOSENESS = 0.35
 _BG_SAMPLE = 256
 
 
+# catalog -> its background cosine: a catalog never changes, and a search asks twice (the far-apart rule
+# of core.search.query, then the warning of core.search.groups)
+_BACKGROUND: weakref.WeakKeyDictionary[Catalog, float] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
 def _background_cosine(catalog: Catalog) -> float:
     """Median cosine between random chips of the region (a fixed sample, so the answer is repeatable).
 
     The median, not the mean: in some products (Clay v0 sample: mean 0.92) a few odd chips drag the mean
     far below what a typical pair scores, and "as alike as a typical pair" is what the warning means."""
+    with _LOCK:
+        got = _BACKGROUND.get(catalog)
+    if got is not None:
+        return got
     n = len(catalog)
     if n < 3:
         return 0.0
@@ -41,7 +53,10 @@ def _background_cosine(catalog: Catalog) -> float:
     rows = rng.choice(n, size=min(n, _BG_SAMPLE), replace=False)
     v = catalog.vectors[rows]
     s = v @ v.T
-    return float(np.median(s[np.triu_indices(len(rows), k=1)]))
+    got = float(np.median(s[np.triu_indices(len(rows), k=1)]))
+    with _LOCK:
+        _BACKGROUND[catalog] = got
+    return got
 
 
 def _pairwise_mean(v: np.ndarray) -> float:
