@@ -14,6 +14,7 @@ import importlib.util
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,10 +137,21 @@ def _ctrl_c_sets(token: CancelToken) -> Iterator[None]:
         token.cancel()
         signal.default_int_handler(signum, frame)
 
+    hook = sys.unraisablehook
+
+    def swallowed(unraisable: Any) -> None:
+        # A KeyboardInterrupt that landed in a finalizer (a Dask future's __del__, seen in CI): Python would
+        # print it as "Exception ignored ... Traceback" under "cancelled."; the token carries it instead.
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and token.cancelled:
+            return
+        hook(unraisable)
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = swallowed
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 

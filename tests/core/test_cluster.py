@@ -191,6 +191,32 @@ def test_the_cli_says_when_dask_is_missing_or_the_address_is_wrong(tmp_path, mon
     assert main(["embed", str(image), "--out", str(tmp_path / "x.parquet"), "--cluster"]) == 2
 
 
+def test_a_ctrl_c_that_lands_in_a_finalizer_is_not_printed(monkeypatch):
+    """Ctrl-C during a run sets the run's token; when its KeyboardInterrupt lands in a finalizer (a Dask
+    future's __del__, seen once in CI), Python would print "Exception ignored ... Traceback" under the
+    CLI's "cancelled.": it is swallowed, and any other unraisable error still reaches the usual hook."""
+    from terrafind.core.cluster.connect import _ctrl_c_sets
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(type(u.exc_value).__name__))
+
+    class Finalised:
+        def __init__(self, error):
+            self.error = error
+
+        def __del__(self):
+            raise self.error
+
+    token = CancelToken()
+    with _ctrl_c_sets(token):
+        token.cancel()  # what the SIGINT handler does first
+        Finalised(KeyboardInterrupt())  # dropped at once: its __del__ raises where Python cannot
+        Finalised(ValueError("a real fault"))
+    assert reported == ["ValueError"]
+    Finalised(KeyboardInterrupt())  # after the run the usual hook hears of it again
+    assert reported == ["ValueError", "KeyboardInterrupt"]
+
+
 def test_ctrl_c_cancels_cleanly_and_leaves_no_half_written_file(tmp_path):
     big = write_tile(tmp_path / "big.tif", scene(1200, 1200, 3))
     out = tmp_path / "out" / "big.parquet"
