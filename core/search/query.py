@@ -197,8 +197,7 @@ def _far_apart(catalog: Catalog, examples: Examples) -> bool:
     10 M, streamed) at recall 0.98."""
     from terrafind.core.search.closeness import SPREAD_WARN_CLOSENESS, closeness
 
-    rows = [int(r) for r in examples.positives]
-    c = closeness(catalog, rows) if len(set(rows)) > 1 else None
+    c = closeness(catalog, examples.positives)  # None for fewer than two distinct examples
     return c is not None and c < SPREAD_WARN_CLOSENESS
 
 
