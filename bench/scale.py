@@ -354,13 +354,18 @@ def _run_cli(args) -> dict:
     return out
 
 
-def _run_selftest(args) -> dict:
-    env = dict(
+def _window_env(args) -> dict:
+    """The environment of the app's window run by the bench: its own home, no display needed."""
+    return dict(
         os.environ,
         TERRAFIND_HOME=str(args.dir / "home"),
         QT_QPA_PLATFORM="offscreen",
         QTWEBENGINE_DISABLE_SANDBOX="1",
     )
+
+
+def _run_selftest(args) -> dict:
+    env = _window_env(args)
     exe = Path(sys.executable).parent / "terrafind"
     proc = subprocess.run(
         [str(exe), "--selftest", str(args.file)], env=env, capture_output=True, text=True, timeout=7200
@@ -373,12 +378,7 @@ def _run_selftest(args) -> dict:
 
 def _run_walk(args) -> dict:
     """bench/app_walk.py in the real window: open, index, search, label + refine, export, pack a part."""
-    env = dict(
-        os.environ,
-        TERRAFIND_HOME=str(args.dir / "home"),
-        QT_QPA_PLATFORM="offscreen",
-        QTWEBENGINE_DISABLE_SANDBOX="1",
-    )
+    env = _window_env(args)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "app_walk.py"), str(args.file), str(args.dir / "walk")],
         env=env,
